@@ -1,0 +1,163 @@
+// Package dispatch defines the executor seam: how the runner starts a job on
+// a backend (local process, ECS task, EKS pod), learns its state, reads its
+// log and cancels it. Executors live in sub-packages (local, ecs, eks) and all
+// pass the conformance suite in dispatchtest.
+//
+// Idempotency: the runner derives a deterministic Key for every attempt
+// (run id, unit path, attempt) and records it before it calls Start. Start
+// with a key the backend has already seen must return the existing
+// execution's handle rather than start a second one (ECS clientToken and
+// startedBy, deterministic pod names, the local supervisor's state dir), so a
+// crash between the call and recording its result never runs a job twice.
+//
+// Job outcomes are data (Status), not Go errors: a Go error means the call
+// itself failed and may be retried.
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/koyomi-dev/koyomi/internal/fault"
+	"github.com/koyomi-dev/koyomi/internal/jobnet"
+)
+
+// Request is everything an executor needs to start one attempt of a job.
+// Macros in the job spec are already expanded.
+type Request struct {
+	// Key is the idempotency key: the same key never starts two executions.
+	// It is at most 64 characters of [a-z0-9-] so that it can be used as an
+	// ECS clientToken/startedBy and inside a Kubernetes object name.
+	Key          string
+	RunID        string // generation id
+	Jobnet       string // folder/name of the root jobnet
+	Unit         string // unit path within the generation, e.g. "load/extract"
+	Attempt      int
+	BusinessDate string // YYYY-MM-DD
+	Job          jobnet.Job
+	// Env holds the Koyomi variables (KOYOMI_BUSINESS_DATE, KOYOMI_JOBNET,
+	// KOYOMI_JOB, KOYOMI_RUN_ID, KOYOMI_ATTEMPT), the generation parameters
+	// and the job's own env, all expanded.
+	Env map[string]string
+}
+
+// Handle identifies a started execution. It is serialisable (stored with the
+// job) so a restarted server can re-attach.
+type Handle struct {
+	// Executor is the job type that made the handle ("local", "ecs", "eks").
+	Executor string `json:"executor"`
+	// ID is the backend's identifier: a task ARN, namespace/pod, a local key.
+	ID string `json:"id"`
+	// Data is executor-specific detail (cluster, connection, log stream…).
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// State is where an execution stands, as the backend reports it.
+type State string
+
+const (
+	// StatePending: accepted by the backend, not yet running (PROVISIONING,
+	// PENDING, a pod being scheduled or pulling its image).
+	StatePending State = "pending"
+	// StateRunning: the job's process or container runs.
+	StateRunning State = "running"
+	// StateExited: it ended and ExitCode is set.
+	StateExited State = "exited"
+	// StateFailedToStart: the backend could not start it (RunTask failures,
+	// image pull errors, unschedulable pods, a command that does not exist).
+	StateFailedToStart State = "failed_to_start"
+	// StateLost: the backend no longer knows it (ECS MISSING, pod deleted
+	// behind our back, supervisor gone without a record).
+	StateLost State = "lost"
+	// StateCancelled: it ended because Cancel stopped it.
+	StateCancelled State = "cancelled"
+)
+
+// IsTerminal reports whether the execution has ended.
+func (s State) IsTerminal() bool {
+	switch s {
+	case StateExited, StateFailedToStart, StateLost, StateCancelled:
+		return true
+	}
+	return false
+}
+
+// Status is a snapshot of one execution.
+type Status struct {
+	State    State
+	ExitCode *int
+	// Reason is the backend's explanation (stoppedReason, pod reason,
+	// RESOURCE:MEMORY, signal).
+	Reason    string
+	StartedAt time.Time
+	EndedAt   time.Time
+}
+
+// LogChunk is a piece of a job's log.
+type LogChunk struct {
+	Data []byte
+	// Next is the cursor to pass to the next Logs call.
+	Next string
+	// More reports whether more data is already available past Next.
+	More bool
+}
+
+// Executor runs jobs on one backend. Implementations are safe for concurrent use.
+type Executor interface {
+	// Type names the job type the executor handles.
+	Type() jobnet.JobType
+	// Start starts the job, or returns the handle of the execution already
+	// started with req.Key.
+	Start(ctx context.Context, req Request) (Handle, error)
+	// Status reports the execution's state.
+	Status(ctx context.Context, h Handle) (Status, error)
+	// Logs returns log output from cursor ("" = the beginning), at most limit bytes (0: executor default).
+	Logs(ctx context.Context, h Handle, cursor string, limit int) (LogChunk, error)
+	// Cancel stops the execution: a graceful stop, then a forced one after
+	// grace. Cancelling an ended execution is not an error.
+	Cancel(ctx context.Context, h Handle, grace time.Duration) error
+}
+
+// BatchStatuser is implemented by executors that can report many executions
+// in few calls (ECS DescribeTasks takes up to 100 ARNs). The runner prefers it.
+type BatchStatuser interface {
+	Statuses(ctx context.Context, hs []Handle) ([]Status, error)
+}
+
+// ErrUnknownHandle means the executor cannot interpret a handle.
+var ErrUnknownHandle = fmt.Errorf("dispatch: unknown handle: %w", fault.ErrNotFound)
+
+// ErrNoExecutor means no executor is configured for a job type.
+var ErrNoExecutor = fmt.Errorf("dispatch: no executor for job type: %w", fault.ErrInvalid)
+
+// Registry maps job types to executors. It is built in main and passed down.
+type Registry map[jobnet.JobType]Executor
+
+// For returns the executor of a job type.
+func (r Registry) For(t jobnet.JobType) (Executor, error) {
+	if e, ok := r[t]; ok {
+		return e, nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrNoExecutor, t)
+}
+
+// IsRetryable reports whether err is worth retrying later (a throttled or
+// unavailable backend), as opposed to a permanent rejection.
+func IsRetryable(err error) bool {
+	var r interface{ Retryable() bool }
+	if errors.As(err, &r) {
+		return r.Retryable()
+	}
+	return false
+}
+
+// Permanent wraps err to mark a start as rejected for good (bad parameters,
+// unknown cluster): the runner ends the job as failed to start.
+type Permanent struct{ Err error }
+
+func (p *Permanent) Error() string   { return p.Err.Error() }
+func (p *Permanent) Unwrap() error   { return p.Err }
+func (p *Permanent) Retryable() bool { return false }

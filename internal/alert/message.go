@@ -1,6 +1,9 @@
 package alert
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // EventKind names what happened.
 type EventKind string
@@ -52,9 +55,12 @@ type Event struct {
 // folded together by the throttle.
 type Message struct {
 	// Key is the delivery's idempotency key (the outbox row id).
-	Key     string  `json:"key"`
-	Subject string  `json:"subject"`
-	Text    string  `json:"text"`
-	HTML    string  `json:"html,omitempty"`
-	Events  []Event `json:"events"`
+	Key     string `json:"key"`
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+	HTML    string `json:"html,omitempty"`
+	// Blocks is the Slack Block Kit rendering (a JSON array of blocks),
+	// filled by Render; channels other than Slack ignore it.
+	Blocks json.RawMessage `json:"blocks,omitempty"`
+	Events []Event         `json:"events"`
 }

@@ -2,7 +2,9 @@ package calendar
 
 import (
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,7 +19,9 @@ type Holiday struct {
 type HolidaySet interface {
 	// ID is the short name used in definitions and reasons, e.g. "jp".
 	ID() string
-	// Holidays returns the holidays of year y in date order.
+	// Holidays returns the holidays dated in year y, in date order. A
+	// holiday observed on another year's date (New Year's Day observed on
+	// the Friday before) belongs to the year of that date.
 	Holidays(y int) []Holiday
 }
 
@@ -60,7 +64,8 @@ type Params struct {
 }
 
 // Calendar is an operation calendar. It is immutable after New and safe for
-// concurrent use; per-year closed-day tables are computed on first use.
+// concurrent use. The status of every day is computed a year at a time on
+// first use into immutable tables; lookups of cached days take no lock.
 type Calendar struct {
 	name        string
 	loc         *time.Location
@@ -72,9 +77,16 @@ type Calendar struct {
 	overrides   map[Date]Override
 	parent      *Calendar
 
-	mu    sync.RWMutex
-	years map[int]*yearTable
+	// table covers a contiguous range of whole years; it is replaced, never
+	// changed, when a lookup falls outside it.
+	table atomic.Pointer[dayTable]
+	mu    sync.Mutex         // serialises table extension and far
+	far   map[int]*yearTable // years too far from table to join it
 }
+
+// maxTableYears bounds the contiguous table; years further away are cached
+// one by one.
+const maxTableYears = 400
 
 // Status is the open/closed state of one date with the reason a person reads.
 type Status struct {
@@ -83,7 +95,16 @@ type Status struct {
 	Reason string
 }
 
-// yearTable caches the status of every day of one year.
+// dayTable is the contiguous cache: open flags for every day from first and
+// the per-year tables holding the reasons.
+type dayTable struct {
+	first     Date
+	firstYear int
+	open      []bool
+	years     []*yearTable
+}
+
+// yearTable holds the status of every day of one year.
 type yearTable struct {
 	first  Date
 	open   []bool
@@ -111,6 +132,16 @@ func New(p Params) (*Calendar, error) {
 	if p.MonthNaming != MonthNamingStart && p.MonthNaming != MonthNamingEnd {
 		errs = append(errs, fmt.Errorf("month naming %q: must be start or end", p.MonthNaming))
 	}
+	for _, w := range p.ClosedWeekdays {
+		if w < time.Sunday || w > time.Saturday {
+			errs = append(errs, fmt.Errorf("closed weekday %d: must be 0-6", int(w)))
+		}
+	}
+	for i, s := range p.HolidaySets {
+		if s == nil {
+			errs = append(errs, fmt.Errorf("holiday set %d is nil", i))
+		}
+	}
 	for c := p.Parent; c != nil; c = c.parent {
 		if c.name == p.Name && p.Name != "" {
 			errs = append(errs, fmt.Errorf("parent chain of %q contains itself", p.Name))
@@ -122,9 +153,9 @@ func New(p Params) (*Calendar, error) {
 	}
 	c := &Calendar{
 		name: p.Name, loc: p.Location, baseTime: p.BaseTime, baseDay: p.BaseDay,
-		monthNaming: p.MonthNaming, sets: p.HolidaySets, parent: p.Parent,
+		monthNaming: p.MonthNaming, sets: append([]HolidaySet(nil), p.HolidaySets...), parent: p.Parent,
 		overrides: make(map[Date]Override, len(p.Overrides)),
-		years:     map[int]*yearTable{},
+		far:       map[int]*yearTable{},
 	}
 	for _, w := range p.ClosedWeekdays {
 		c.closedWeek[w] = true
@@ -164,8 +195,37 @@ func (c *Calendar) MonthNaming() MonthNaming { return c.monthNaming }
 // Parent returns the parent calendar or nil.
 func (c *Calendar) Parent() *Calendar { return c.parent }
 
+// ClosedWeekdays returns the weekly pattern's closed days, Sunday first.
+func (c *Calendar) ClosedWeekdays() []time.Weekday {
+	var out []time.Weekday
+	for w, closed := range c.closedWeek {
+		if closed {
+			out = append(out, time.Weekday(w))
+		}
+	}
+	return out
+}
+
+// HolidaySets returns the calendar's own holiday sets (not the parent's).
+func (c *Calendar) HolidaySets() []HolidaySet { return append([]HolidaySet(nil), c.sets...) }
+
+// Overrides returns the calendar's own overrides in date order.
+func (c *Calendar) Overrides() []Override {
+	out := make([]Override, 0, len(c.overrides))
+	for _, o := range c.overrides {
+		out = append(out, o)
+	}
+	slices.SortFunc(out, func(a, b Override) int { return int(a.Date - b.Date) })
+	return out
+}
+
 // IsOpen reports whether d is an open (business) day.
 func (c *Calendar) IsOpen(d Date) bool {
+	if t := c.table.Load(); t != nil {
+		if i := uint(d - t.first); i < uint(len(t.open)) {
+			return t.open[i]
+		}
+	}
 	t := c.year(d.Year())
 	return t.open[d-t.first]
 }
@@ -177,84 +237,138 @@ func (c *Calendar) Status(d Date) Status {
 	return Status{Date: d, Open: t.open[i], Reason: t.reason[i]}
 }
 
+// year returns the table of year y, computing and caching it when needed.
 func (c *Calendar) year(y int) *yearTable {
-	c.mu.RLock()
-	t := c.years[y]
-	c.mu.RUnlock()
-	if t != nil {
+	if t := c.table.Load(); t != nil {
+		if i := y - t.firstYear; i >= 0 && i < len(t.years) {
+			return t.years[i]
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.table.Load()
+	if old == nil {
+		c.table.Store(c.newTable(y, y, nil))
+		return c.table.Load().years[0]
+	}
+	lastYear := old.firstYear + len(old.years) - 1
+	if y >= old.firstYear && y <= lastYear {
+		return old.years[y-old.firstYear]
+	}
+	lo, hi := min(old.firstYear, y), max(lastYear, y)
+	if hi-lo+1 > maxTableYears {
+		if t := c.far[y]; t != nil {
+			return t
+		}
+		t := c.computeYear(y)
+		c.far[y] = t
 		return t
 	}
-	t = c.computeYear(y)
-	c.mu.Lock()
-	if existing := c.years[y]; existing != nil {
-		t = existing
-	} else {
-		c.years[y] = t
-	}
-	c.mu.Unlock()
-	return t
+	nt := c.newTable(lo, hi, old)
+	c.table.Store(nt)
+	return nt.years[y-lo]
 }
+
+// newTable builds the contiguous table for years lo..hi, reusing the year
+// tables of old.
+func (c *Calendar) newTable(lo, hi int, old *dayTable) *dayTable {
+	nt := &dayTable{first: NewDate(lo, time.January, 1), firstYear: lo, years: make([]*yearTable, hi-lo+1)}
+	nt.open = make([]bool, 0, int(NewDate(hi+1, time.January, 1)-nt.first))
+	for y := lo; y <= hi; y++ {
+		var t *yearTable
+		if old != nil && y >= old.firstYear && y < old.firstYear+len(old.years) {
+			t = old.years[y-old.firstYear]
+		} else if ft := c.far[y]; ft != nil {
+			t = ft
+			delete(c.far, y)
+		} else {
+			t = c.computeYear(y)
+		}
+		nt.years[y-lo] = t
+		nt.open = append(nt.open, t.open...)
+	}
+	return nt
+}
+
+// dayKind records what last decided a day while a year is computed.
+type dayKind uint8
+
+const (
+	kindBase dayKind = iota
+	kindWeekly
+	kindHoliday
+)
 
 func (c *Calendar) computeYear(y int) *yearTable {
 	first := NewDate(y, time.January, 1)
 	n := int(NewDate(y+1, time.January, 1) - first)
 	t := &yearTable{first: first, open: make([]bool, n), reason: make([]string, n)}
+	kind := make([]dayKind, n)
 	if c.parent != nil {
 		pt := c.parent.year(y)
 		copy(t.open, pt.open)
-		for i := range t.reason {
-			t.reason[i] = pt.reason[i]
-			if t.reason[i] != "" {
-				t.reason[i] += " (from " + c.parent.name + ")"
+		copy(t.reason, pt.reason)
+		if c.parent.name != "" {
+			suffix := " (from " + c.parent.name + ")"
+			seen := map[string]string{} // reasons repeat; share the strings
+			for i, r := range t.reason {
+				s, ok := seen[r]
+				if !ok {
+					s = r + suffix
+					seen[r] = s
+				}
+				t.reason[i] = s
 			}
 		}
 	} else {
 		for i := range t.open {
 			t.open[i] = true
-			t.reason[i] = "open: " + (first + Date(i)).Weekday().String()
+			t.reason[i] = openWeekday[(first + Date(i)).Weekday()]
 		}
 	}
 	for i := range t.open {
 		if wd := (first + Date(i)).Weekday(); c.closedWeek[wd] {
 			t.open[i] = false
-			t.reason[i] = "closed: " + wd.String()
+			t.reason[i] = closedWeekday[wd]
+			kind[i] = kindWeekly
 		}
 	}
 	for _, s := range c.sets {
 		for _, h := range s.Holidays(y) {
-			if h.Date < first || int(h.Date-first) >= n {
+			i := int(h.Date - first)
+			if i < 0 || i >= n || kind[i] == kindHoliday {
 				continue
 			}
-			i := h.Date - first
-			if t.open[i] || !isHolidayReason(t.reason[i]) {
-				t.open[i] = false
-				t.reason[i] = fmt.Sprintf("closed: %s (%s)", h.Name, s.ID())
-			}
+			t.open[i] = false
+			t.reason[i] = "closed: " + h.Name + " (" + s.ID() + ")"
+			kind[i] = kindHoliday
 		}
 	}
 	for d, o := range c.overrides {
-		if d < first || int(d-first) >= n {
+		i := int(d - first)
+		if i < 0 || i >= n {
 			continue
 		}
-		i := d - first
 		t.open[i] = o.Open
-		state := "closed"
-		if o.Open {
-			state = "open"
-		}
-		if o.Note != "" {
-			t.reason[i] = fmt.Sprintf("%s: override '%s'", state, o.Note)
-		} else {
-			t.reason[i] = state + ": override"
-		}
+		t.reason[i] = overrideReason(o)
 	}
 	return t
 }
 
-// isHolidayReason reports whether a reason already names a holiday, so that a
-// second set closing the same day keeps the first set's name.
-func isHolidayReason(r string) bool {
-	return len(r) > 0 && r[len(r)-1] == ')'
+var (
+	openWeekday   = [7]string{"open: Sunday", "open: Monday", "open: Tuesday", "open: Wednesday", "open: Thursday", "open: Friday", "open: Saturday"}
+	closedWeekday = [7]string{"closed: Sunday", "closed: Monday", "closed: Tuesday", "closed: Wednesday", "closed: Thursday", "closed: Friday", "closed: Saturday"}
+)
+
+func overrideReason(o Override) string {
+	state := "closed"
+	if o.Open {
+		state = "open"
+	}
+	if o.Note == "" {
+		return state + ": override"
+	}
+	return state + ": override '" + o.Note + "'"
 }
 
 // BusinessDate returns the business date whose business day contains t: the
@@ -270,3 +384,7 @@ func (c *Calendar) BusinessDate(t time.Time) Date {
 
 // DayStart returns the instant business date d begins.
 func (c *Calendar) DayStart(d Date) time.Time { return d.At(c.baseTime, c.loc) }
+
+// DayEnd returns the instant business date d ends, which is the start of the
+// next business date.
+func (c *Calendar) DayEnd(d Date) time.Time { return c.DayStart(d + 1) }

@@ -38,6 +38,11 @@ func ParseDate(s string) (Date, error) {
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
 		return 0, fmt.Errorf("invalid date %q: want YYYY-MM-DD", s)
 	}
+	for i := 0; i < len(s); i++ {
+		if (s[i] < '0' || s[i] > '9') && i != 4 && i != 7 {
+			return 0, fmt.Errorf("invalid date %q: want YYYY-MM-DD", s)
+		}
+	}
 	y, err1 := strconv.Atoi(s[0:4])
 	m, err2 := strconv.Atoi(s[5:7])
 	d, err3 := strconv.Atoi(s[8:10])
@@ -107,56 +112,59 @@ func (d Date) FirstOfMonth() Date { y, m, _ := d.Civil(); return NewDate(y, m, 1
 // do not exist (DST gap) resolve to the first instant after the gap; ambiguous
 // ones (DST overlap) to their first occurrence.
 func (d Date) At(offset time.Duration, loc *time.Location) time.Time {
-	extraDays := int(offset / (24 * time.Hour))
-	offset -= time.Duration(extraDays) * 24 * time.Hour
+	const day = 24 * time.Hour
+	extraDays := int(offset / day)
+	offset -= time.Duration(extraDays) * day
+	if offset < 0 {
+		offset += day
+		extraDays--
+	}
 	y, m, dd := (d + Date(extraDays)).Civil()
 	h := int(offset / time.Hour)
-	min := int((offset % time.Hour) / time.Minute)
+	mi := int((offset % time.Hour) / time.Minute)
 	sec := int((offset % time.Minute) / time.Second)
-	t := time.Date(y, m, dd, h, min, sec, 0, loc)
-	// Go resolves a time in a gap by shifting it by the zone change; the
-	// design asks for the first instant after the gap instead.
-	if th, tm, _ := t.Clock(); th != h || tm != min {
-		// In a gap: the instant at which the new offset starts.
-		_, end := zoneTransitionAround(t)
-		if !end.IsZero() {
+	ns := int(offset % time.Second)
+	t := time.Date(y, m, dd, h, mi, sec, ns, loc)
+	wy, wm, wd := t.Date()
+	wh, wmi, wsec := t.Clock()
+	if wy != y || wm != m || wd != dd || wh != h || wmi != mi || wsec != sec {
+		// The wall time falls in a gap and time.Date moved it to one side of
+		// the transition; the transition instant is the first one after it.
+		start, end := t.ZoneBounds()
+		if wallBefore(t, y, m, dd, h, mi, sec) {
 			return end
 		}
+		return start
 	}
-	// time.Date picks the first occurrence of an ambiguous time only in some
-	// cases; normalise to the earliest instant with the same wall clock.
-	if earlier := t.Add(-time.Hour); sameWall(earlier, t) {
-		return earlier
+	// In an overlap time.Date may return the second occurrence; the first
+	// lies one offset change earlier, in the zone before the transition.
+	if start, _ := t.ZoneBounds(); !start.IsZero() {
+		_, prevOff := start.Add(-time.Nanosecond).Zone()
+		_, curOff := t.Zone()
+		if shift := time.Duration(prevOff-curOff) * time.Second; shift > 0 {
+			if earlier := t.Add(-shift); earlier.Before(start) && sameWall(earlier, t) {
+				return earlier
+			}
+		}
 	}
 	return t
+}
+
+// wallBefore reports whether t's wall clock is earlier than the given one.
+func wallBefore(t time.Time, y int, m time.Month, d, h, mi, sec int) bool {
+	want := time.Date(y, m, d, h, mi, sec, 0, time.UTC)
+	ty, tm, td := t.Date()
+	th, tmi, tsec := t.Clock()
+	got := time.Date(ty, tm, td, th, tmi, tsec, 0, time.UTC)
+	return got.Before(want)
 }
 
 func sameWall(a, b time.Time) bool {
 	ay, am, ad := a.Date()
 	by, bm, bd := b.Date()
-	return ay == by && am == bm && ad == bd && a.Hour() == b.Hour() && a.Minute() == b.Minute() && a.Second() == b.Second()
-}
-
-// zoneTransitionAround returns the zone transition nearest t (within 3h), as
-// time.Time.ZoneBounds gives it.
-func zoneTransitionAround(t time.Time) (time.Time, time.Time) {
-	for _, probe := range []time.Time{t, t.Add(-3 * time.Hour), t.Add(3 * time.Hour)} {
-		start, end := probe.ZoneBounds()
-		if !start.IsZero() && absDur(start.Sub(t)) <= 3*time.Hour {
-			return probe, start
-		}
-		if !end.IsZero() && absDur(end.Sub(t)) <= 3*time.Hour {
-			return probe, end
-		}
-	}
-	return time.Time{}, time.Time{}
-}
-
-func absDur(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
+	ah, ami, as := a.Clock()
+	bh, bmi, bs := b.Clock()
+	return ay == by && am == bm && ad == bd && ah == bh && ami == bmi && as == bs
 }
 
 // String formats d as YYYY-MM-DD.

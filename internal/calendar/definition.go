@@ -18,6 +18,9 @@ const MaxClockTime ClockTime = 47*60 + 59
 // ParseClockTime parses HH:MM (00:00-47:59).
 func ParseClockTime(s string) (ClockTime, error) {
 	h, m, ok := strings.Cut(s, ":")
+	if strings.TrimLeft(h, "0123456789") != "" || strings.TrimLeft(m, "0123456789") != "" {
+		return 0, fmt.Errorf("invalid time %q: want HH:MM between 00:00 and 47:59", s)
+	}
 	hh, err1 := strconv.Atoi(h)
 	mm, err2 := strconv.Atoi(m)
 	if !ok || err1 != nil || err2 != nil || len(m) != 2 || len(h) < 1 || len(h) > 2 || hh < 0 || hh > 47 || mm < 0 || mm > 59 {

@@ -161,3 +161,28 @@ type Permanent struct{ Err error }
 func (p *Permanent) Error() string   { return p.Err.Error() }
 func (p *Permanent) Unwrap() error   { return p.Err }
 func (p *Permanent) Retryable() bool { return false }
+
+// KeyMaxLen is the longest idempotency key (see Request.Key).
+const KeyMaxLen = 64
+
+// CheckKey reports whether key is a valid idempotency key: 1 to KeyMaxLen
+// characters of [a-z0-9-], starting with a letter or digit. The error
+// unwraps to fault.ErrInvalid.
+func CheckKey(key string) error {
+	if key == "" {
+		return fmt.Errorf("dispatch: empty key: %w", fault.ErrInvalid)
+	}
+	if len(key) > KeyMaxLen {
+		return fmt.Errorf("dispatch: key %q is longer than %d characters: %w", key, KeyMaxLen, fault.ErrInvalid)
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-' && i > 0:
+		default:
+			return fmt.Errorf("dispatch: key %q: character %d (%q) is not one of [a-z0-9-]: %w", key, i+1, c, fault.ErrInvalid)
+		}
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package jobnet
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/koyomi-dev/koyomi/internal/calendar"
@@ -187,6 +188,9 @@ type EKSSpec struct {
 	NodeSelector   map[string]string `json:"node_selector,omitempty" yaml:"node_selector,omitempty"`
 	Tolerations    []Toleration      `json:"tolerations,omitempty" yaml:"tolerations,omitempty"`
 	Labels         map[string]string `json:"labels,omitempty" yaml:"labels,omitempty"`
+	// Annotations are added to the pod (and the Job), e.g.
+	// cluster-autoscaler.kubernetes.io/safe-to-evict: "false".
+	Annotations map[string]string `json:"annotations,omitempty" yaml:"annotations,omitempty"`
 	// Cleanup is "delete" (default: delete the pod after its logs are read) or "keep".
 	Cleanup string `json:"cleanup,omitempty" yaml:"cleanup,omitempty"`
 }
@@ -317,7 +321,7 @@ type Jobnet struct {
 	// Calendar names the operation calendar; empty means the folder's.
 	Calendar string `json:"calendar,omitempty" yaml:"calendar,omitempty"`
 	Net      `yaml:",inline"`
-	Rules    []Rule `json:"schedule,omitempty" yaml:"schedule,omitempty"`
+	Rules    []Rule  `json:"schedule,omitempty" yaml:"schedule,omitempty"`
 	Overlap  Overlap `json:"overlap,omitempty" yaml:"overlap,omitempty"`
 	CatchUp  CatchUp `json:"catch_up,omitempty" yaml:"catch_up,omitempty"`
 	// CatchUpWindow bounds how far back missed generations are considered.
@@ -341,7 +345,15 @@ func (d Duration) String() string {
 	if d == 0 {
 		return "0s"
 	}
-	return time.Duration(d).String()
+	// "2h0m0s" reads as "2h", "1h30m0s" as "1h30m".
+	s := time.Duration(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // MarshalText implements encoding.TextMarshaler.

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/koyomi-dev/koyomi/internal/jobnet"
+	"github.com/koyomi-dev/koyomi/internal/ops"
+)
+
+func cmdApply(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	db := addDBFlags(fs)
+	file := fs.String("f", "", "a YAML file or a directory of them")
+	dry := fs.Bool("dry-run", false, "validate only; write nothing")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if *file == "" {
+		return fmt.Errorf("apply needs -f FILE|DIR: %w", errUsage)
+	}
+	b, err := jobnet.LoadPath(*file)
+	if err != nil {
+		return err
+	}
+	s, err := db.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	svc := ops.New(ops.Params{Store: s})
+	res, err := svc.Apply(ctx, cliActor(e), b, *dry)
+	if err != nil {
+		return err
+	}
+	if res.DryRun {
+		fmt.Fprintf(e.stdout, "%d definition(s) are valid; nothing written (--dry-run)\n", b.Len())
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	for _, o := range res.Objects {
+		v := ""
+		if o.Version > 0 {
+			v = fmt.Sprintf("v%d", o.Version)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Kind, o.Name, o.Change, v)
+	}
+	return tw.Flush()
+}
+
+func cmdExport(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	db := addDBFlags(fs)
+	out := fs.String("o", "", "write one file per folder into this directory (default: one YAML stream on stdout)")
+	folder := fs.String("folder", "", "export only this folder (calendars and pools are always included)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	s, err := db.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	b, err := ops.New(ops.Params{Store: s}).Export(ctx, *folder)
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return err
+		}
+		if err := jobnet.WriteDir(*out, b); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "exported %d definition(s) to %s\n", b.Len(), *out)
+		return nil
+	}
+	data, err := jobnet.Encode(b)
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(data)
+	return err
+}
+
+func cmdSchema(_ context.Context, e env, _ []string) error {
+	data, err := jobnet.Schema()
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(append(data, '\n'))
+	return err
+}

@@ -1,0 +1,104 @@
+// Command koyomi is the business-calendar job scheduler: the server (serve),
+// schema migrations, definitions as code (apply, export, schema), calendar
+// and plan tools, and operator commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/koyomi-dev/koyomi/internal/dispatch/local"
+	"github.com/koyomi-dev/koyomi/internal/fault"
+)
+
+// version is set by the build (-ldflags "-X main.version=…").
+var version = "dev"
+
+func main() {
+	// The supervisor of local jobs is this binary; it must not install the
+	// server's signal handling.
+	if len(os.Args) > 1 && os.Args[1] == "supervise" {
+		os.Exit(local.SupervisorMain(os.Args[2:]))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "koyomi:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitCode maps error categories to exit codes scripts can test.
+func exitCode(err error) int {
+	switch {
+	case errors.Is(err, errUsage):
+		return 2
+	case errors.Is(err, fault.ErrInvalid):
+		return 3
+	case errors.Is(err, fault.ErrNotFound):
+		return 4
+	case errors.Is(err, fault.ErrConflict):
+		return 5
+	}
+	return 1
+}
+
+var errUsage = errors.New("usage")
+
+// env is what every command gets from main.
+type env struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, e env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the server: web GUI, API, planner and runner", cmdServe},
+		{"migrate", "apply or roll back schema migrations: migrate up|down|status", cmdMigrate},
+		{"apply", "create or update definitions from YAML: apply -f FILE|DIR [--dry-run]", cmdApply},
+		{"export", "write definitions as YAML: export [-o DIR] [--folder F]", cmdExport},
+		{"schema", "print the JSON Schema of the definition format", cmdSchema},
+		{"calendar", "calendar tools: calendar show|import|export|sets", cmdCalendar},
+		{"plan", "show planned runs: plan [-f FILE | --jobnet F/N] --from D --to D [--explain] [-o json]", cmdPlan},
+		{"version", "print the version", func(_ context.Context, e env, _ []string) error {
+			fmt.Fprintln(e.stdout, "koyomi", version)
+			return nil
+		}},
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	usage(stderr)
+	return fmt.Errorf("unknown command %q: %w", args[0], errUsage)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Koyomi — business-calendar job management\n\nUsage: koyomi COMMAND [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'koyomi COMMAND -h' for the flags of a command. Every flag also reads a KOYOMI_* variable.")
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/koyomi-dev/koyomi/internal/store"
+)
+
+func cmdMigrate(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	db := addDBFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("migrate needs one of up, down, status: %w", errUsage)
+	}
+	s, err := store.Open(ctx, store.Config{URL: db.storeURL(e)})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	switch fs.Arg(0) {
+	case "up":
+		n, err := s.MigrateUp(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "applied %d migration(s) to %s\n", n, s.Location())
+	case "down":
+		if err := s.MigrateDown(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "rolled back one migration on %s\n", s.Location())
+	case "status":
+		st, err := s.MigrationStatuses(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "VERSION\tSTATE\tAPPLIED AT\tFILE")
+		for _, m := range st {
+			state, at := "pending", ""
+			if m.Applied {
+				state, at = "applied", m.AppliedAt.Format("2006-01-02 15:04:05")
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", m.Version, state, at, m.Name)
+		}
+		return tw.Flush()
+	default:
+		return fmt.Errorf("migrate %q: want up, down or status: %w", fs.Arg(0), errUsage)
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/koyomi-dev/koyomi/internal/config"
+	"github.com/koyomi-dev/koyomi/internal/ops"
+	"github.com/koyomi-dev/koyomi/internal/store"
+	"github.com/koyomi-dev/koyomi/internal/web"
+)
+
+func cmdServe(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	resolve := config.Flags(fs, e.getenv)
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	cfg, err := resolve()
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger(e.stderr)
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+	}
+	st, err := store.Open(ctx, store.Config{URL: cfg.StoreURL(), ExclusiveSQLite: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cfg.MigrateAtStart() {
+		n, err := st.MigrateUp(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			log.Info("applied migrations", "count", n, "database", st.Location())
+		}
+	} else if pending, err := st.HasPendingMigrations(ctx); err != nil {
+		return err
+	} else if pending {
+		return fmt.Errorf("the database schema is behind this koyomi binary: run 'koyomi migrate up' or start with --migrate=true")
+	}
+
+	svc := ops.New(ops.Params{Store: st, Logger: log})
+	created, generated, err := svc.EnsureAdmin(ctx, cfg.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("create first admin: %w", err)
+	}
+
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := web.New(web.Params{Ops: svc, Sessions: st, DB: st, Logger: log, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies, Version: version})
+
+	fmt.Fprintf(e.stdout, "Koyomi %s is serving on %s (database: %s %s)\n", version, cfg.BaseURL, st.Dialect(), st.Location())
+	switch {
+	case created && generated != "":
+		fmt.Fprintf(e.stdout, "Log in as %q with the password %s (generated now and not shown again; change it under Account).\n", ops.AdminUsername, generated)
+	case created:
+		fmt.Fprintf(e.stdout, "Log in as %q with the password from KOYOMI_ADMIN_PASSWORD.\n", ops.AdminUsername)
+	}
+	if abs, err := filepath.Abs(cfg.DataDir); err == nil {
+		log.Info("data directory", "path", abs)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Run(gctx, l) })
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}

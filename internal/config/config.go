@@ -1,0 +1,231 @@
+// Package config builds Koyomi's typed configuration from flags and KOYOMI_*
+// environment variables (a flag wins over the variable, the variable over the
+// default) and validates it, reporting every problem at once.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/koyomi-dev/koyomi/internal/fault"
+)
+
+// Defaults.
+const (
+	ListenDefault       = "127.0.0.1:8080"
+	DataDirDefault      = "var"
+	PlanHorizonDefault  = 48 * time.Hour
+	PollIntervalDefault = time.Second
+	KillGraceDefault    = 10 * time.Second
+	LeaseTTLDefault     = 10 * time.Second
+)
+
+// Config is the server's configuration.
+type Config struct {
+	// Listen is the HTTP listen address.
+	Listen string
+	// BaseURL is the externally visible URL, used in alert links.
+	BaseURL string
+	// DatabaseURL: empty → embedded SQLite under DataDir; postgres://… → PostgreSQL.
+	DatabaseURL string
+	// Migrate applies pending migrations at start-up ("auto": on for SQLite, off for PostgreSQL).
+	Migrate string
+	// DataDir holds the SQLite database, local job state and logs.
+	DataDir string
+	// AdminPassword is the first admin's password; empty → generated and printed once.
+	AdminPassword string
+	// LogLevel is debug, info, warn or error; LogFormat text or json.
+	LogLevel  string
+	LogFormat string
+	// Node names this replica (leases, claims); default host-pid.
+	Node string
+	// PlanHorizon is how far ahead generations are created.
+	PlanHorizon time.Duration
+	// PollInterval is how often the runner polls executors and the database.
+	PollInterval time.Duration
+	// KillGrace is the time between SIGTERM/StopTask and the forced stop.
+	KillGrace time.Duration
+	// LeaseTTL is the planner leader lease; a dead leader is replaced after it.
+	LeaseTTL time.Duration
+	// SecureCookies marks session cookies Secure (behind HTTPS).
+	SecureCookies bool
+}
+
+// EnvPrefix prefixes every environment variable.
+const EnvPrefix = "KOYOMI_"
+
+type field struct {
+	name, env, usage string
+	set              func(string) error
+	def              string
+}
+
+// Flags registers the server flags on fs and returns a function that
+// resolves the final Config (flags over environment over defaults) and
+// validates it.
+func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) {
+	var c Config
+	host, _ := os.Hostname()
+	fields := []field{
+		{name: "listen", usage: "HTTP listen address", def: ListenDefault, set: str(&c.Listen)},
+		{name: "base-url", usage: "external URL of the web UI, used in alert links (default http://LISTEN)", set: str(&c.BaseURL)},
+		{name: "database-url", usage: "empty for the embedded SQLite database, or postgres://user:pass@host/db", set: str(&c.DatabaseURL)},
+		{name: "migrate", usage: "apply pending migrations at start-up: auto (SQLite yes, PostgreSQL no), true, false", def: "auto", set: str(&c.Migrate)},
+		{name: "data-dir", usage: "directory for the SQLite database, local job state and logs", def: DataDirDefault, set: str(&c.DataDir)},
+		{name: "admin-password", usage: "password of the first admin, created on first start (default: generated and printed once)", set: str(&c.AdminPassword)},
+		{name: "log-level", usage: "debug, info, warn or error", def: "info", set: str(&c.LogLevel)},
+		{name: "log-format", usage: "text or json", def: "text", set: str(&c.LogFormat)},
+		{name: "node", usage: "name of this replica (default host-pid)", def: fmt.Sprintf("%s-%d", host, os.Getpid()), set: str(&c.Node)},
+		{name: "plan-horizon", usage: "how far ahead generations are created", def: PlanHorizonDefault.String(), set: dur(&c.PlanHorizon)},
+		{name: "poll-interval", usage: "how often running jobs are polled", def: PollIntervalDefault.String(), set: dur(&c.PollInterval)},
+		{name: "kill-grace", usage: "grace period between a graceful and a forced stop", def: KillGraceDefault.String(), set: dur(&c.KillGrace)},
+		{name: "lease-ttl", usage: "planner leader lease; a dead leader is replaced after it", def: LeaseTTLDefault.String(), set: dur(&c.LeaseTTL)},
+		{name: "secure-cookies", usage: "mark session cookies Secure (serve behind HTTPS)", def: "false", set: boolean(&c.SecureCookies)},
+	}
+	flagVals := map[string]*string{}
+	for i := range fields {
+		f := &fields[i]
+		f.env = EnvPrefix + strings.ToUpper(strings.ReplaceAll(f.name, "-", "_"))
+		v := new(string)
+		flagVals[f.name] = v
+		fs.StringVar(v, f.name, "", fmt.Sprintf("%s (env %s)", f.usage, f.env))
+	}
+	return func() (Config, error) {
+		explicit := map[string]bool{}
+		fs.Visit(func(fl *flag.Flag) { explicit[fl.Name] = true })
+		var ps fault.Problems
+		for _, f := range fields {
+			val, src := f.def, "default"
+			if e := getenv(f.env); e != "" {
+				val, src = e, f.env
+			}
+			if explicit[f.name] {
+				val, src = *flagVals[f.name], "--"+f.name
+			}
+			if err := f.set(val); err != nil {
+				ps.Add(src, "%v", err)
+			}
+		}
+		if len(ps) == 0 {
+			ps = append(ps, c.validate()...)
+		}
+		if err := ps.Err(); err != nil {
+			return Config{}, fmt.Errorf("configuration: %w", err)
+		}
+		return c, nil
+	}
+}
+
+func (c *Config) validate() fault.Problems {
+	var ps fault.Problems
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		ps.Add("listen", "%q is not host:port", c.Listen)
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Listen
+	} else if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		ps.Add("base-url", "%q is not an http(s) URL", c.BaseURL)
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	switch {
+	case c.DatabaseURL == "", strings.HasPrefix(c.DatabaseURL, "sqlite:"),
+		strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+	default:
+		ps.Add("database-url", "want empty (embedded SQLite), sqlite:PATH or postgres://…")
+	}
+	switch c.Migrate {
+	case "auto", "true", "false":
+	default:
+		ps.Add("migrate", "%q: want auto, true or false", c.Migrate)
+	}
+	if c.DataDir == "" {
+		ps.Add("data-dir", "must not be empty")
+	}
+	if c.AdminPassword != "" && len(c.AdminPassword) < 8 {
+		ps.Add("admin-password", "must be at least 8 characters")
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		ps.Add("log-level", "%q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		ps.Add("log-format", "%q: want text or json", c.LogFormat)
+	}
+	if c.Node == "" {
+		ps.Add("node", "must not be empty")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+		min  time.Duration
+	}{{"plan-horizon", c.PlanHorizon, time.Hour}, {"poll-interval", c.PollInterval, 10 * time.Millisecond}, {"kill-grace", c.KillGrace, 0}, {"lease-ttl", c.LeaseTTL, time.Second}} {
+		if d.v < d.min {
+			ps.Add(d.name, "%v is below the minimum %v", d.v, d.min)
+		}
+	}
+	return ps
+}
+
+// SQLite reports whether the embedded database is configured.
+func (c Config) SQLite() bool { return !strings.HasPrefix(c.DatabaseURL, "postgres") }
+
+// StoreURL returns the database URL with the SQLite default applied.
+func (c Config) StoreURL() string {
+	if c.DatabaseURL == "" {
+		return "sqlite:" + c.DataDir + "/koyomi.db"
+	}
+	return c.DatabaseURL
+}
+
+// MigrateAtStart resolves the "auto" setting.
+func (c Config) MigrateAtStart() bool {
+	switch c.Migrate {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return c.SQLite()
+}
+
+// Logger builds the slog logger the configuration asks for.
+func (c Config) Logger(w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func str(p *string) func(string) error { return func(s string) error { *p = s; return nil } }
+
+func dur(p *time.Duration) func(string) error {
+	return func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (e.g. 30s, 5m, 48h)", s)
+		}
+		*p = d
+		return nil
+	}
+}
+
+func boolean(p *bool) func(string) error {
+	return func(s string) error {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", s)
+		}
+		*p = b
+		return nil
+	}
+}

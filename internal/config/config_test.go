@@ -1,0 +1,58 @@
+package config
+
+import (
+	"flag"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/koyomi-dev/koyomi/internal/fault"
+)
+
+func resolve(t *testing.T, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	get := Flags(fs, func(k string) string { return env[k] })
+	require.NoError(t, fs.Parse(args))
+	return get()
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := resolve(t, nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, ListenDefault, c.Listen)
+	require.Equal(t, "http://127.0.0.1:8080", c.BaseURL)
+	require.True(t, c.SQLite())
+	require.True(t, c.MigrateAtStart())
+	require.Equal(t, "sqlite:var/koyomi.db", c.StoreURL())
+	require.Equal(t, PlanHorizonDefault, c.PlanHorizon)
+}
+
+func TestFlagBeatsEnvBeatsDefault(t *testing.T) {
+	env := map[string]string{"KOYOMI_LISTEN": "0.0.0.0:9000", "KOYOMI_DATABASE_URL": "postgres://k@db/koyomi", "KOYOMI_POLL_INTERVAL": "2s"}
+	c, err := resolve(t, []string{"--listen", "127.0.0.1:9999"}, env)
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:9999", c.Listen)
+	require.Equal(t, 2*time.Second, c.PollInterval)
+	require.False(t, c.SQLite())
+	require.False(t, c.MigrateAtStart(), "auto means no migration at start on PostgreSQL")
+}
+
+func TestEveryProblemReportedAtOnce(t *testing.T) {
+	env := map[string]string{"KOYOMI_LISTEN": "nonsense", "KOYOMI_DATABASE_URL": "mysql://x", "KOYOMI_LOG_LEVEL": "loud"}
+	_, err := resolve(t, []string{"--poll-interval", "soon", "--migrate", "maybe"}, env)
+	require.ErrorIs(t, err, fault.ErrInvalid)
+	ps, ok := fault.AsProblems(err)
+	require.True(t, ok)
+	require.Len(t, ps, 1, "a value that does not parse is reported before semantic checks")
+	require.Equal(t, "--poll-interval", ps[0].Path)
+
+	_, err = resolve(t, []string{"--migrate", "maybe"}, env)
+	ps, _ = fault.AsProblems(err)
+	paths := []string{}
+	for _, p := range ps {
+		paths = append(paths, p.Path)
+	}
+	require.ElementsMatch(t, []string{"listen", "database-url", "migrate", "log-level"}, paths)
+}

@@ -1,0 +1,96 @@
+// Package ecs runs Koyomi jobs as Amazon ECS tasks (aws-sdk-go-v2; this is
+// the only package that imports the ECS and CloudWatch Logs SDKs).
+//
+// # Connections
+//
+// An Executor holds named Connections (region, optional role to assume
+// with an external id, optional shared-config profile, optional endpoint
+// URLs for VPC endpoints and tests). Base credentials come from the default
+// chain (environment, shared files, SSO, container/instance roles) or
+// Config.Credentials; a RoleARN is assumed through STS on top of them and
+// the result cached. Clients are created on first use. The external id is
+// never printed: Connection.String and LogValue redact it.
+//
+// # Start and idempotency
+//
+// Start derives two names from Request.Key: clientToken = key (ECS allows 64
+// characters) and startedBy = StartedBy(key) (36 characters: the key, or a
+// prefix plus a hash when longer). Before RunTask it always lists the
+// cluster's tasks with that startedBy (desired RUNNING, then STOPPED) and,
+// if one exists, returns its handle: this is the re-attach after a crash
+// between RunTask and recording the handle, and it costs two ListTasks
+// calls. Concurrent or repeated starts that both miss the list are made
+// idempotent by clientToken, for which ECS returns the first call's task.
+// Residual risk: ECS lists stopped tasks for about an hour and remembers
+// client tokens for a limited time, so a start repeated after a very long
+// outage could run again; the runner records the key before it calls out,
+// which keeps that window to a crash plus such an outage.
+//
+// RunTask gets the cluster, task definition, launch type or capacity
+// provider strategy, platform version, awsvpc configuration, tags
+// (koyomi:run-id, koyomi:jobnet, koyomi:unit, koyomi:key, koyomi:attempt,
+// koyomi:business-date, then the job's own) and one container override for
+// the named container or the task definition's first essential one: command,
+// the whole Request.Env (sorted) and cpu/memory. The task definition is
+// described to choose that container and find its awslogs options; family
+// references are cached for TaskDefinitionTTL, pinned revisions for good.
+//
+// # Retries and errors
+//
+// Every call goes through the SDK's standard retryer (Config.MaxAttempts,
+// Config.MaxBackoff, jittered exponential backoff; the client-side retry
+// quota is off). What is left after that is classified:
+//
+//   - throttling, 5xx, transport errors: *RetryableError (dispatch.IsRetryable
+//     is true); the runner tries again later with the same key, so nothing
+//     runs twice;
+//   - RunTask failures for capacity (RESOURCE:CPU/MEMORY/PORTS/ENI/GPU,
+//     AGENT, Fargate "Capacity is unavailable"): *RunTaskFailure, retryable,
+//     because the shortage passes; the job's start-delay monitoring and
+//     timeout bound the wait. The retry reuses the key as clientToken; this
+//     assumes ECS does not replay a placement failure for a token (the fake
+//     behaves so; not yet confirmed against AWS, see the awslive test);
+//   - other RunTask failures (ATTRIBUTE, LOCATION, unknown reasons) and
+//     rejected requests (ClientException, InvalidParameterException,
+//     ClusterNotFoundException, access denied, bad configuration):
+//     *dispatch.Permanent, which the runner records as failed to start with
+//     the message as reason; they unwrap to fault.ErrInvalid, ErrNotFound or
+//     ErrForbidden.
+//
+// # State mapping (StatusOf)
+//
+//	lastStatus PROVISIONING, PENDING, ACTIVATING                pending
+//	lastStatus RUNNING, DEACTIVATING, STOPPING, DEPROVISIONING  running
+//	STOPPED + stopCode TaskFailedToStart                        failed_to_start
+//	STOPPED + stopCode UserInitiated                            cancelled (exit code kept)
+//	STOPPED + stopCode SpotInterruption, TerminationNotice      lost: the job did not end on its own
+//	STOPPED + exit code of the job's container                  exited
+//	STOPPED without exit code, never started                    failed_to_start
+//	STOPPED without exit code, had started                      lost
+//	DescribeTasks failure MISSING, cluster gone                 lost
+//
+// A task is terminal only once STOPPED: the container's exit code may be
+// known in DEPROVISIONING, but the task still holds its resources. Reason
+// is "<stopCode>: <stoppedReason>; container <name>: exit code N, <reason>".
+// Statuses describes up to 100 tasks per DescribeTasks call, grouped by
+// connection and cluster.
+//
+// # Cancel
+//
+// Cancel calls StopTask with Config.StopReason. ECS sends SIGTERM and, after
+// the container's stopTimeout (task definition, 30 s default, 120 s max),
+// SIGKILL; the grace argument cannot change that per call. Stopping a task
+// that already stopped or that ECS forgot is not an error.
+//
+// # Logs
+//
+// The handle records the awslogs group and stream
+// (<awslogs-stream-prefix>/<container>/<task-id>, region from awslogs-region).
+// Logs reads with GetLogEvents from the head; each event is one line. The
+// cursor is "cw1:<events consumed>:<bytes of the next event>:<forward
+// token>", so a chunk can end anywhere, even inside an event, and resumes
+// without loss or duplication. A stream that does not exist yet reads as
+// empty with the cursor unchanged; logs stay readable after the task ends
+// for as long as the log group keeps them. A short page ends a read
+// without a second call (GetLogEvents allows 25 calls a second per account).
+package ecs

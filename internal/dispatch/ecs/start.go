@@ -1,0 +1,382 @@
+package ecs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/koyomi-dev/koyomi/internal/dispatch"
+	"github.com/koyomi-dev/koyomi/internal/fault"
+	"github.com/koyomi-dev/koyomi/internal/jobnet"
+)
+
+// startedByMax is ECS's limit on RunTask startedBy.
+const startedByMax = 36
+
+// StartedBy derives RunTask's startedBy from an idempotency key: the key
+// itself when it fits ECS's 36 characters, otherwise its first 23
+// characters, a hyphen and 12 hex digits of its SHA-256, so that distinct
+// keys stay distinct and the same key always maps to the same value.
+func StartedBy(key string) string {
+	if len(key) <= startedByMax && validName(key) {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	prefix := strings.Map(func(r rune) rune {
+		if r < 0x80 && validName(string(r)) {
+			return r
+		}
+		return '_'
+	}, key)
+	if len(prefix) > 23 {
+		prefix = prefix[:23]
+	}
+	return prefix + "-" + hex.EncodeToString(sum[:6])
+}
+
+// Start runs the job's task, or returns the task already started with
+// req.Key (found by startedBy, or returned by RunTask for the same
+// clientToken).
+func (e *Executor) Start(ctx context.Context, req dispatch.Request) (dispatch.Handle, error) {
+	h, err := e.start(ctx, req)
+	if err != nil {
+		return dispatch.Handle{}, fmt.Errorf("start job %q on ecs: %w", req.Unit, err)
+	}
+	return h, nil
+}
+
+func (e *Executor) start(ctx context.Context, req dispatch.Request) (dispatch.Handle, error) {
+	spec, err := checkRequest(req)
+	if err != nil {
+		return dispatch.Handle{}, &dispatch.Permanent{Err: err}
+	}
+	c, err := e.clientsFor(ctx, spec.Connection)
+	if err != nil {
+		return dispatch.Handle{}, &dispatch.Permanent{Err: err}
+	}
+	startedBy := StartedBy(req.Key)
+	if h, ok, err := e.existing(ctx, c, spec, startedBy); err != nil || ok {
+		return h, err
+	}
+	td, err := e.taskDefinition(ctx, c, spec.TaskDefinition)
+	if err != nil {
+		return dispatch.Handle{}, err
+	}
+	container, err := pickContainer(td, spec.Container)
+	if err != nil {
+		return dispatch.Handle{}, &dispatch.Permanent{Err: err}
+	}
+	in := runTaskInput(req, spec, container.name, startedBy)
+	out, err := c.ecs.RunTask(ctx, in)
+	if err != nil {
+		return dispatch.Handle{}, fmt.Errorf("RunTask on cluster %q: %w", spec.Cluster, classify(err))
+	}
+	if len(out.Tasks) == 0 {
+		f := &RunTaskFailure{Reason: "no task and no failure reported"}
+		if len(out.Failures) > 0 {
+			f = &RunTaskFailure{Reason: aws.ToString(out.Failures[0].Reason), Detail: aws.ToString(out.Failures[0].Detail), ARN: aws.ToString(out.Failures[0].Arn)}
+		}
+		e.cfg.Logger.Info("ecs RunTask placed no task", "key", req.Key, "cluster", spec.Cluster, "reason", f.Reason, "retryable", f.Capacity())
+		if f.Capacity() {
+			return dispatch.Handle{}, fmt.Errorf("RunTask on cluster %q: %w", spec.Cluster, f)
+		}
+		return dispatch.Handle{}, &dispatch.Permanent{Err: fmt.Errorf("RunTask on cluster %q: %w", spec.Cluster, f)}
+	}
+	return e.handleFor(ctx, c, spec, out.Tasks[0])
+}
+
+func checkRequest(req dispatch.Request) (*jobnet.ECSSpec, error) {
+	var ps fault.Problems
+	spec := req.Job.ECS
+	if req.Job.Type != jobnet.JobECS {
+		ps.Add("type", "is %q, not ecs", req.Job.Type)
+	}
+	if spec == nil {
+		ps.Add("ecs", "is required for an ecs job")
+		return nil, ps.Err()
+	}
+	if req.Key == "" || len(req.Key) > 64 {
+		ps.Add("key", "must be 1 to 64 characters (ECS clientToken), have %d", len(req.Key))
+	}
+	if spec.Cluster == "" {
+		ps.Add("ecs.cluster", "is required")
+	}
+	if spec.TaskDefinition == "" {
+		ps.Add("ecs.task_definition", "is required")
+	}
+	if spec.LaunchType != "" && len(spec.CapacityProviders) > 0 {
+		ps.Add("ecs.launch_type", "cannot be combined with capacity_providers")
+	}
+	switch spec.LaunchType {
+	case "", "FARGATE", "EC2", "EXTERNAL":
+	default:
+		ps.Add("ecs.launch_type", "%q is not FARGATE, EC2 or EXTERNAL", spec.LaunchType)
+	}
+	for i, cp := range spec.CapacityProviders {
+		if cp.Provider == "" {
+			ps.Add(fmt.Sprintf("ecs.capacity_providers[%d].provider", i), "is required")
+		}
+	}
+	if spec.CPU < 0 {
+		ps.Add("ecs.cpu", "must not be negative")
+	}
+	if spec.Memory < 0 {
+		ps.Add("ecs.memory", "must not be negative")
+	}
+	for k := range spec.Tags {
+		if strings.HasPrefix(strings.ToLower(k), "aws:") || strings.HasPrefix(k, "koyomi:") {
+			ps.Add("ecs.tags."+k, "the aws: and koyomi: prefixes are reserved")
+		}
+	}
+	if len(spec.Tags) > 40 {
+		ps.Add("ecs.tags", "at most 40 tags (ECS allows 50, Koyomi adds its own)")
+	}
+	return spec, ps.Err()
+}
+
+// existing finds a task already started for startedBy: the crash-safe
+// re-attach. Running tasks are looked up first, then stopped ones (ECS
+// lists those for about an hour).
+func (e *Executor) existing(ctx context.Context, c *clients, spec *jobnet.ECSSpec, startedBy string) (dispatch.Handle, bool, error) {
+	var arns []string
+	for _, desired := range []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped} {
+		out, err := c.ecs.ListTasks(ctx, &awsecs.ListTasksInput{
+			Cluster:       aws.String(spec.Cluster),
+			StartedBy:     aws.String(startedBy),
+			DesiredStatus: desired,
+		})
+		if err != nil {
+			return dispatch.Handle{}, false, fmt.Errorf("ListTasks on cluster %q: %w", spec.Cluster, classify(err))
+		}
+		arns = append(arns, out.TaskArns...)
+		if len(arns) > 0 {
+			break
+		}
+	}
+	if len(arns) == 0 {
+		return dispatch.Handle{}, false, nil
+	}
+	if len(arns) > 100 {
+		arns = arns[:100]
+	}
+	out, err := c.ecs.DescribeTasks(ctx, &awsecs.DescribeTasksInput{Cluster: aws.String(spec.Cluster), Tasks: arns})
+	if err != nil {
+		return dispatch.Handle{}, false, fmt.Errorf("DescribeTasks on cluster %q: %w", spec.Cluster, classify(err))
+	}
+	if len(out.Tasks) == 0 {
+		return dispatch.Handle{}, false, nil
+	}
+	// One key starts one task; should there ever be more, the oldest is
+	// the one every caller agrees on.
+	oldest := out.Tasks[0]
+	for _, t := range out.Tasks[1:] {
+		if aws.ToTime(t.CreatedAt).Before(aws.ToTime(oldest.CreatedAt)) ||
+			aws.ToTime(t.CreatedAt).Equal(aws.ToTime(oldest.CreatedAt)) && aws.ToString(t.TaskArn) < aws.ToString(oldest.TaskArn) {
+			oldest = t
+		}
+	}
+	h, err := e.handleFor(ctx, c, spec, oldest)
+	return h, err == nil, err
+}
+
+// handleFor builds the handle of a task from its pinned task definition, so
+// RunTask and re-attach produce equal handles.
+func (e *Executor) handleFor(ctx context.Context, c *clients, spec *jobnet.ECSSpec, t ecstypes.Task) (dispatch.Handle, error) {
+	arn := aws.ToString(t.TaskArn)
+	td, err := e.taskDefinition(ctx, c, aws.ToString(t.TaskDefinitionArn))
+	if err != nil {
+		return dispatch.Handle{}, err
+	}
+	ct, err := pickContainer(td, spec.Container)
+	if err != nil {
+		return dispatch.Handle{}, &dispatch.Permanent{Err: err}
+	}
+	d := handleData{Connection: c.conn.Name, Cluster: aws.ToString(t.ClusterArn), Container: ct.name}
+	if d.Cluster == "" {
+		d.Cluster = spec.Cluster
+	}
+	if ct.logGroup != "" && ct.logPrefix != "" {
+		d.LogGroup = ct.logGroup
+		d.LogStream = ct.logPrefix + "/" + ct.name + "/" + arn[strings.LastIndex(arn, "/")+1:]
+		if ct.logRegion != c.aws.Region {
+			d.LogRegion = ct.logRegion
+		}
+	}
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return dispatch.Handle{}, err
+	}
+	return dispatch.Handle{Executor: ExecutorType, ID: arn, Data: raw}, nil
+}
+
+// taskDefinition describes a task definition, cached: pinned revisions for
+// good, family-only references for TaskDefinitionTTL.
+func (e *Executor) taskDefinition(ctx context.Context, c *clients, ref string) (*ecstypes.TaskDefinition, error) {
+	key := c.conn.Name + "\x00" + ref
+	pinned := strings.Contains(ref, ":")
+	now := e.cfg.Now()
+	e.mu.Lock()
+	cached, ok := e.defs[key]
+	e.mu.Unlock()
+	if ok && (pinned || now.Sub(cached.at) < e.cfg.TaskDefinitionTTL) {
+		return cached.def, nil
+	}
+	out, err := c.ecs.DescribeTaskDefinition(ctx, &awsecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(ref)})
+	if err != nil {
+		return nil, fmt.Errorf("DescribeTaskDefinition %q: %w", ref, classify(err))
+	}
+	if out.TaskDefinition == nil {
+		return nil, &RetryableError{Err: fmt.Errorf("DescribeTaskDefinition %q: empty answer", ref)}
+	}
+	e.mu.Lock()
+	e.defs[key] = cachedDef{def: out.TaskDefinition, at: now}
+	e.mu.Unlock()
+	return out.TaskDefinition, nil
+}
+
+type containerInfo struct {
+	name                           string
+	logGroup, logPrefix, logRegion string
+}
+
+// pickContainer returns the named container, or the first essential one.
+func pickContainer(td *ecstypes.TaskDefinition, name string) (containerInfo, error) {
+	var chosen *ecstypes.ContainerDefinition
+	for i := range td.ContainerDefinitions {
+		cd := &td.ContainerDefinitions[i]
+		if name != "" && aws.ToString(cd.Name) == name {
+			chosen = cd
+			break
+		}
+		if name == "" && (cd.Essential == nil || *cd.Essential) {
+			chosen = cd
+			break
+		}
+	}
+	if chosen == nil {
+		ref := aws.ToString(td.TaskDefinitionArn)
+		if name != "" {
+			return containerInfo{}, fmt.Errorf("%w: task definition %s has no container %q", fault.ErrInvalid, ref, name)
+		}
+		return containerInfo{}, fmt.Errorf("%w: task definition %s has no essential container", fault.ErrInvalid, ref)
+	}
+	ci := containerInfo{name: aws.ToString(chosen.Name)}
+	if lc := chosen.LogConfiguration; lc != nil && lc.LogDriver == ecstypes.LogDriverAwslogs {
+		ci.logGroup = lc.Options["awslogs-group"]
+		ci.logPrefix = lc.Options["awslogs-stream-prefix"]
+		ci.logRegion = lc.Options["awslogs-region"]
+	}
+	return ci, nil
+}
+
+func runTaskInput(req dispatch.Request, spec *jobnet.ECSSpec, container, startedBy string) *awsecs.RunTaskInput {
+	in := &awsecs.RunTaskInput{
+		Cluster:        aws.String(spec.Cluster),
+		TaskDefinition: aws.String(spec.TaskDefinition),
+		Count:          aws.Int32(1),
+		StartedBy:      aws.String(startedBy),
+		ClientToken:    aws.String(req.Key),
+	}
+	if spec.LaunchType != "" {
+		in.LaunchType = ecstypes.LaunchType(spec.LaunchType)
+	}
+	for _, cp := range spec.CapacityProviders {
+		in.CapacityProviderStrategy = append(in.CapacityProviderStrategy, ecstypes.CapacityProviderStrategyItem{
+			CapacityProvider: aws.String(cp.Provider),
+			Weight:           int32(cp.Weight),
+			Base:             int32(cp.Base),
+		})
+	}
+	if spec.PlatformVersion != "" {
+		in.PlatformVersion = aws.String(spec.PlatformVersion)
+	}
+	if len(spec.Subnets) > 0 {
+		assign := ecstypes.AssignPublicIpDisabled
+		if spec.AssignPublicIP {
+			assign = ecstypes.AssignPublicIpEnabled
+		}
+		in.NetworkConfiguration = &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+			Subnets:        spec.Subnets,
+			SecurityGroups: spec.SecurityGroups,
+			AssignPublicIp: assign,
+		}}
+	}
+	co := ecstypes.ContainerOverride{Name: aws.String(container)}
+	if len(spec.Command) > 0 {
+		co.Command = spec.Command
+	}
+	names := make([]string, 0, len(req.Env))
+	for k := range req.Env {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		co.Environment = append(co.Environment, ecstypes.KeyValuePair{Name: aws.String(k), Value: aws.String(req.Env[k])})
+	}
+	if spec.CPU > 0 {
+		co.Cpu = aws.Int32(int32(spec.CPU))
+	}
+	if spec.Memory > 0 {
+		co.Memory = aws.Int32(int32(spec.Memory))
+	}
+	in.Overrides = &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{co}}
+	in.Tags = runTags(req, spec)
+	return in
+}
+
+// runTags are the koyomi: tags followed by the job's own, sorted by key.
+func runTags(req dispatch.Request, spec *jobnet.ECSSpec) []ecstypes.Tag {
+	own := map[string]string{
+		"koyomi:run-id":        req.RunID,
+		"koyomi:jobnet":        req.Jobnet,
+		"koyomi:unit":          req.Unit,
+		"koyomi:key":           req.Key,
+		"koyomi:business-date": req.BusinessDate,
+	}
+	if req.Attempt > 0 {
+		own["koyomi:attempt"] = strconv.Itoa(req.Attempt)
+	}
+	var tags []ecstypes.Tag
+	add := func(m map[string]string) {
+		keys := make([]string, 0, len(m))
+		for k, v := range m {
+			if v != "" || !strings.HasPrefix(k, "koyomi:") {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			tags = append(tags, ecstypes.Tag{Key: aws.String(k), Value: aws.String(tagValue(m[k]))})
+		}
+	}
+	add(own)
+	add(spec.Tags)
+	return tags
+}
+
+// tagValue keeps the characters ECS allows in tag values (letters, digits,
+// spaces and + - = . _ : / @), replaces the others with '_' and cuts at 256.
+func tagValue(s string) string {
+	out := []rune{}
+	for _, r := range s {
+		if len(out) == 256 {
+			break
+		}
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' || strings.ContainsRune("+-=._:/@", r) {
+			out = append(out, r)
+		} else {
+			out = append(out, '_')
+		}
+	}
+	return string(out)
+}

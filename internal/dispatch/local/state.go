@@ -1,0 +1,220 @@
+package local
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Files in an execution's state directory <StateDir>/<key>/.
+const (
+	fileRequest    = "request.json"   // what to run: command, workdir, env (0600)
+	fileStartLock  = "start.lock"     // flock held by the executor while it starts a supervisor
+	fileRunLock    = "run.lock"       // flock held by the supervisor for its whole life
+	fileSupervisor = "supervisor"     // the supervisor's pid, written once it holds run.lock
+	fileSupLog     = "supervisor.log" // the supervisor's own stdout/stderr
+	fileJob        = "job"            // the job's pid and start time, written once it runs
+	fileLog        = "log"            // the job's stdout and stderr
+	fileCancel     = "cancel"         // marker: Cancel was asked, with the grace period
+	fileExit       = "exit"           // the outcome, written last and atomically
+)
+
+// spec is the content of request.json: everything the supervisor needs.
+type spec struct {
+	Command string   `json:"command"`
+	WorkDir string   `json:"workdir,omitempty"`
+	Env     []string `json:"env"`
+}
+
+// jobRecord is the content of the job file.
+type jobRecord struct {
+	PID       int       `json:"pid"`
+	StartedAt time.Time `json:"started_at"`
+	// ProcStart is the process start time from /proc/<pid>/stat (clock
+	// ticks since boot), 0 where unavailable. It tells the job apart from a
+	// later process that reuses its pid.
+	ProcStart uint64 `json:"proc_start,omitempty"`
+}
+
+// cancelRecord is the content of the cancel marker.
+type cancelRecord struct {
+	GraceMS int64     `json:"grace_ms"`
+	At      time.Time `json:"at"`
+}
+
+// exitRecord is the content of the exit file: the outcome.
+type exitRecord struct {
+	// Code is the exit code; a death by signal N is 128+N.
+	Code *int `json:"code,omitempty"`
+	// Signal names the signal that killed the job ("TERM"), if one did.
+	Signal string `json:"signal,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// FailedToStart: the command could not be started (Code is nil).
+	FailedToStart bool `json:"failed_to_start,omitempty"`
+	// Cancelled: the supervisor stopped the job because Cancel asked.
+	Cancelled bool      `json:"cancelled,omitempty"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	EndedAt   time.Time `json:"ended_at"`
+}
+
+// writeAtomic writes data to dir/name through a temporary file, fsync and
+// rename, so readers see either nothing or the whole content.
+func writeAtomic(dir, name string, data []byte) error {
+	tmp, err := os.CreateTemp(dir, "."+name+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func writeJSON(dir, name string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return writeAtomic(dir, name, data)
+}
+
+// readJSON reads dir/name into v; ok is false when the file does not exist.
+func readJSON(dir, name string, v any) (ok bool, err error) {
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", name, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("read %s: %w", filepath.Join(dir, name), err)
+	}
+	return true, nil
+}
+
+func exists(dir, name string) bool {
+	_, err := os.Lstat(filepath.Join(dir, name))
+	return err == nil
+}
+
+// flockFile is an open lock file.
+type flockFile struct{ f *os.File }
+
+// tryLock takes dir/name with flock(how|LOCK_NB). held reports that another
+// open file holds a conflicting lock.
+func tryLock(dir, name string, how int) (l *flockFile, held bool, err error) {
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("open %s: %w", name, err)
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		f.Close()
+		return nil, true, nil
+	}
+	if err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("lock %s: %w", name, err)
+	}
+	return &flockFile{f: f}, false, nil
+}
+
+// unlock releases the lock by closing the file.
+func (l *flockFile) unlock() {
+	if l != nil {
+		l.f.Close()
+	}
+}
+
+// supervisorAlive reports whether a supervisor holds dir's run lock. The
+// probe takes a shared lock, so concurrent probes do not disturb each other.
+func supervisorAlive(dir string) (bool, error) {
+	l, held, err := tryLock(dir, fileRunLock, syscall.LOCK_SH)
+	if err != nil {
+		return false, err
+	}
+	l.unlock()
+	return held, nil
+}
+
+// signalNames maps the signals a job commonly dies of to their short names.
+var signalNames = map[syscall.Signal]string{
+	syscall.SIGHUP: "HUP", syscall.SIGINT: "INT", syscall.SIGQUIT: "QUIT", syscall.SIGILL: "ILL",
+	syscall.SIGTRAP: "TRAP", syscall.SIGABRT: "ABRT", syscall.SIGBUS: "BUS", syscall.SIGFPE: "FPE",
+	syscall.SIGKILL: "KILL", syscall.SIGUSR1: "USR1", syscall.SIGSEGV: "SEGV", syscall.SIGUSR2: "USR2",
+	syscall.SIGPIPE: "PIPE", syscall.SIGALRM: "ALRM", syscall.SIGTERM: "TERM", syscall.SIGXCPU: "XCPU",
+	syscall.SIGXFSZ: "XFSZ", syscall.SIGSYS: "SYS",
+}
+
+// SignalName returns the short name of a signal ("TERM"), or its number.
+func SignalName(s syscall.Signal) string {
+	if n, ok := signalNames[s]; ok {
+		return n
+	}
+	return strconv.Itoa(int(s))
+}
+
+// procStart returns the start time of pid from /proc (clock ticks since
+// boot), or 0 when it cannot be read.
+func procStart(pid int) uint64 {
+	_, start := procStat(pid)
+	return start
+}
+
+// procStat returns the state letter (R, S, Z…) and start time of pid from
+// /proc/<pid>/stat, or 0, 0 when it cannot be read.
+func procStat(pid int) (state byte, start uint64) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0
+	}
+	// The command name in parentheses may contain spaces; fields follow
+	// the last ')'. starttime is field 22, the 20th after it.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, 0
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 20 || len(fields[0]) != 1 {
+		return 0, 0
+	}
+	v, err := strconv.ParseUint(fields[19], 10, 64)
+	if err != nil {
+		return 0, 0
+	}
+	return fields[0][0], v
+}

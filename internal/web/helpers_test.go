@@ -1,0 +1,100 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/koyomi-dev/koyomi/internal/ops"
+	"github.com/koyomi-dev/koyomi/internal/store"
+	"github.com/koyomi-dev/koyomi/internal/store/storetest"
+	"github.com/koyomi-dev/koyomi/internal/web"
+)
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+
+// testServer is a real server on a real database with an admin account.
+type testServer struct {
+	*httptest.Server
+	Store *store.Store
+	Ops   *ops.Service
+}
+
+const adminPassword = "correct-horse-9"
+
+func newTestServer(t *testing.T, dialect string) *testServer {
+	t.Helper()
+	st := storetest.Open(t, dialect, nil)
+	svc := ops.New(ops.Params{Store: st})
+	_, _, err := svc.EnsureAdmin(context.Background(), adminPassword)
+	require.NoError(t, err)
+	srv := web.New(web.Params{Ops: svc, Sessions: st, DB: st, BaseURL: "http://koyomi.test"})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return &testServer{Server: hs, Store: st, Ops: svc}
+}
+
+// client is a browser-like HTTP client with a cookie jar that does not
+// follow redirects, so tests can assert them.
+type client struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+	csrf string
+}
+
+func (ts *testServer) client(t *testing.T) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: ts.URL, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+func (c *client) get(path string) (*http.Response, string) {
+	c.t.Helper()
+	resp, err := c.hc.Get(c.base + path)
+	require.NoError(c.t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if m := csrfRe.FindSubmatch(b); m != nil {
+		c.csrf = string(m[1])
+	}
+	return resp, string(b)
+}
+
+func (c *client) post(path string, form url.Values) (*http.Response, string) {
+	c.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if form.Get("_csrf") == "" {
+		form.Set("_csrf", c.csrf)
+	}
+	resp, err := c.hc.Post(c.base+path, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	require.NoError(c.t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if m := csrfRe.FindSubmatch(b); m != nil {
+		c.csrf = string(m[1])
+	}
+	return resp, string(b)
+}
+
+// login signs in and returns the client.
+func (c *client) login(user, pass string) *client {
+	c.t.Helper()
+	c.get("/login")
+	resp, body := c.post("/login", url.Values{"username": {user}, "password": {pass}})
+	require.Equal(c.t, http.StatusSeeOther, resp.StatusCode, body)
+	c.get("/")
+	return c
+}

@@ -61,8 +61,8 @@ func parseRange(from, to string, defFrom, defTo calendar.Date) (calendar.Date, c
 	if t < f {
 		return 0, 0, fmt.Errorf("--to %s is before --from %s: %w", t, f, errUsage)
 	}
-	if t-f > 366*20 {
-		return 0, 0, fmt.Errorf("the range %s..%s is longer than 20 years: %w", f, t, errUsage)
+	if t-f > 366*100 {
+		return 0, 0, fmt.Errorf("the range %s..%s is longer than 100 years: %w", f, t, errUsage)
 	}
 	return f, t, nil
 }

@@ -72,6 +72,7 @@ func commands() []command {
 		{"export", "write definitions as YAML: export [-o DIR] [--folder F]", cmdExport},
 		{"schema", "print the JSON Schema of the definition format", cmdSchema},
 		{"calendar", "calendar tools: calendar show|import|export|sets", cmdCalendar},
+		{"run", "operate generations: run now|status|rerun|hold|release|kill|logs|cancel|retime|mark", cmdRun},
 		{"plan", "show planned runs: plan [-f FILE | --jobnet F/N] --from D --to D [--explain] [-o json]", cmdPlan},
 		{"version", "print the version", func(_ context.Context, e env, _ []string) error {
 			fmt.Fprintln(e.stdout, "koyomi", version)

@@ -10,8 +10,11 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/koyomi-dev/koyomi/internal/alert"
 	"github.com/koyomi-dev/koyomi/internal/config"
 	"github.com/koyomi-dev/koyomi/internal/ops"
+	"github.com/koyomi-dev/koyomi/internal/runner"
+	"github.com/koyomi-dev/koyomi/internal/scheduler"
 	"github.com/koyomi-dev/koyomi/internal/store"
 	"github.com/koyomi-dev/koyomi/internal/web"
 )
@@ -73,8 +76,33 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		log.Info("data directory", "path", abs)
 	}
 
+	execs, err := buildExecutors(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
+	run, err := runner.New(runner.Params{Store: st, Executors: execs, Node: cfg.Node, PollInterval: cfg.PollInterval,
+		KillGrace: cfg.KillGrace, BaseURL: cfg.BaseURL, Logger: log})
+	if err != nil {
+		return err
+	}
+
+	svc.SetExecutors(execs)
+	sch, err := scheduler.New(scheduler.Params{Store: st, Node: cfg.Node, Horizon: cfg.PlanHorizon, LeaseTTL: cfg.LeaseTTL, Logger: log, BaseURL: cfg.BaseURL,
+		OnLeader: func(leader bool) { log.Info("scheduler leadership", "node", cfg.Node, "leader", leader) }})
+	if err != nil {
+		return err
+	}
+
+	deliverer, err := alert.NewDeliverer(alert.DelivererParams{Store: st, Open: ops.AlertOpener, Logger: log})
+	if err != nil {
+		return err
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(gctx, l) })
+	g.Go(func() error { return run.Run(gctx) })
+	g.Go(func() error { return sch.Run(gctx) })
+	g.Go(func() error { return deliverer.Run(gctx) })
 	err = g.Wait()
 	log.Info("stopped")
 	return err

@@ -54,6 +54,8 @@ type ImportRequest struct {
 	Format   ImportFormat // "" = detect
 	SkipBad  bool
 	DryRun   bool
+	// From and To bound the imported days (inclusive; zero = unbounded).
+	From, To calendar.Date
 }
 
 // ImportPreview is what an import changes: the days and the planned runs.
@@ -104,7 +106,7 @@ func (s *Service) ImportCalendar(ctx context.Context, a Actor, req ImportRequest
 }
 
 func readImport(req ImportRequest) (calendar.ImportResult, error) {
-	opt := calendar.ImportOptions{SkipBad: req.SkipBad}
+	opt := calendar.ImportOptions{SkipBad: req.SkipBad, From: req.From, To: req.To}
 	format := req.Format
 	if format == "" {
 		format = DetectImportFormat(req.FileName, req.Data)
@@ -148,6 +150,10 @@ func PreviewImport(cat *plan.Catalog, req ImportRequest) (ImportPreview, error) 
 	p.Days = calendar.Diff(before, afterCal, p.From, p.To)
 	// Runs can move by up to a month around the changed days (shifts, offsets, month ends).
 	from, to := p.From.AddDays(-31), p.To.AddDays(31)
+	if int(to-from) >= plan.MaxRangeDays {
+		// Runs are compared over the most recent span a planner covers.
+		from = to - calendar.Date(plan.MaxRangeDays-1)
+	}
 	uses := func(j *jobnet.Jobnet) bool { return cat.UsesCalendar(j, req.Calendar) }
 	b, err := cat.Plan(from, to, uses)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/koyomi-dev/koyomi/internal/dispatch"
 	"github.com/koyomi-dev/koyomi/internal/store"
 )
 
@@ -13,6 +14,8 @@ type Params struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Executors read job logs (Logs); nil means logs are unavailable.
+	Executors dispatch.Registry
 }
 
 // Service is the application layer.
@@ -20,6 +23,7 @@ type Service struct {
 	store *store.Store
 	log   *slog.Logger
 	now   func() time.Time
+	exec  dispatch.Registry
 }
 
 // New returns a Service.
@@ -30,7 +34,7 @@ func New(p Params) *Service {
 	if p.Logger == nil {
 		p.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: p.Store, log: p.Logger, now: p.Now}
+	return &Service{store: p.Store, log: p.Logger, now: p.Now, exec: p.Executors}
 }
 
 // Actor is who performs an operation.

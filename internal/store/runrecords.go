@@ -34,6 +34,13 @@ type Generation struct {
 	EndedAt       *time.Time
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// Retimed: an operator changed the start time; re-plans leave it alone.
+	Retimed bool
+	// Overlap is the jobnet's overlap policy when the generation was planned
+	// (empty reads as plan.OverlapDefault).
+	Overlap jobnet.Overlap
+	// Reason says why the generation was skipped or not executed.
+	Reason string
 }
 
 // UnitRun is one unit of a generation.
@@ -63,6 +70,9 @@ type UnitRun struct {
 	StartedAt    *time.Time
 	EndedAt      *time.Time
 	UpdatedAt    time.Time
+	// KillRequested: an operator asked to kill the unit; the runner cancels
+	// it through its executor and records it killed.
+	KillRequested bool
 }
 
 // Core returns the unit as the pure run engine sees it.
@@ -95,6 +105,9 @@ type generationRecord struct {
 	EndedAt       *time.Time
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	Retimed       bool
+	Overlap       string
+	Reason        string
 }
 
 func (generationRecord) TableName() string { return "generations" }
@@ -107,7 +120,8 @@ func (r generationRecord) domain() (Generation, error) {
 	g := Generation{ID: r.ID, JobnetID: r.JobnetID, JobnetVersion: r.JobnetVersion, Jobnet: r.JobnetPath, Folder: r.Folder,
 		BusinessDate: d, Rule: r.Rule, StartClock: calendar.ClockTime(r.StartClock), ScheduledAt: r.ScheduledAt,
 		State: jobrun.GenState(r.State), Held: r.Held, Explanation: r.Explanation, StartDelayed: r.StartDelayed, EndDelayed: r.EndDelayed,
-		StartedAt: r.StartedAt, EndedAt: r.EndedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		StartedAt: r.StartedAt, EndedAt: r.EndedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		Retimed: r.Retimed, Overlap: jobnet.Overlap(r.Overlap), Reason: r.Reason}
 	if r.Params != "" && r.Params != "{}" {
 		if err := json.Unmarshal([]byte(r.Params), &g.Params); err != nil {
 			return Generation{}, fmt.Errorf("generation %s params: %w", r.ID, err)
@@ -128,7 +142,8 @@ func generationToRecord(g Generation) (generationRecord, error) {
 	return generationRecord{ID: g.ID, JobnetID: g.JobnetID, JobnetVersion: g.JobnetVersion, JobnetPath: g.Jobnet, Folder: g.Folder,
 		BusinessDate: g.BusinessDate.String(), Rule: g.Rule, StartClock: int(g.StartClock), ScheduledAt: g.ScheduledAt.UTC(),
 		State: string(g.State), Held: g.Held, Params: params, Explanation: g.Explanation, StartDelayed: g.StartDelayed, EndDelayed: g.EndDelayed,
-		StartedAt: g.StartedAt, EndedAt: g.EndedAt, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}, nil
+		StartedAt: g.StartedAt, EndedAt: g.EndedAt, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
+		Retimed: g.Retimed, Overlap: string(cmpOrOverlap(g.Overlap)), Reason: g.Reason}, nil
 }
 
 type unitRunRecord struct {
@@ -155,6 +170,8 @@ type unitRunRecord struct {
 	StartedAt    *time.Time
 	EndedAt      *time.Time
 	UpdatedAt    time.Time
+	// KillRequested maps the kill_requested column (migration 00004).
+	KillRequested bool
 }
 
 func (unitRunRecord) TableName() string { return "unit_runs" }
@@ -163,7 +180,8 @@ func (r unitRunRecord) domain() (UnitRun, error) {
 	u := UnitRun{ID: r.ID, GenerationID: r.GenerationID, Path: r.Path, Kind: jobnet.UnitKind(r.Kind), JobType: jobnet.JobType(r.JobType),
 		Pool: r.Pool, State: jobrun.JobState(r.State), Held: r.Held, Attempt: r.Attempt, ExitCode: r.ExitCode, Judgment: r.Judgment,
 		Reason: r.Reason, StartDelayed: r.StartDelayed, EndDelayed: r.EndDelayed, DispatchKey: r.DispatchKey, ClaimedBy: r.ClaimedBy,
-		ClaimExpires: r.ClaimExpires, NotBefore: r.NotBefore, QueuedAt: r.QueuedAt, StartedAt: r.StartedAt, EndedAt: r.EndedAt, UpdatedAt: r.UpdatedAt}
+		ClaimExpires: r.ClaimExpires, NotBefore: r.NotBefore, QueuedAt: r.QueuedAt, StartedAt: r.StartedAt, EndedAt: r.EndedAt, UpdatedAt: r.UpdatedAt,
+		KillRequested: r.KillRequested}
 	if r.Handle != "" {
 		var h dispatch.Handle
 		if err := json.Unmarshal([]byte(r.Handle), &h); err != nil {

@@ -37,7 +37,7 @@ func (s *Server) coreRoutes() []route {
 // each area keeps its part in its own file.
 func (s *Server) routeTable() []route {
 	var rs []route
-	for _, part := range [][]route{s.coreRoutes(), s.designRoutes(), s.calendarRoutes(), s.adminRoutes(), s.opsRoutes()} {
+	for _, part := range [][]route{s.coreRoutes(), s.designRoutes(), s.calendarRoutes(), s.adminRoutes(), s.opsRoutes(), s.alertRoutes()} {
 		rs = append(rs, part...)
 	}
 	return rs

@@ -328,15 +328,20 @@ func (e *Executor) getJob(ctx context.Context, hd HandleData, c *conn, w *watche
 	if hd.UID != "" && job.UID != hd.UID {
 		return nil, nil, nil
 	}
+	// The pod cache is trusted once synced: a pod it does not have yet
+	// only makes the job look pending a moment longer.
 	var pods []*corev1.Pod
 	if w.podInf.HasSynced() {
 		ps, err := w.jobPods(hd.Name)
 		if err != nil {
 			return nil, nil, fmt.Errorf("list cached pods of job %s/%s: %w", hd.Namespace, hd.Name, err)
 		}
-		pods = ps
-	}
-	if len(pods) == 0 {
+		for _, p := range ps {
+			if isOwnedBy(p, job.UID) {
+				pods = append(pods, p)
+			}
+		}
+	} else {
 		list, err := c.client.CoreV1().Pods(hd.Namespace).List(ctx, metav1.ListOptions{LabelSelector: LabelJobName + "=" + hd.Name})
 		if err != nil {
 			return nil, nil, apiError("list pods of job "+hd.Namespace+"/"+hd.Name, err)

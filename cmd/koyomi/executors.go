@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/koyomi-dev/koyomi/internal/config"
+	"github.com/koyomi-dev/koyomi/internal/dispatch"
+	"github.com/koyomi-dev/koyomi/internal/dispatch/local"
+	"github.com/koyomi-dev/koyomi/internal/dispatch/noop"
+	"github.com/koyomi-dev/koyomi/internal/jobnet"
+	"github.com/koyomi-dev/koyomi/internal/store"
+)
+
+// buildExecutors returns the executors of this server: local jobs run
+// through `koyomi supervise` with their state under <data dir>/jobs, noop
+// jobs end at once.
+func buildExecutors(_ context.Context, cfg config.Config, _ *store.Store, log *slog.Logger) (dispatch.Registry, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the koyomi binary for the local job supervisor: %w", err)
+	}
+	stateDir := filepath.Join(cfg.DataDir, "jobs")
+	loc, err := local.New(local.Config{StateDir: stateDir, SupervisorCmd: []string{self, "supervise"}, KillGrace: cfg.KillGrace})
+	if err != nil {
+		return nil, fmt.Errorf("local executor: %w", err)
+	}
+	log.Debug("local executor", "state_dir", stateDir)
+	return dispatch.Registry{
+		jobnet.JobLocal: loc,
+		jobnet.JobNoop:  noop.New(nil),
+	}, nil
+}

@@ -1,0 +1,378 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/koyomi-dev/koyomi/internal/calendar"
+	"github.com/koyomi-dev/koyomi/internal/config"
+	"github.com/koyomi-dev/koyomi/internal/jobrun"
+	"github.com/koyomi-dev/koyomi/internal/ops"
+	"github.com/koyomi-dev/koyomi/internal/store"
+)
+
+const runUsage = `usage: koyomi run SUBCOMMAND [flags]
+
+  now JOBNET [--date D] [--param K=V ...]      start a generation now (rule "manual")
+  status [--date D] [JOBNET|RUN-ID]           list generations, or show one with its units
+  rerun RUN-ID [--mode from_abnormal|after_abnormal|from_top|warning_only]
+               [--unit PATH --unit-mode alone|with_successors|successors_only]
+  hold RUN-ID [--unit PATH]                   hold a generation or a unit
+  release RUN-ID [--unit PATH]                release it
+  kill RUN-ID [--unit PATH]                   kill a running generation or job
+  logs RUN-ID --unit PATH [--follow]          print a job's log
+  cancel RUN-ID [--reason TEXT]               cancel a generation that has not started
+  retime RUN-ID --at HH:MM                    change its start time (00:00-47:59 of its business date)
+  mark RUN-ID --unit PATH --as bypassed|ended_normal
+
+Every subcommand takes --database-url and --data-dir.`
+
+func cmdRun(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(e.stdout, runUsage)
+		if len(args) == 0 {
+			return fmt.Errorf("run needs a subcommand: %w", errUsage)
+		}
+		return nil
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("run "+sub, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprintln(e.stderr, runUsage) }
+	db := addDBFlags(fs)
+	date := fs.String("date", "", "business date YYYY-MM-DD")
+	var params paramFlag
+	fs.Var(&params, "param", "generation parameter K=V (repeatable)")
+	unit := fs.String("unit", "", "unit path, e.g. load or sub/extract")
+	mode := fs.String("mode", "", "rerun mode of a generation")
+	unitMode := fs.String("unit-mode", "", "rerun mode of a unit: alone, with_successors, successors_only")
+	follow := fs.Bool("follow", false, "keep printing the log until the job ends")
+	at := fs.String("at", "", "new start time HH:MM")
+	as := fs.String("as", "", "bypassed or ended_normal")
+	reason := fs.String("reason", "", "why (recorded with the cancellation)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	var day *calendar.Date
+	if *date != "" {
+		d, err := calendar.ParseDate(*date)
+		if err != nil {
+			return fmt.Errorf("--date: %w: %w", err, errUsage)
+		}
+		day = &d
+	}
+	need := func(n int, what string) error {
+		if len(pos) != n {
+			return fmt.Errorf("run %s needs %s: %w", sub, what, errUsage)
+		}
+		return nil
+	}
+	known := map[string]bool{"now": true, "status": true, "rerun": true, "hold": true, "release": true, "kill": true, "logs": true, "cancel": true, "retime": true, "mark": true}
+	if !known[sub] {
+		fmt.Fprintln(e.stderr, runUsage)
+		return fmt.Errorf("unknown run subcommand %q: %w", sub, errUsage)
+	}
+	if sub != "status" {
+		if err := need(1, map[bool]string{true: "JOBNET (folder/name)", false: "RUN-ID"}[sub == "now"]); err != nil {
+			return err
+		}
+	} else if len(pos) > 1 {
+		return fmt.Errorf("run status takes at most one JOBNET or RUN-ID: %w", errUsage)
+	}
+
+	s, err := db.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	svc := ops.New(ops.Params{Store: s})
+	actor := cliActor(e)
+
+	switch sub {
+	case "now":
+		g, err := svc.RunNow(ctx, actor, ops.RunNowRequest{Jobnet: pos[0], BusinessDate: day, Params: params.m})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s\t%s %s %s (starts now)\n", g.ID, g.Jobnet, g.BusinessDate, g.StartClock)
+		return nil
+	case "status":
+		if len(pos) == 1 && !strings.Contains(pos[0], "/") {
+			return runShow(ctx, e.stdout, svc, pos[0])
+		}
+		q := store.GenerationQuery{}
+		if day == nil {
+			today := calendar.DateOf(time.Now())
+			day = &today
+		}
+		q.BusinessDate = day
+		if len(pos) == 1 {
+			q.Jobnet = pos[0]
+		}
+		gs, err := svc.Generations(ctx, q)
+		if err != nil {
+			return err
+		}
+		if len(gs) == 0 {
+			fmt.Fprintf(e.stdout, "no generations on business date %s\n", *day)
+			return nil
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RUN-ID\tJOBNET\tDATE\tSTART\tRULE\tSTATE\tSCHEDULED\tNOTE")
+		for _, g := range gs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Jobnet, g.BusinessDate, g.StartClock, g.Rule, g.State,
+				g.ScheduledAt.Local().Format("2006-01-02 15:04:05"), note(g))
+		}
+		return tw.Flush()
+	case "rerun":
+		req := ops.RerunRequest{Mode: jobrun.RerunMode(*mode), Unit: *unit}
+		switch {
+		case *unit != "":
+			if *mode != "" {
+				return fmt.Errorf("run rerun: --mode is for a generation; with --unit use --unit-mode: %w", errUsage)
+			}
+			m, ok := map[string]jobrun.RerunMode{"": jobrun.RerunUnitAlone, "alone": jobrun.RerunUnitAlone,
+				"with_successors": jobrun.RerunUnitWithSuccessors, "successors_only": jobrun.RerunSuccessorsOnly}[*unitMode]
+			if !ok {
+				return fmt.Errorf("run rerun: --unit-mode %q: want alone, with_successors or successors_only: %w", *unitMode, errUsage)
+			}
+			req.Mode = m
+		case *unitMode != "":
+			return fmt.Errorf("run rerun: --unit-mode needs --unit: %w", errUsage)
+		default:
+			switch req.Mode {
+			case "", jobrun.RerunFromAbnormal, jobrun.RerunAfterAbnormal, jobrun.RerunFromTop, jobrun.RerunWarningOnly:
+			default:
+				return fmt.Errorf("run rerun: --mode %q: want from_abnormal, after_abnormal, from_top or warning_only: %w", *mode, errUsage)
+			}
+		}
+		p, err := svc.Rerun(ctx, actor, pos[0], req)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "rerun %s: reset %s\n", pos[0], strings.Join(p.Reset, ", "))
+		if len(p.MarkEndedNormal) > 0 {
+			fmt.Fprintf(e.stdout, "marked ended normally: %s\n", strings.Join(p.MarkEndedNormal, ", "))
+		}
+		return nil
+	case "hold", "release", "kill":
+		f := map[string]func(context.Context, ops.Actor, string, string) error{"hold": svc.Hold, "release": svc.Release, "kill": svc.Kill}[sub]
+		if err := f(ctx, actor, pos[0], *unit); err != nil {
+			return err
+		}
+		what := "generation " + pos[0]
+		if *unit != "" {
+			what = fmt.Sprintf("unit %s of generation %s", *unit, pos[0])
+		}
+		verb := map[string]string{"hold": "held", "release": "released", "kill": "kill requested for"}[sub]
+		fmt.Fprintf(e.stdout, "%s %s\n", verb, what)
+		return nil
+	case "logs":
+		if *unit == "" {
+			return fmt.Errorf("run logs needs --unit PATH: %w", errUsage)
+		}
+		dataDir := first(*db.dataDir, e.getenv("KOYOMI_DATA_DIR"), config.DataDirDefault)
+		execs, err := buildExecutors(ctx, config.Config{DataDir: dataDir, KillGrace: config.KillGraceDefault}, s, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return err
+		}
+		svc.SetExecutors(execs)
+		return runLogs(ctx, e.stdout, svc, pos[0], *unit, *follow)
+	case "cancel":
+		if err := svc.Cancel(ctx, actor, pos[0], *reason); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "cancelled generation %s (not executed)\n", pos[0])
+		return nil
+	case "retime":
+		if *at == "" {
+			return fmt.Errorf("run retime needs --at HH:MM: %w", errUsage)
+		}
+		c, err := calendar.ParseClockTime(*at)
+		if err != nil {
+			return fmt.Errorf("--at: %w: %w", err, errUsage)
+		}
+		t, err := svc.Retime(ctx, actor, pos[0], c)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "generation %s now starts at %s\n", pos[0], t.Format(time.RFC3339))
+		return nil
+	case "mark":
+		if *unit == "" || *as == "" {
+			return fmt.Errorf("run mark needs --unit PATH and --as bypassed|ended_normal: %w", errUsage)
+		}
+		to := jobrun.JobState(*as)
+		if to != jobrun.StateBypassed && to != jobrun.StateEndedNormal {
+			return fmt.Errorf("run mark: --as %q: want bypassed or ended_normal: %w", *as, errUsage)
+		}
+		if err := svc.Mark(ctx, actor, pos[0], *unit, to); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "marked unit %s of generation %s %s\n", *unit, pos[0], to)
+		return nil
+	}
+	return nil
+}
+
+func note(g store.Generation) string {
+	var parts []string
+	if g.Held {
+		parts = append(parts, "held")
+	}
+	if g.Retimed {
+		parts = append(parts, "re-timed")
+	}
+	if g.StartDelayed {
+		parts = append(parts, "start delayed")
+	}
+	if g.EndDelayed {
+		parts = append(parts, "end delayed")
+	}
+	if g.Reason != "" {
+		parts = append(parts, g.Reason)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func runShow(ctx context.Context, w io.Writer, svc *ops.Service, id string) error {
+	d, err := svc.GenerationDetail(ctx, id)
+	if err != nil {
+		return err
+	}
+	g := d.Generation
+	fmt.Fprintf(w, "run        %s\njobnet     %s (version %d)\ndate       %s %s (rule %s)\nscheduled  %s\nstate      %s\n",
+		g.ID, g.Jobnet, g.JobnetVersion, g.BusinessDate, g.StartClock, g.Rule, g.ScheduledAt.Local().Format(time.RFC3339), g.State)
+	if n := note(g); n != "" {
+		fmt.Fprintf(w, "note       %s\n", n)
+	}
+	if len(g.Params) > 0 {
+		keys := make([]string, 0, len(g.Params))
+		for k := range g.Params {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "param      %s=%s\n", k, g.Params[k])
+		}
+	}
+	if g.Explanation != "" {
+		fmt.Fprintf(w, "why        %s\n", g.Explanation)
+	}
+	if len(d.Units) == 0 {
+		fmt.Fprintln(w, "\n(no units yet: the generation has not started)")
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "UNIT\tKIND\tSTATE\tATTEMPT\tEXIT\tSTARTED\tENDED\tNOTE")
+	for _, u := range d.Units {
+		exit := ""
+		if u.ExitCode != nil {
+			exit = fmt.Sprint(*u.ExitCode)
+		}
+		n := u.Reason
+		if u.KillRequested {
+			n = strings.TrimPrefix(n+"; kill requested", "; ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", u.Path, u.Kind, u.State, u.Attempt, exit, stamp(u.StartedAt), stamp(u.EndedAt), n)
+	}
+	return tw.Flush()
+}
+
+func stamp(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Local().Format("15:04:05")
+}
+
+func runLogs(ctx context.Context, w io.Writer, svc *ops.Service, id, unit string, follow bool) error {
+	cursor := ""
+	for {
+		c, err := svc.UnitLogs(ctx, id, unit, cursor)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(c.Data); err != nil {
+			return err
+		}
+		if c.Next != "" {
+			cursor = c.Next
+		}
+		if c.More {
+			continue
+		}
+		if !follow {
+			return nil
+		}
+		d, err := svc.GenerationDetail(ctx, id)
+		if err != nil {
+			return err
+		}
+		ended := false
+		for _, u := range d.Units {
+			if u.Path == unit && u.State.IsTerminal() {
+				ended = true
+			}
+		}
+		if ended {
+			// One more read picks up what was written before the end.
+			c, err := svc.UnitLogs(ctx, id, unit, cursor)
+			if err == nil {
+				_, err = w.Write(c.Data)
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// paramFlag collects repeated --param K=V.
+type paramFlag struct{ m map[string]string }
+
+func (p *paramFlag) String() string { return "" }
+
+func (p *paramFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want K=V, got %q", v)
+	}
+	if p.m == nil {
+		p.m = map[string]string{}
+	}
+	p.m[k] = val
+	return nil
+}
+
+// parseInterspersed parses flags that may come before or after the
+// positional arguments and returns the positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,98 @@
+// Package runner drives generations from their start time to their end:
+// it starts due generations, evaluates them with the pure state machine
+// (jobrun), dispatches their queued units to executors, watches what runs
+// and records every change as a guarded store update.
+//
+// # The loop
+//
+// Run repeats Pass. One pass:
+//
+//  1. starts the due generations (store.DueGenerations honours the overlap
+//     policy; StartGenerationWith: waiting → running plus the unit rows in
+//     their initial states, idempotent);
+//  2. once per poll interval marks every active generation for evaluation
+//     (operators' holds, releases, reruns and marks, and delay deadlines,
+//     are picked up within one interval);
+//  3. evaluates the generations marked dirty: Graph.Evaluate on the stored
+//     states, judgments resolved in-process (variables and Stat), delay
+//     flags raised, and the step applied in one transaction (ApplyStep:
+//     derived nested jobnet states, bypassed units, judgment results, ready
+//     units → queued, the generation's end with its event). A conflict means
+//     someone changed the generation meanwhile: evaluate again;
+//  4. claims queued units (ClaimQueued: pools and max_concurrent_jobs
+//     respected, FOR UPDATE SKIP LOCKED on PostgreSQL) and dispatches them in
+//     parallel (DispatchWorkers; one on SQLite);
+//  5. watches this node's starting and running units: re-attaches dispatches
+//     without a handle, cancels on kill requests and timeouts, ends wait
+//     units, polls executors (BatchStatuser when the executor has it) and
+//     judges the executions that ended (end judgment, timeout end state,
+//     retry policy);
+//  6. renews this node's claims.
+//
+// Compiled graphs are cached by (jobnet id, version): a generation pins its
+// version, so a cached graph never goes stale.
+//
+// # Wake-ups
+//
+// A pass that changed anything is followed at once by another, so one hop
+// (a job ends → its successor is queued, claimed and started) takes a few
+// passes without waiting for a timer. Otherwise the loop sleeps until the
+// poll interval, a Notify, or the earliest wake-up a pass computed (a retry
+// time, a timeout, a delay deadline, a wait limit, a dispatch backoff). An
+// execution is polled at once after it started and then every poll
+// interval.
+//
+// # Claims and several replicas
+//
+// Every replica runs a runner. A claim (claimed_by, claim_expires) binds a
+// queued unit to the node that dispatches it and, once it starts, the
+// execution to the node that polls it. Claims are renewed every third of
+// ClaimLease; units of a node whose claims expired (it died) are adopted by
+// ActiveUnits on another node, which polls them or re-attaches them. Pool
+// slots count starting and running units and queued units under a live
+// claim; on PostgreSQL the pool and generation rows are locked while counting
+// so two replicas never overfill a pool.
+//
+// # Durability (DESIGN.md)
+//
+//   - Every state change is a guarded update (UPDATE … WHERE state = from)
+//     checked by rows affected; a miss is fault.ErrConflict and the runner
+//     re-reads instead of overwriting.
+//   - Alerts are written in the same transaction as the change that causes
+//     them (job ended abnormally or with warning, failed to start, retry,
+//     start and end delay, generation ended, dispatch error).
+//   - The dispatch key (jobrun.DispatchKey of run, unit, attempt) is recorded
+//     with queued → starting BEFORE Executor.Start is called. A crash before
+//     the handle is recorded leaves a starting unit with a key and no handle:
+//     the next pass (of this node after a restart, or of another node once
+//     the claim expired) calls Start again with the same key, and executors
+//     return the existing execution (ECS clientToken/startedBy,
+//     deterministic pod names, the local supervisor's state directory). So a
+//     crash leads neither to a lost job nor to a second one.
+//   - Running units keep their handle; after a restart they are simply
+//     polled again. Queued units this node had claimed in a previous life
+//     are released at start-up.
+//   - A retryable Start error keeps the unit starting with its key and
+//     retries with exponential backoff (1 s … 1 min, StartErrorLimit tries);
+//     a permanent one (dispatch.Permanent, invalid input, no executor) ends
+//     the attempt as failed to start, which the job's retry policy may retry.
+//   - A timeout or an operator's kill records why the runner cancelled the
+//     execution (cancel_cause) after calling Cancel with KillGrace, so the
+//     end is judged correctly (killed, or the timeout's end state) even if
+//     the server restarts before the execution ends.
+//
+// # Retries
+//
+// The try count (tries) restarts at 1 when a unit is dispatched without a
+// retry time (first run or after a rerun, which clears it) and grows by one
+// on every retry; jobrun.RetryDecision reads it. Attempt counts every
+// dispatch over the generation's life, so keys never repeat.
+//
+// # Wait units
+//
+// A claimed wait unit moves to running (no executor) and is checked every
+// poll interval: when the awaited unit (or, without a unit name, the whole
+// generation) of the other root jobnet ended normally or with warning in a
+// generation of the same business date it ends normally; after its Limit it
+// ends abnormally.
+package runner

@@ -1,0 +1,229 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/koyomi-dev/koyomi/internal/alert"
+	"github.com/koyomi-dev/koyomi/internal/jobnet"
+	"github.com/koyomi-dev/koyomi/internal/jobrun"
+	"github.com/koyomi-dev/koyomi/internal/store"
+)
+
+// evalRounds bounds re-evaluations of one generation in one pass (judgments
+// and nested jobnets may unlock further steps).
+const evalRounds = 8
+
+// evaluateDirty evaluates the generations marked dirty.
+func (r *Runner) evaluateDirty(ctx context.Context) (int, error) {
+	r.mu.Lock()
+	ids := make([]string, 0, len(r.dirty))
+	for id := range r.dirty {
+		ids = append(ids, id)
+	}
+	clear(r.dirty)
+	r.mu.Unlock()
+	changed := 0
+	var errs []error
+	for _, id := range ids {
+		n, err := r.evaluate(ctx, id)
+		changed += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("evaluate generation %s: %w", id, err))
+		}
+	}
+	return changed, errors.Join(errs...)
+}
+
+// evaluate applies what follows from a generation's states until nothing
+// more does. It returns the number of steps applied.
+func (r *Runner) evaluate(ctx context.Context, id string) (int, error) {
+	applied := 0
+	for round := 0; round < evalRounds; round++ {
+		g, err := r.p.Store.Generation(ctx, id)
+		if err != nil {
+			return applied, err
+		}
+		if g.State != jobrun.GenRunning && !(g.State == jobrun.GenHeld && g.StartedAt != nil) {
+			r.forget(id)
+			return applied, nil
+		}
+		r.mu.Lock()
+		r.gens[id] = g
+		r.mu.Unlock()
+		c, err := r.version(ctx, g)
+		if err != nil {
+			return applied, err
+		}
+		units, err := r.p.Store.UnitRuns(ctx, id)
+		if err != nil {
+			return applied, err
+		}
+		now := r.p.Now()
+		if err := r.checkDelays(ctx, g, c, units, now); err != nil {
+			return applied, err
+		}
+		byPath := make(map[string]int, len(units))
+		for i, u := range units {
+			byPath[u.Path] = i
+		}
+		states := make([]jobrun.UnitRun, 0, len(units))
+		for _, p := range c.graph.Paths() {
+			if i, ok := byPath[p]; ok {
+				states = append(states, units[i].Core())
+			}
+		}
+		step, err := c.graph.Evaluate(states, now)
+		if err != nil {
+			return applied, err
+		}
+		r.setWake(step.Wake)
+		if g.State == jobrun.GenHeld {
+			step.Ready, step.Judge = nil, nil
+		}
+		genEnds := step.Gen.IsTerminal() && step.Gen != g.State
+		if len(step.Ready) == 0 && len(step.Judge) == 0 && len(step.Bypass) == 0 && len(step.Derived) == 0 && !genEnds {
+			return applied, nil
+		}
+		a := store.StepApply{GenID: id, GenFrom: g.State, Step: step, Now: now}
+		for _, j := range step.Judge {
+			st, res, err := j.Resolve(r.vars(g, c, j.Path, 0), r.p.Stat)
+			reason := ""
+			if err != nil {
+				reason = err.Error()
+			}
+			a.Judged = append(a.Judged, store.Judged{Path: j.Path, State: st, Result: res, Reason: reason})
+			if st == jobrun.StateEndedAbnormal {
+				ev := r.event(g, alert.EventJobAbnormal, alert.SeverityCritical)
+				ev.Job, ev.State, ev.Detail = j.Path, string(st), reason
+				a.Events = append(a.Events, ev)
+			}
+		}
+		if genEnds {
+			a.Events = append(a.Events, r.genEndEvent(g, step.Gen))
+		}
+		if err := r.p.Store.ApplyStep(ctx, a); err != nil {
+			if store.IsConflict(err) {
+				continue
+			}
+			return applied, err
+		}
+		applied++
+		if genEnds {
+			r.forget(id)
+			r.raiseGenFlags(ctx, g, c, now, now)
+			return applied, nil
+		}
+	}
+	return applied, nil
+}
+
+func (r *Runner) genEndEvent(g store.Generation, st jobrun.GenState) alert.Event {
+	var ev alert.Event
+	switch st {
+	case jobrun.GenEndedNormal:
+		ev = r.event(g, alert.EventGenerationNormal, alert.SeverityInfo)
+	case jobrun.GenEndedWarning:
+		ev = r.event(g, alert.EventGenerationWarning, alert.SeverityWarning)
+	default:
+		ev = r.event(g, alert.EventGenerationAbnormal, alert.SeverityCritical)
+	}
+	ev.State = string(st)
+	return ev
+}
+
+// checkDelays raises the delay flags of the generation and its units that
+// became due, each with its event, once.
+func (r *Runner) checkDelays(ctx context.Context, g store.Generation, c *compiled, units []store.UnitRun, now time.Time) error {
+	dayStart := g.BusinessDate.At(0, c.loc)
+	r.raiseGenFlags(ctx, g, c, time.Time{}, now)
+	for _, u := range units {
+		def, ok := c.graph.Unit(u.Path)
+		if !ok || def.Delay == nil || (u.StartDelayed && u.EndDelayed) {
+			continue
+		}
+		var started, ended time.Time
+		if u.StartedAt != nil {
+			started = *u.StartedAt
+		}
+		if u.EndedAt != nil {
+			ended = *u.EndedAt
+		}
+		if u.State == jobrun.StateBypassed {
+			continue
+		}
+		sd, ed := jobrun.DelayFlags(def.Delay, g.ScheduledAt, dayStart, started, ended, now)
+		r.setWake(jobrun.NextDelayCheck(def.Delay, g.ScheduledAt, dayStart, started, ended, now))
+		raiseStart, raiseEnd := sd && !u.StartDelayed, ed && !u.EndDelayed
+		if !raiseStart && !raiseEnd {
+			continue
+		}
+		var evs []alert.Event
+		if raiseStart {
+			ev := r.event(g, alert.EventStartDelay, alert.SeverityWarning)
+			ev.Job, ev.State, ev.Detail = u.Path, string(u.State), "start delayed"
+			evs = append(evs, ev)
+		}
+		if raiseEnd {
+			ev := r.event(g, alert.EventEndDelay, alert.SeverityWarning)
+			ev.Job, ev.State, ev.Detail = u.Path, string(u.State), "end delayed"
+			evs = append(evs, ev)
+		}
+		if err := r.p.Store.SetUnitFlags(ctx, u.ID, raiseStart, raiseEnd, evs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// raiseGenFlags raises the jobnet-level delay flags of a generation;
+// ended is its end (zero while it runs).
+func (r *Runner) raiseGenFlags(ctx context.Context, g store.Generation, c *compiled, ended, now time.Time) {
+	if c.def.Delay == nil || (g.StartDelayed && g.EndDelayed) {
+		return
+	}
+	dayStart := g.BusinessDate.At(0, c.loc)
+	var started time.Time
+	if g.StartedAt != nil {
+		started = *g.StartedAt
+	}
+	sd, ed := jobrun.DelayFlags(c.def.Delay, g.ScheduledAt, dayStart, started, ended, now)
+	r.setWake(jobrun.NextDelayCheck(c.def.Delay, g.ScheduledAt, dayStart, started, ended, now))
+	raiseStart, raiseEnd := sd && !g.StartDelayed, ed && !g.EndDelayed
+	if !raiseStart && !raiseEnd {
+		return
+	}
+	var evs []alert.Event
+	if raiseStart {
+		ev := r.event(g, alert.EventStartDelay, alert.SeverityWarning)
+		ev.Detail = "jobnet start delayed"
+		evs = append(evs, ev)
+	}
+	if raiseEnd {
+		ev := r.event(g, alert.EventEndDelay, alert.SeverityWarning)
+		ev.Detail = "jobnet end delayed"
+		evs = append(evs, ev)
+	}
+	if err := r.p.Store.SetGenerationFlags(ctx, g.ID, raiseStart, raiseEnd, evs); err != nil {
+		r.p.Logger.Error("raise generation delay flags", "generation", g.ID, "err", err)
+	}
+}
+
+// unitDef returns the definition of a unit of a generation.
+func (r *Runner) unitDef(ctx context.Context, genID, path string) (store.Generation, *compiled, jobnet.Unit, error) {
+	g, err := r.generation(ctx, genID)
+	if err != nil {
+		return g, nil, jobnet.Unit{}, err
+	}
+	c, err := r.version(ctx, g)
+	if err != nil {
+		return g, nil, jobnet.Unit{}, err
+	}
+	u, ok := c.graph.Unit(path)
+	if !ok {
+		return g, c, u, fmt.Errorf("generation %s: unit %q is not in jobnet %s version %d", genID, path, g.Jobnet, g.JobnetVersion)
+	}
+	return g, c, u, nil
+}

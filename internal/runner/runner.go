@@ -1,0 +1,364 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/koyomi-dev/koyomi/internal/alert"
+	"github.com/koyomi-dev/koyomi/internal/dispatch"
+	"github.com/koyomi-dev/koyomi/internal/jobnet"
+	"github.com/koyomi-dev/koyomi/internal/jobrun"
+	"github.com/koyomi-dev/koyomi/internal/store"
+)
+
+// Defaults.
+const (
+	PollIntervalDefault = time.Second
+	KillGraceDefault    = 10 * time.Second
+	// ClaimLeaseDefault is how long a claim outlives a silent node.
+	ClaimLeaseDefault = 30 * time.Second
+	// ClaimBatch is how many queued units one pass claims at most.
+	ClaimBatch = 256
+	// DueBatch is how many due generations one pass starts at most.
+	DueBatch = 200
+	// DispatchWorkersDefault is how many dispatches run in parallel.
+	DispatchWorkersDefault = 8
+	// StartErrorLimit ends an attempt as failed to start after this many
+	// consecutive retryable dispatch errors.
+	StartErrorLimit = 10
+)
+
+// Params configures a Runner.
+type Params struct {
+	Store     *store.Store
+	Executors dispatch.Registry
+	// Node names this replica in claims (config.Node).
+	Node         string
+	PollInterval time.Duration
+	KillGrace    time.Duration
+	// ClaimLease is the lifetime of a claim; renewed every pass.
+	ClaimLease time.Duration
+	// BaseURL prefixes links in alerts (<BaseURL>/runs/<generation id>).
+	BaseURL string
+	Logger  *slog.Logger
+	Now     func() time.Time
+	// Stat reports whether a path exists, for file_exists judgments
+	// (os.Stat if nil).
+	Stat func(path string) bool
+	// DispatchWorkers bounds parallel dispatches (DispatchWorkersDefault if
+	// 0; 1 on SQLite, whose single connection serialises anyway).
+	DispatchWorkers int
+}
+
+// Runner drives running generations: it starts due generations, evaluates
+// them, dispatches their queued units and watches what runs.
+type Runner struct {
+	p      Params
+	notify chan struct{}
+
+	mu     sync.Mutex
+	graphs map[versionKey]*compiled
+	gens   map[string]store.Generation // active generations by id (cache)
+	dirty  map[string]bool
+	// nextPoll says when to ask an executor about a unit again.
+	nextPoll  map[int64]time.Time
+	lastSweep time.Time
+	lastRenew time.Time
+	wake      time.Time
+	attached  bool
+}
+
+type versionKey struct {
+	id      int64
+	version int
+}
+
+// compiled is one pinned jobnet version, ready to evaluate.
+type compiled struct {
+	def   *jobnet.Jobnet
+	graph *jobrun.Graph
+	loc   *time.Location
+}
+
+// New returns a runner. Store and Executors are required.
+func New(p Params) (*Runner, error) {
+	if p.Store == nil {
+		return nil, errors.New("runner: no store")
+	}
+	if p.Executors == nil {
+		p.Executors = dispatch.Registry{}
+	}
+	if p.PollInterval <= 0 {
+		p.PollInterval = PollIntervalDefault
+	}
+	if p.KillGrace <= 0 {
+		p.KillGrace = KillGraceDefault
+	}
+	if p.ClaimLease <= 0 {
+		p.ClaimLease = ClaimLeaseDefault
+	}
+	if p.Node == "" {
+		host, _ := os.Hostname()
+		p.Node = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	if p.Stat == nil {
+		p.Stat = func(path string) bool { _, err := os.Stat(path); return err == nil }
+	}
+	if p.DispatchWorkers <= 0 {
+		p.DispatchWorkers = DispatchWorkersDefault
+		if p.Store.Dialect() == store.DialectSQLite {
+			p.DispatchWorkers = 1
+		}
+	}
+	p.BaseURL = strings.TrimRight(p.BaseURL, "/")
+	return &Runner{p: p, notify: make(chan struct{}, 1), graphs: map[versionKey]*compiled{},
+		gens: map[string]store.Generation{}, dirty: map[string]bool{}, nextPoll: map[int64]time.Time{}}, nil
+}
+
+// Notify wakes the loop at once (after an operator changed a generation).
+func (r *Runner) Notify() {
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Run loops until ctx ends: a pass, then another at once if the pass changed
+// anything, else after PollInterval, a Notify or the next due wake-up.
+func (r *Runner) Run(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		busy, err := r.Pass(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			r.p.Logger.Error("runner pass", "err", err)
+		}
+		if busy && err == nil {
+			continue
+		}
+		wait := r.p.PollInterval
+		r.mu.Lock()
+		if !r.wake.IsZero() {
+			if d := r.wake.Sub(r.p.Now()); d < wait {
+				wait = max(d, time.Millisecond)
+			}
+		}
+		r.mu.Unlock()
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.notify:
+			if !timer.Stop() {
+				<-timer.C
+			}
+		case <-timer.C:
+		}
+	}
+}
+
+// Pass does one round of work and reports whether it changed anything (so
+// that another pass should follow at once).
+func (r *Runner) Pass(ctx context.Context) (bool, error) {
+	now := r.p.Now()
+	r.mu.Lock()
+	r.wake = time.Time{}
+	r.mu.Unlock()
+	if !r.attached {
+		if err := r.p.Store.ReleaseClaims(ctx, r.p.Node); err != nil {
+			return false, err
+		}
+		r.attached = true
+	}
+	changed := false
+	var errs []error
+	n, err := r.startDue(ctx, now)
+	changed = changed || n > 0
+	errs = append(errs, err)
+	if now.Sub(r.lastSweep) >= r.p.PollInterval {
+		if err := r.sweep(ctx); err != nil {
+			errs = append(errs, err)
+		} else {
+			r.lastSweep = now
+		}
+	}
+	n, err = r.evaluateDirty(ctx)
+	changed = changed || n > 0
+	errs = append(errs, err)
+	n, err = r.claimAndDispatch(ctx)
+	changed = changed || n > 0
+	errs = append(errs, err)
+	n, err = r.watch(ctx)
+	changed = changed || n > 0
+	errs = append(errs, err)
+	if now.Sub(r.lastRenew) >= r.p.ClaimLease/3 {
+		if err := r.p.Store.RenewClaims(ctx, r.p.Node, r.p.Now().Add(r.p.ClaimLease)); err != nil {
+			errs = append(errs, err)
+		} else {
+			r.lastRenew = now
+		}
+	}
+	return changed, errors.Join(errs...)
+}
+
+func (r *Runner) setWake(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	r.mu.Lock()
+	if r.wake.IsZero() || t.Before(r.wake) {
+		r.wake = t
+	}
+	r.mu.Unlock()
+}
+
+func (r *Runner) markDirty(genID string) {
+	r.mu.Lock()
+	r.dirty[genID] = true
+	r.mu.Unlock()
+}
+
+// version returns the compiled pinned version of a generation (cached).
+func (r *Runner) version(ctx context.Context, g store.Generation) (*compiled, error) {
+	k := versionKey{g.JobnetID, g.JobnetVersion}
+	r.mu.Lock()
+	c, ok := r.graphs[k]
+	r.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	v, err := r.p.Store.JobnetVersionByID(ctx, g.JobnetID, g.JobnetVersion)
+	if err != nil {
+		return nil, fmt.Errorf("generation %s: %w", g.ID, err)
+	}
+	graph, err := jobrun.Compile(v.Jobnet.Net)
+	if err != nil {
+		return nil, fmt.Errorf("generation %s: jobnet %s version %d: %w", g.ID, g.Jobnet, g.JobnetVersion, err)
+	}
+	c = &compiled{def: v.Jobnet, graph: graph, loc: time.UTC}
+	calName := v.Jobnet.Calendar
+	if calName == "" {
+		if f, err := r.p.Store.Folder(ctx, v.Jobnet.Folder); err == nil {
+			calName = f.Calendar
+		}
+	}
+	if calName != "" {
+		if def, _, err := r.p.Store.CalendarDef(ctx, calName); err == nil && def.TimeZone != "" {
+			if loc, err := time.LoadLocation(def.TimeZone); err == nil {
+				c.loc = loc
+			}
+		}
+	}
+	r.mu.Lock()
+	r.graphs[k] = c
+	r.mu.Unlock()
+	return c, nil
+}
+
+// generation returns an active generation from the cache or the store.
+func (r *Runner) generation(ctx context.Context, id string) (store.Generation, error) {
+	r.mu.Lock()
+	g, ok := r.gens[id]
+	r.mu.Unlock()
+	if ok {
+		return g, nil
+	}
+	g, err := r.p.Store.Generation(ctx, id)
+	if err != nil {
+		return g, err
+	}
+	r.mu.Lock()
+	r.gens[id] = g
+	r.mu.Unlock()
+	return g, nil
+}
+
+func (r *Runner) forget(id string) {
+	r.mu.Lock()
+	delete(r.gens, id)
+	r.mu.Unlock()
+}
+
+// startDue starts the generations whose start time came.
+func (r *Runner) startDue(ctx context.Context, now time.Time) (int, error) {
+	due, err := r.p.Store.DueGenerations(ctx, now, DueBatch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, g := range due {
+		c, err := r.version(ctx, g)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := r.p.Store.StartGenerationWith(ctx, g.ID, now, c.def, c.graph); err != nil {
+			if !store.IsConflict(err) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		r.forget(g.ID)
+		r.markDirty(g.ID)
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+// sweep marks every active generation for evaluation: operators' changes
+// (release, rerun, mark) and delay deadlines are picked up at least once per
+// poll interval.
+func (r *Runner) sweep(ctx context.Context) error {
+	gs, err := r.p.Store.ActiveGenerations(ctx)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.gens)
+	for _, g := range gs {
+		r.gens[g.ID] = g
+		r.dirty[g.ID] = true
+	}
+	return nil
+}
+
+func (r *Runner) runURL(genID string) string {
+	if r.p.BaseURL == "" {
+		return ""
+	}
+	return r.p.BaseURL + "/runs/" + genID
+}
+
+// event fills the facts every event of a generation carries.
+func (r *Runner) event(g store.Generation, kind alert.EventKind, sev alert.Severity) alert.Event {
+	return alert.Event{Kind: kind, Severity: sev, At: r.p.Now(), Folder: g.Folder, Jobnet: g.Jobnet, RunID: g.ID,
+		BusinessDate: g.BusinessDate.String(), URL: r.runURL(g.ID)}
+}
+
+// vars returns the variables of one unit attempt.
+func (r *Runner) vars(g store.Generation, c *compiled, path string, attempt int) map[string]string {
+	params := maps.Clone(c.def.Params)
+	if params == nil {
+		params = map[string]string{}
+	}
+	maps.Copy(params, g.Params)
+	return jobrun.Variables(jobrun.GenVars{BusinessDate: g.BusinessDate, Jobnet: g.Jobnet, Job: path, RunID: g.ID, Attempt: attempt, Params: params})
+}

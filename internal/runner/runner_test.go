@@ -1,0 +1,281 @@
+package runner_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/koyomi-dev/koyomi/internal/alert"
+	"github.com/koyomi-dev/koyomi/internal/calendar"
+	"github.com/koyomi-dev/koyomi/internal/dispatch"
+	"github.com/koyomi-dev/koyomi/internal/dispatch/local"
+	"github.com/koyomi-dev/koyomi/internal/dispatch/noop"
+	"github.com/koyomi-dev/koyomi/internal/jobnet"
+	"github.com/koyomi-dev/koyomi/internal/jobrun"
+	"github.com/koyomi-dev/koyomi/internal/runner"
+	"github.com/koyomi-dev/koyomi/internal/store"
+	"github.com/koyomi-dev/koyomi/internal/store/storetest"
+)
+
+// The test binary doubles as the local job supervisor.
+const roleSupervisor = "koyomi-test-supervise"
+
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == roleSupervisor {
+		os.Exit(local.SupervisorMain(os.Args[2:]))
+	}
+	os.Exit(storetest.Main(m))
+}
+
+var businessDate = calendar.MustParseDate("2026-04-01")
+
+func sh(name, cmd string) jobnet.Unit {
+	return jobnet.Unit{Name: name, Kind: jobnet.UnitJob, Job: &jobnet.Job{Type: jobnet.JobLocal, Local: &jobnet.LocalSpec{Command: cmd}}}
+}
+
+func nop(name string) jobnet.Unit {
+	return jobnet.Unit{Name: name, Kind: jobnet.UnitJob, Job: &jobnet.Job{Type: jobnet.JobNoop}}
+}
+
+func edge(from, to string, k jobnet.EdgeKind) jobnet.Edge { return jobnet.Edge{From: from, To: to, Kind: k} }
+
+type env struct {
+	st    *store.Store
+	r     *runner.Runner
+	noop  *noop.Executor
+	local *local.Executor
+}
+
+func newEnv(t testing.TB, st *store.Store, poll time.Duration) *env {
+	t.Helper()
+	loc, err := local.New(local.Config{StateDir: filepath.Join(t.TempDir(), "jobs"), SupervisorCmd: []string{os.Args[0], roleSupervisor}, KillGrace: time.Second})
+	require.NoError(t, err)
+	nx := noop.New(nil)
+	r, err := runner.New(runner.Params{Store: st, Executors: dispatch.Registry{jobnet.JobLocal: loc, jobnet.JobNoop: nx},
+		Node: "test-node", PollInterval: poll, KillGrace: time.Second, BaseURL: "http://koyomi.test"})
+	require.NoError(t, err)
+	return &env{st: st, r: r, noop: nx, local: loc}
+}
+
+// submit stores the jobnet and a generation of it due now.
+func submit(t testing.TB, st *store.Store, j *jobnet.Jobnet, params map[string]string) store.Generation {
+	t.Helper()
+	ctx := context.Background()
+	pools := []jobnet.Pool{{Name: "one", Slots: 1}}
+	_, err := st.ApplyDefinitions(ctx, store.Definitions{Folders: []jobnet.Folder{{Name: j.Folder}}, Pools: pools, Jobnets: []*jobnet.Jobnet{j}}, "test")
+	require.NoError(t, err)
+	v, err := st.JobnetByPath(ctx, j.Folder, j.Name, 0)
+	require.NoError(t, err)
+	g := store.Generation{JobnetID: v.JobnetID, JobnetVersion: v.Version, Jobnet: j.Path(), Folder: j.Folder, BusinessDate: businessDate,
+		Rule: "test", StartClock: 0, ScheduledAt: time.Now().Add(-time.Second), Params: params, Overlap: jobnet.OverlapConcurrent}
+	g.ID = store.GenerationID(g.JobnetID, g.BusinessDate, g.Rule, g.StartClock)
+	require.NoError(t, st.InsertGeneration(ctx, g))
+	return g
+}
+
+// runUntilEnded runs the runner until the generation ended.
+func (e *env) runUntilEnded(t testing.TB, id string, during func(units map[string]store.UnitRun)) (store.Generation, map[string]store.UnitRun) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.r.Run(ctx) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		g, err := e.st.Generation(ctx, id)
+		require.NoError(t, err)
+		us, err := e.st.UnitRuns(ctx, id)
+		require.NoError(t, err)
+		m := map[string]store.UnitRun{}
+		for _, u := range us {
+			m[u.Path] = u
+		}
+		if g.State.IsTerminal() {
+			return g, m
+		}
+		if during != nil {
+			during(m)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("generation %s did not end", id)
+	return store.Generation{}, nil
+}
+
+func states(units map[string]store.UnitRun) map[string]jobrun.JobState {
+	out := map[string]jobrun.JobState{}
+	for p, u := range units {
+		out[p] = u.State
+	}
+	return out
+}
+
+func TestRunWithLocalJobs(t *testing.T) {
+	ok := true
+	tests := []struct {
+		name   string
+		net    jobnet.Net
+		params map[string]string
+		tweak  func(j *jobnet.Jobnet)
+		gen    jobrun.GenState
+		units  map[string]jobrun.JobState
+		check  func(t *testing.T, units map[string]store.UnitRun)
+	}{
+		{name: "chain", gen: jobrun.GenEndedNormal,
+			net:   jobnet.Net{Units: []jobnet.Unit{sh("a", "true"), sh("b", "true"), sh("c", "exit 0")}, Edges: []jobnet.Edge{edge("a", "b", ""), edge("b", "c", "")}},
+			units: map[string]jobrun.JobState{"a": jobrun.StateEndedNormal, "b": jobrun.StateEndedNormal, "c": jobrun.StateEndedNormal}},
+		{name: "failure runs recovery", gen: jobrun.GenEndedAbnormal,
+			net: jobnet.Net{Units: []jobnet.Unit{sh("a", "exit 3"), sh("b", "true"), sh("fix", "true")},
+				Edges: []jobnet.Edge{edge("a", "b", ""), edge("a", "fix", jobnet.EdgeRecovery)}},
+			units: map[string]jobrun.JobState{"a": jobrun.StateEndedAbnormal, "b": jobrun.StateBypassed, "fix": jobrun.StateEndedNormal},
+			check: func(t *testing.T, u map[string]store.UnitRun) { require.Equal(t, 3, *u["a"].ExitCode) }},
+		{name: "warning threshold", gen: jobrun.GenEndedWarning,
+			net: jobnet.Net{Units: []jobnet.Unit{func() jobnet.Unit {
+				u := sh("a", "exit 2")
+				u.Job.End = jobnet.EndJudgment{WarningThreshold: 1, AbnormalThreshold: 5}
+				return u
+			}()}},
+			units: map[string]jobrun.JobState{"a": jobrun.StateEndedWarning}},
+		{name: "retry then success", gen: jobrun.GenEndedNormal,
+			net: jobnet.Net{Units: []jobnet.Unit{func() jobnet.Unit {
+				u := sh("a", `m="$MARK/tried"; test -f "$m" && exit 0; touch "$m"; exit 1`)
+				u.Job.Retry = &jobnet.Retry{Count: 2, Interval: jobnet.Duration(50 * time.Millisecond)}
+				return u
+			}()}},
+			params: map[string]string{"MARK": "TEMP"},
+			units:  map[string]jobrun.JobState{"a": jobrun.StateEndedNormal},
+			check:  func(t *testing.T, u map[string]store.UnitRun) { require.Equal(t, 2, u["a"].Attempt) }},
+		{name: "timeout kills", gen: jobrun.GenEndedAbnormal,
+			net: jobnet.Net{Units: []jobnet.Unit{func() jobnet.Unit {
+				u := sh("a", "sleep 30")
+				u.Job.Timeout = &jobnet.Timeout{After: jobnet.Duration(300 * time.Millisecond)}
+				return u
+			}()}},
+			units: map[string]jobrun.JobState{"a": jobrun.StateEndedAbnormal},
+			check: func(t *testing.T, u map[string]store.UnitRun) {
+				require.Contains(t, u["a"].Reason, "timed out")
+				require.Less(t, u["a"].EndedAt.Sub(*u["a"].StartedAt), 10*time.Second)
+			}},
+		{name: "judgment branches", gen: jobrun.GenEndedNormal, params: map[string]string{"MODE": "full"},
+			net: jobnet.Net{Units: []jobnet.Unit{sh("a", "true"),
+				{Name: "j", Kind: jobnet.UnitJudgment, Judgment: &jobnet.Judgment{Kind: jobnet.JudgeVariable, Variable: "MODE", Value: "full"}},
+				sh("yes", "true"), sh("no", "true")},
+				Edges: []jobnet.Edge{edge("a", "j", ""), edge("j", "yes", jobnet.EdgeTrue), edge("j", "no", jobnet.EdgeFalse)}},
+			units: map[string]jobrun.JobState{"a": jobrun.StateEndedNormal, "j": jobrun.StateEndedNormal, "yes": jobrun.StateEndedNormal, "no": jobrun.StateBypassed},
+			check: func(t *testing.T, u map[string]store.UnitRun) { require.Equal(t, &ok, u["j"].Judgment) }},
+		{name: "nested jobnet", gen: jobrun.GenEndedNormal,
+			net: jobnet.Net{Units: []jobnet.Unit{
+				{Name: "sub", Kind: jobnet.UnitJobnet, Net: &jobnet.Net{Units: []jobnet.Unit{sh("x", "true"), sh("y", "true")}, Edges: []jobnet.Edge{edge("x", "y", "")}}},
+				sh("after", "true")}, Edges: []jobnet.Edge{edge("sub", "after", "")}},
+			units: map[string]jobrun.JobState{"sub": jobrun.StateEndedNormal, "sub/x": jobrun.StateEndedNormal, "sub/y": jobrun.StateEndedNormal, "after": jobrun.StateEndedNormal},
+			check: func(t *testing.T, u map[string]store.UnitRun) {
+				require.False(t, u["after"].StartedAt.Before(*u["sub/y"].EndedAt))
+			}},
+		{name: "pool of one serialises", gen: jobrun.GenEndedNormal,
+			net: jobnet.Net{Units: func() []jobnet.Unit {
+				var us []jobnet.Unit
+				for _, n := range []string{"p1", "p2", "p3"} {
+					u := sh(n, "sleep 0.2")
+					u.Job.Pool = "one"
+					us = append(us, u)
+				}
+				return us
+			}()},
+			units: map[string]jobrun.JobState{"p1": jobrun.StateEndedNormal, "p2": jobrun.StateEndedNormal, "p3": jobrun.StateEndedNormal},
+			check: func(t *testing.T, u map[string]store.UnitRun) {
+				ps := []store.UnitRun{u["p1"], u["p2"], u["p3"]}
+				for i := range ps {
+					for k := range ps {
+						if i != k {
+							overlap := ps[i].StartedAt.Before(*ps[k].EndedAt) && ps[k].StartedAt.Before(*ps[i].EndedAt)
+							require.False(t, overlap, "%s and %s overlap", ps[i].Path, ps[k].Path)
+						}
+					}
+				}
+			}},
+		{name: "delay flag", gen: jobrun.GenEndedNormal,
+			net: jobnet.Net{Units: []jobnet.Unit{func() jobnet.Unit {
+				u := sh("slow", "sleep 0.5")
+				u.Delay = &jobnet.DelayMonitor{MaxDuration: jobnet.Duration(100 * time.Millisecond)}
+				return u
+			}()}},
+			units: map[string]jobrun.JobState{"slow": jobrun.StateEndedNormal},
+			check: func(t *testing.T, u map[string]store.UnitRun) { require.True(t, u["slow"].EndDelayed) }},
+		{name: "variables and macros", gen: jobrun.GenEndedNormal, params: map[string]string{"P": "v"},
+			net: jobnet.Net{Units: []jobnet.Unit{func() jobnet.Unit {
+				u := sh("load", `test "$KOYOMI_JOB" = load && test "${KOYOMI_BUSINESS_DATE:yyyymmdd}" = 20260401 && test "$P" = v && test "$E" = "x-${P}" && test "$KOYOMI_ATTEMPT" = 1`)
+				u.Job.Env = map[string]string{"E": "x-${P}"}
+				return u
+			}()}},
+			units: map[string]jobrun.JobState{"load": jobrun.StateEndedNormal}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, st *store.Store) {
+				params := tc.params
+				if params["MARK"] == "TEMP" {
+					params = map[string]string{"MARK": t.TempDir()}
+				}
+				j := &jobnet.Jobnet{Name: "net", Folder: "f", Net: tc.net}
+				g := submit(t, st, j, params)
+				e := newEnv(t, st, 20*time.Millisecond)
+				got, units := e.runUntilEnded(t, g.ID, nil)
+				require.Equal(t, tc.units, states(units), "reasons: %v", reasons(units))
+				require.Equal(t, tc.gen, got.State)
+				require.NotNil(t, got.EndedAt)
+				if tc.check != nil {
+					tc.check(t, units)
+				}
+			})
+		})
+	}
+}
+
+func reasons(units map[string]store.UnitRun) map[string]string {
+	out := map[string]string{}
+	for p, u := range units {
+		out[p] = u.Reason
+	}
+	return out
+}
+
+func TestKillRunningJob(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		j := &jobnet.Jobnet{Name: "k", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{sh("long", "sleep 30")}}}
+		g := submit(t, st, j, nil)
+		e := newEnv(t, st, 20*time.Millisecond)
+		requested := false
+		got, units := e.runUntilEnded(t, g.ID, func(units map[string]store.UnitRun) {
+			if !requested && units["long"].State == jobrun.StateRunning {
+				require.NoError(t, st.KillUnit(context.Background(), g.ID, "long", store.AuditEntry{Actor: "op", Action: "kill"}))
+				requested = true
+			}
+		})
+		require.True(t, requested)
+		require.Equal(t, jobrun.StateKilled, units["long"].State)
+		require.Equal(t, jobrun.GenKilled, got.State)
+		require.Less(t, units["long"].EndedAt.Sub(*units["long"].StartedAt), 10*time.Second)
+	})
+}
+
+func TestEventsWrittenWithStateChanges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		j := &jobnet.Jobnet{Name: "ev", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{sh("bad", "exit 1")}}}
+		g := submit(t, st, j, nil)
+		e := newEnv(t, st, 20*time.Millisecond)
+		got, _ := e.runUntilEnded(t, g.ID, nil)
+		require.Equal(t, jobrun.GenEndedAbnormal, got.State)
+		evs, err := st.PendingEvents(context.Background(), 10)
+		require.NoError(t, err)
+		var kinds []alert.EventKind
+		for _, ev := range evs {
+			kinds = append(kinds, ev.Event.Kind)
+			require.Equal(t, "http://koyomi.test/runs/"+g.ID, ev.Event.URL)
+		}
+		require.Equal(t, []alert.EventKind{alert.EventJobAbnormal, alert.EventGenerationAbnormal}, kinds)
+	})
+}

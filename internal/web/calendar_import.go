@@ -1,0 +1,174 @@
+package web
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/koyomi-dev/koyomi/internal/calendar"
+	"github.com/koyomi-dev/koyomi/internal/fault"
+	"github.com/koyomi-dev/koyomi/internal/ops"
+	"github.com/koyomi-dev/koyomi/internal/plan"
+	"github.com/koyomi-dev/koyomi/views/pages"
+)
+
+// MaxImportBytes bounds an uploaded calendar file.
+const MaxImportBytes = 2 << 20
+
+func (s *Server) importView(c echo.Context) pages.CalendarImportView {
+	return pages.CalendarImportView{Name: c.Param("name"), SkipBad: c.FormValue("skip_bad") != "",
+		From: c.FormValue("from"), To: c.FormValue("to")}
+}
+
+func (s *Server) calendarImportPage(c echo.Context) error {
+	if _, _, err := s.p.Ops.CalendarDef(c.Request().Context(), c.Param("name")); err != nil {
+		return err
+	}
+	v := s.importView(c)
+	if v.From == "" {
+		v.From = fmt.Sprintf("%d-01-01", s.p.Now().Year())
+	}
+	return s.render(c, http.StatusOK, pages.CalendarImport(v))
+}
+
+// importRange reads the optional from/to dates of the import form.
+func (s *Server) importRange(c echo.Context) (calendar.Date, calendar.Date, error) {
+	var out [2]calendar.Date
+	for i, f := range []string{"from", "to"} {
+		if v := strings.TrimSpace(c.FormValue(f)); v != "" {
+			d, err := calendar.ParseDate(v)
+			if err != nil {
+				return 0, 0, fmt.Errorf("%s: %s", f, s.calT(c, "cal.bad.date", v))
+			}
+			out[i] = d
+		}
+	}
+	return out[0], out[1], nil
+}
+
+func (s *Server) calendarImportUpload(c echo.Context) error {
+	name := c.Param("name")
+	if _, _, err := s.p.Ops.CalendarDef(c.Request().Context(), name); err != nil {
+		return err
+	}
+	v := s.importView(c)
+	fh, err := c.FormFile("file")
+	if err != nil {
+		v.Error = s.calT(c, "cal.import.nofile")
+		return s.render(c, http.StatusUnprocessableEntity, pages.CalendarImport(v))
+	}
+	if fh.Size > MaxImportBytes {
+		v.Error = s.calT(c, "cal.import.toobig", fh.Size, MaxImportBytes)
+		return s.render(c, http.StatusRequestEntityTooLarge, pages.CalendarImport(v))
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return fmt.Errorf("open upload: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxImportBytes+1))
+	if err != nil {
+		return fmt.Errorf("read upload: %w", err)
+	}
+	if len(data) > MaxImportBytes {
+		v.Error = s.calT(c, "cal.import.toobig", len(data), MaxImportBytes)
+		return s.render(c, http.StatusRequestEntityTooLarge, pages.CalendarImport(v))
+	}
+	return s.importPreview(c, v, fh.Filename, data)
+}
+
+func (s *Server) importPreview(c echo.Context, v pages.CalendarImportView, file string, data []byte) error {
+	from, to, err := s.importRange(c)
+	if err != nil {
+		v.Error = err.Error()
+		return s.render(c, http.StatusUnprocessableEntity, pages.CalendarImport(v))
+	}
+	prev, err := s.p.Ops.ImportCalendar(c.Request().Context(), actor(c), ops.ImportRequest{
+		Calendar: v.Name, FileName: file, Data: data, SkipBad: v.SkipBad, DryRun: true, From: from, To: to})
+	if err != nil {
+		if !errors.Is(err, fault.ErrInvalid) {
+			return err
+		}
+		v.Error = err.Error()
+		if ps, ok := fault.AsProblems(err); ok {
+			v.Error = ps.Error()
+		}
+		return s.render(c, http.StatusUnprocessableEntity, pages.CalendarImport(v))
+	}
+	sum := sha256.Sum256(data)
+	v.Previewed, v.FileName, v.Size, v.Imported = true, file, len(data), prev.Imported
+	v.Content, v.Digest = base64.StdEncoding.EncodeToString(data), hex.EncodeToString(sum[:])
+	if prev.Imported > 0 {
+		v.Span = s.calT(c, "cal.import.span", prev.From.String(), prev.To.String())
+	}
+	for _, d := range prev.Days {
+		if d.ReasonOnly {
+			v.ReasonOnly++
+			continue
+		}
+		v.Days = append(v.Days, pages.ImportDayRow{Date: d.Date.String(), Was: d.WasReason, Now: d.NowReason})
+	}
+	for _, m := range prev.Moves {
+		row := pages.ImportMoveRow{Kind: string(m.Kind), Jobnet: m.Before.Jobnet}
+		if m.Kind != plan.MoveAdded {
+			row.Before = calRunLabel(m.Before)
+		}
+		if m.Kind != plan.MoveRemoved {
+			row.After, row.Jobnet = calRunLabel(m.After), m.After.Jobnet
+		}
+		v.Moves = append(v.Moves, row)
+	}
+	for _, p := range prev.Skipped {
+		v.Skipped = append(v.Skipped, pages.ImportProblemRow{Where: p.Path, Message: p.Message})
+	}
+	for _, cf := range prev.Conflicts {
+		v.Conflicts = append(v.Conflicts, cf.String())
+	}
+	return s.render(c, http.StatusOK, pages.CalendarImport(v))
+}
+
+func calRunLabel(r plan.Run) string {
+	return r.BusinessDate.String() + " " + r.StartClock.String()
+}
+
+func (s *Server) calendarImportConfirm(c echo.Context) error {
+	name := c.Param("name")
+	v := s.importView(c)
+	data, err := base64.StdEncoding.DecodeString(c.FormValue("content"))
+	sum := sha256.Sum256(data)
+	want, _ := hex.DecodeString(c.FormValue("sha256"))
+	if err != nil || len(data) > MaxImportBytes || subtle.ConstantTimeCompare(sum[:], want) != 1 {
+		v.Error = s.calT(c, "cal.import.tampered")
+		return s.render(c, http.StatusUnprocessableEntity, pages.CalendarImport(v))
+	}
+	from, to, err := s.importRange(c)
+	if err != nil {
+		v.Error = err.Error()
+		return s.render(c, http.StatusUnprocessableEntity, pages.CalendarImport(v))
+	}
+	file := c.FormValue("file_name")
+	prev, err := s.p.Ops.ImportCalendar(c.Request().Context(), actor(c), ops.ImportRequest{
+		Calendar: name, FileName: file, Data: data, SkipBad: v.SkipBad, From: from, To: to})
+	if err != nil {
+		if !errors.Is(err, fault.ErrInvalid) {
+			return err
+		}
+		// The content is read again on confirm; show why it no longer imports.
+		return s.importPreview(c, v, file, data)
+	}
+	flash(c, "success", s.calT(c, "cal.import.done", prev.Imported, prev.Version))
+	to2 := "/calendars/" + url.PathEscape(name)
+	if prev.Imported > 0 {
+		to2 += fmt.Sprintf("?year=%d", prev.From.Year())
+	}
+	return redirect(c, to2)
+}

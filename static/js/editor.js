@@ -1,0 +1,520 @@
+// Koyomi jobnet editor: draws the working definition (jobnet JSON) on an SVG
+// canvas and edits it in place; the server validates and stores it.
+(function () {
+  "use strict";
+  var root = document.getElementById("ed");
+  if (!root) { return; }
+  var SVGNS = "http://www.w3.org/2000/svg";
+  var W = 150, H = 48, GRID = 10;
+  var editable = root.dataset.editable === "true";
+  var base = root.dataset.base;
+  var version = root.dataset.version;
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var def = JSON.parse(document.getElementById("ed-data").textContent);
+  var svg = document.getElementById("ed-canvas");
+  var gEdges = document.getElementById("ed-edges");
+  var gUnits = document.getElementById("ed-units");
+  var gOver = document.getElementById("ed-overlay");
+  var props = document.getElementById("ed-props");
+  var problemsBox = document.getElementById("ed-problems");
+  var pop = document.getElementById("ed-edgepop");
+  var crumbs = document.getElementById("ed-path");
+  var yamlText = document.getElementById("ed-yaml");
+  var yamlErrors = document.getElementById("ed-yaml-errors");
+  var dirtyMark = document.getElementById("ed-dirty");
+
+  var path = [];            // names of the nested units drilled into
+  var sel = new Set();      // selected unit names of the current net
+  var selEdge = -1;         // selected edge index of the current net
+  var popEdge = -1;         // edge whose kind the popup edits
+  var drag = null;
+  var dirty = false, yamlStale = false, yamlEdited = false;
+  var problemUnits = new Set();
+  var emptyProps = props.innerHTML;
+
+  if (!def.units) { def.units = []; }
+
+  // ---- model -------------------------------------------------------------
+  function netAt(p) {
+    var n = def;
+    for (var i = 0; i < p.length; i++) {
+      var u = findUnit(n, p[i]);
+      if (!u) { return def; }
+      if (!u.net) { u.net = { units: [] }; }
+      n = u.net;
+    }
+    if (!n.units) { n.units = []; }
+    if (!n.edges) { n.edges = []; }
+    return n;
+  }
+  function net() { return netAt(path); }
+  function findUnit(n, name) {
+    for (var i = 0; i < (n.units || []).length; i++) {
+      if (n.units[i].name === name) { return n.units[i]; }
+    }
+    return null;
+  }
+  function fullPath(name) { return path.concat([name]).join("/"); }
+  function markDirty() {
+    dirty = true; yamlStale = true;
+    if (dirtyMark) { dirtyMark.hidden = false; }
+  }
+  function kindOf(e) { return e.kind || "normal"; }
+  function freshName(kind) {
+    var n = net(), i = 1;
+    while (findUnit(n, kind + i)) { i++; }
+    return kind + i;
+  }
+  function newUnit(kind, x, y) {
+    var u = { name: freshName(kind), kind: kind, position: { x: x, y: y } };
+    if (kind === "job") { u.job = { type: "local", local: { command: "" } }; }
+    if (kind === "jobnet") { u.net = { units: [] }; }
+    if (kind === "judgment") { u.judgment = { kind: "exit_code", op: "eq", value: "0" }; }
+    if (kind === "wait") { u.wait = { jobnet: "" }; }
+    return u;
+  }
+  function snap(v) { return Math.max(0, Math.round(v / GRID) * GRID); }
+
+  // ---- drawing -----------------------------------------------------------
+  function el(tag, attrs, parent) {
+    var e = document.createElementNS(SVGNS, tag);
+    for (var k in attrs) { if (Object.prototype.hasOwnProperty.call(attrs, k)) { e.setAttribute(k, attrs[k]); } }
+    if (parent) { parent.appendChild(e); }
+    return e;
+  }
+  function subtitle(u) {
+    switch (u.kind) {
+      case "job": return (u.job && u.job.type) || "job";
+      case "jobnet": return "jobnet · " + ((u.net && u.net.units) ? u.net.units.length : 0) + " units";
+      case "judgment": return "judgment" + (u.judgment ? " · " + u.judgment.kind : "");
+      case "wait": return "wait" + (u.wait && u.wait.jobnet ? " · " + u.wait.jobnet : "");
+    }
+    return u.kind;
+  }
+  function clip(s, n) { return s.length > n ? s.slice(0, n - 1) + "…" : s; }
+  function render() {
+    var n = net();
+    gEdges.textContent = ""; gUnits.textContent = "";
+    var maxX = 600, maxY = 400;
+    n.units.forEach(function (u) {
+      if (!u.position) { u.position = { x: 40, y: 40 }; }
+      var x = u.position.x, y = u.position.y;
+      maxX = Math.max(maxX, x + W + 80); maxY = Math.max(maxY, y + H + 80);
+      var fp = fullPath(u.name);
+      var bad = problemUnits.has(fp);
+      var inner = false;
+      problemUnits.forEach(function (p) { if (p.indexOf(fp + "/") === 0) { inner = true; } });
+      var g = el("g", { "class": "ds-unit ds-u-" + u.kind + (sel.has(u.name) ? " sel" : "") + (bad ? " bad" : "") + (inner ? " bad-inside" : ""),
+        transform: "translate(" + x + "," + y + ")", "data-name": u.name, "data-testid": "unit-" + u.name }, gUnits);
+      if (u.kind === "judgment") {
+        el("polygon", { "class": "ds-shape", points: "0," + H / 2 + " " + W / 2 + ",-6 " + W + "," + H / 2 + " " + W / 2 + "," + (H + 6) }, g);
+      } else {
+        el("rect", { "class": "ds-shape", width: W, height: H, rx: u.kind === "jobnet" ? 10 : 4 }, g);
+        if (u.kind === "jobnet") { el("rect", { "class": "ds-inner", x: 4, y: 4, width: W - 8, height: H - 8, rx: 7 }, g); }
+      }
+      if (u.hold) { el("text", { "class": "ds-hold", x: W - 8, y: 14, "text-anchor": "end" }, g).textContent = "⏸"; }
+      var t = el("text", { "class": "ds-name", x: W / 2, y: H / 2 - 3, "text-anchor": "middle" }, g);
+      t.textContent = clip(u.name, 20);
+      var s = el("text", { "class": "ds-sub", x: W / 2, y: H / 2 + 12, "text-anchor": "middle" }, g);
+      s.textContent = clip(subtitle(u), 24);
+      el("title", {}, g).textContent = u.name + (u.description ? "\n" + u.description : "");
+      el("circle", { "class": "ds-port", cx: 0, cy: H / 2, r: 4 }, g);
+      if (editable) { el("circle", { "class": "ds-handle", cx: W, cy: H / 2, r: 7, "data-handle": u.name, "data-testid": "handle-" + u.name }, g); }
+    });
+    n.edges.forEach(function (e, i) {
+      var a = findUnit(n, e.from), b = findUnit(n, e.to);
+      if (!a || !b) { return; }
+      var k = kindOf(e);
+      var d = edgePath(a.position, b.position);
+      var g = el("g", { "class": "ds-edge ds-e-" + k + (i === selEdge ? " sel" : ""), "data-edge": i, "data-testid": "edge-" + e.from + "-" + e.to }, gEdges);
+      el("path", { "class": "ds-edge-hit", d: d, "data-edge": i }, g);
+      el("path", { "class": "ds-edge-line", d: d, "marker-end": "url(#arrow-" + k + ")", "data-edge": i }, g);
+      if (k !== "normal") {
+        var m = mid(a.position, b.position);
+        el("text", { "class": "ds-edge-label", x: m.x, y: m.y - 6, "text-anchor": "middle" }, g).textContent = k;
+      }
+    });
+    svg.setAttribute("height", Math.max(560, maxY));
+    svg.style.minWidth = maxX + "px";
+    renderCrumbs();
+  }
+  function edgePath(p, q) {
+    var x1 = p.x + W, y1 = p.y + H / 2, x2 = q.x - 2, y2 = q.y + H / 2;
+    if (x2 < x1 + 20) {
+      // A backward edge loops below both units.
+      var yb = loopFloor(p, q);
+      return "M" + x1 + "," + y1 + " C" + (x1 + 50) + "," + y1 + " " + (x1 + 50) + "," + yb + " " + x1 + "," + yb +
+        " L" + (x2 + 2) + "," + yb + " C" + (x2 - 50) + "," + yb + " " + (x2 - 50) + "," + y2 + " " + x2 + "," + y2;
+    }
+    var dx = Math.max(40, Math.abs(x2 - x1) / 2);
+    return "M" + x1 + "," + y1 + " C" + (x1 + dx) + "," + y1 + " " + (x2 - dx) + "," + y2 + " " + x2 + "," + y2;
+  }
+  function mid(p, q) {
+    if (q.x - 2 < p.x + W + 20) { return { x: (p.x + W + q.x) / 2, y: loopFloor(p, q) }; }
+    return { x: (p.x + W + q.x) / 2, y: (p.y + q.y + H) / 2 };
+  }
+  // loopFloor is the height below every unit between a backward edge's ends.
+  function loopFloor(p, q) {
+    var y = Math.max(p.y, q.y);
+    net().units.forEach(function (u) {
+      var r = u.position;
+      if (r && r.x + W >= q.x && r.x <= p.x + W) { y = Math.max(y, r.y); }
+    });
+    return y + H + 24;
+  }
+  function renderCrumbs() {
+    crumbs.textContent = "";
+    var names = [crumbs.dataset.root].concat(path);
+    names.forEach(function (nm, i) {
+      if (i > 0) { var sp = document.createElement("span"); sp.className = "sep"; sp.textContent = "/"; crumbs.appendChild(sp); }
+      var a = document.createElement(i === names.length - 1 ? "span" : "a");
+      a.textContent = nm;
+      if (i < names.length - 1) { a.href = "#"; a.dataset.depth = i; }
+      crumbs.appendChild(a);
+    });
+    crumbs.hidden = path.length === 0;
+  }
+
+  // ---- geometry ----------------------------------------------------------
+  function toSVG(ev) {
+    var pt = svg.createSVGPoint();
+    pt.x = ev.clientX; pt.y = ev.clientY;
+    return pt.matrixTransform(svg.getScreenCTM().inverse());
+  }
+  function unitAt(p) {
+    var n = net();
+    for (var i = n.units.length - 1; i >= 0; i--) {
+      var u = n.units[i], q = u.position;
+      if (p.x >= q.x - 4 && p.x <= q.x + W + 4 && p.y >= q.y - 6 && p.y <= q.y + H + 6) { return u; }
+    }
+    return null;
+  }
+  function insideSVG(ev) {
+    var r = svg.getBoundingClientRect();
+    return ev.clientX >= r.left && ev.clientX <= r.right && ev.clientY >= r.top && ev.clientY <= r.bottom;
+  }
+
+  // ---- selection and properties -----------------------------------------
+  function select(names) {
+    sel = new Set(names); selEdge = -1; hidePop();
+    render();
+    if (sel.size === 1) { loadProps(Array.from(sel)[0]); } else { props.innerHTML = emptyProps; }
+  }
+  function loadProps(name) {
+    var u = findUnit(net(), name);
+    if (!u || !window.htmx) { return; }
+    if (editable) {
+      window.htmx.ajax("POST", props.dataset.propsUrl, { target: "#ed-props", swap: "innerHTML",
+        headers: { "X-CSRF-Token": csrf }, values: { unit: JSON.stringify(u), path: fullPath(name), load: "1", _csrf: csrf } });
+    } else {
+      window.htmx.ajax("GET", props.dataset.propsUrl + "?version=" + encodeURIComponent(version) + "&path=" + encodeURIComponent(fullPath(name)),
+        { target: "#ed-props", swap: "innerHTML" });
+    }
+  }
+  // A properties form answered with data-applied carries the updated unit.
+  props.addEventListener("htmx:afterSwap", function () {
+    var f = props.querySelector("form.ds-props");
+    if (!f || !editable || !f.hasAttribute("data-applied")) { return; }
+    var oldName = f.dataset.unitPath.split("/").pop();
+    var n = net(), cur = findUnit(n, oldName);
+    if (!cur) { return; }
+    var nu = JSON.parse(f.dataset.unitJson);
+    if (nu.name !== oldName && findUnit(n, nu.name)) {
+      var msg = document.createElement("div");
+      msg.className = "flash flash-error";
+      msg.textContent = "A unit named " + nu.name + " already exists in this net.";
+      f.prepend(msg);
+      return;
+    }
+    nu.position = cur.position;
+    if (cur.net) { nu.net = cur.net; }
+    n.units[n.units.indexOf(cur)] = nu;
+    if (nu.name !== oldName) {
+      n.edges.forEach(function (e) {
+        if (e.from === oldName) { e.from = nu.name; }
+        if (e.to === oldName) { e.to = nu.name; }
+      });
+      sel = new Set([nu.name]);
+      var np = fullPath(nu.name);
+      f.dataset.unitPath = np;
+      f.querySelector('input[name="path"]').value = np;
+    }
+    markDirty();
+    render();
+  });
+  props.addEventListener("click", function (ev) {
+    var b = ev.target.closest("[data-open-nested]");
+    if (b) { ev.preventDefault(); drillTo(b.dataset.openNested.split("/")); }
+  });
+  function drillTo(p) {
+    path = p; sel = new Set(); selEdge = -1; hidePop();
+    props.innerHTML = emptyProps;
+    render();
+  }
+  crumbs.addEventListener("click", function (ev) {
+    var a = ev.target.closest("a[data-depth]");
+    if (!a) { return; }
+    ev.preventDefault();
+    drillTo(path.slice(0, Number(a.dataset.depth)));
+  });
+
+  // ---- edge kind popup ---------------------------------------------------
+  function showPop(i) {
+    var n = net(), e = n.edges[i];
+    if (!e || !editable) { return; }
+    var a = findUnit(n, e.from), b = findUnit(n, e.to), m = mid(a.position, b.position);
+    var ctm = svg.getScreenCTM(), wrap = pop.parentNode.getBoundingClientRect();
+    popEdge = i;
+    pop.hidden = false;
+    pop.style.left = (ctm.e + m.x * ctm.a - wrap.left + 8) + "px";
+    pop.style.top = (ctm.f + m.y * ctm.d - wrap.top + 8) + "px";
+    Array.prototype.forEach.call(pop.querySelectorAll("[data-edge-kind]"), function (btn) {
+      btn.classList.toggle("primary", btn.dataset.edgeKind === kindOf(e));
+    });
+  }
+  function hidePop() { pop.hidden = true; popEdge = -1; }
+  pop.addEventListener("click", function (ev) {
+    var b = ev.target.closest("[data-edge-kind]");
+    if (!b || popEdge < 0) { return; }
+    net().edges[popEdge].kind = b.dataset.edgeKind;
+    markDirty(); hidePop(); render();
+  });
+
+  // ---- mouse -------------------------------------------------------------
+  var ghost = null;
+  document.addEventListener("mousedown", function (ev) {
+    if (ev.button !== 0) { return; }
+    var pal = ev.target.closest(".ds-pal-item");
+    if (pal && editable) {
+      ev.preventDefault();
+      drag = { type: "palette", kind: pal.dataset.kind };
+      ghost = document.createElement("div");
+      ghost.className = "ds-ghost ds-ghost-" + pal.dataset.kind;
+      ghost.textContent = pal.textContent;
+      document.body.appendChild(ghost);
+      moveGhost(ev);
+      return;
+    }
+    if (!svg.contains(ev.target)) { return; }
+    ev.preventDefault();
+    var p = toSVG(ev);
+    var h = ev.target.closest("[data-handle]");
+    if (h && editable) {
+      drag = { type: "connect", from: h.dataset.handle, line: el("path", { "class": "ds-temp" }, gOver) };
+      return;
+    }
+    var ug = ev.target.closest(".ds-unit");
+    if (ug) {
+      var name = ug.dataset.name;
+      if (ev.shiftKey) {
+        if (sel.has(name)) { sel.delete(name); } else { sel.add(name); }
+        select(Array.from(sel));
+        return;
+      }
+      hidePop();
+      if (!sel.has(name)) { sel = new Set([name]); selEdge = -1; render(); }
+      var orig = {};
+      sel.forEach(function (nm) { var u = findUnit(net(), nm); if (u) { orig[nm] = { x: u.position.x, y: u.position.y }; } });
+      drag = { type: "move", start: p, orig: orig, name: name, moved: false };
+      return;
+    }
+    var eg = ev.target.closest("[data-edge]");
+    if (eg) {
+      selEdge = Number(eg.getAttribute("data-edge")); sel = new Set();
+      props.innerHTML = emptyProps;
+      render(); showPop(selEdge);
+      return;
+    }
+    hidePop();
+    if (!ev.shiftKey) { sel = new Set(); selEdge = -1; props.innerHTML = emptyProps; render(); }
+    drag = { type: "band", start: p, rect: el("rect", { "class": "ds-band", x: p.x, y: p.y, width: 0, height: 0 }, gOver) };
+  });
+  function moveGhost(ev) { if (ghost) { ghost.style.left = (ev.clientX - 10) + "px"; ghost.style.top = (ev.clientY - 10) + "px"; } }
+  document.addEventListener("mousemove", function (ev) {
+    if (!drag) { return; }
+    if (drag.type === "palette") { moveGhost(ev); return; }
+    var p = toSVG(ev);
+    if (drag.type === "move" && editable) {
+      var dx = p.x - drag.start.x, dy = p.y - drag.start.y;
+      if (Math.abs(dx) + Math.abs(dy) < 3 && !drag.moved) { return; }
+      drag.moved = true;
+      Object.keys(drag.orig).forEach(function (nm) {
+        var u = findUnit(net(), nm);
+        if (u) { u.position = { x: snap(drag.orig[nm].x + dx), y: snap(drag.orig[nm].y + dy) }; }
+      });
+      render();
+    } else if (drag.type === "connect") {
+      var a = findUnit(net(), drag.from);
+      drag.line.setAttribute("d", "M" + (a.position.x + W) + "," + (a.position.y + H / 2) + " L" + p.x + "," + p.y);
+    } else if (drag.type === "band") {
+      var x = Math.min(p.x, drag.start.x), y = Math.min(p.y, drag.start.y);
+      drag.rect.setAttribute("x", x); drag.rect.setAttribute("y", y);
+      drag.rect.setAttribute("width", Math.abs(p.x - drag.start.x)); drag.rect.setAttribute("height", Math.abs(p.y - drag.start.y));
+    }
+  });
+  document.addEventListener("mouseup", function (ev) {
+    var d = drag;
+    drag = null;
+    if (!d) { return; }
+    if (d.type === "palette") {
+      if (ghost) { ghost.remove(); ghost = null; }
+      if (insideSVG(ev)) {
+        var p0 = toSVG(ev);
+        var u = newUnit(d.kind, snap(p0.x - W / 2), snap(p0.y - H / 2));
+        net().units.push(u);
+        markDirty();
+        select([u.name]);
+      }
+      return;
+    }
+    var p = toSVG(ev);
+    if (d.type === "move") {
+      if (d.moved) { markDirty(); render(); } else if (sel.size === 1) { loadProps(d.name); }
+    } else if (d.type === "connect") {
+      d.line.remove();
+      var t = unitAt(p);
+      if (t && t.name !== d.from) { connect(d.from, t.name); }
+    } else if (d.type === "band") {
+      d.rect.remove();
+      var x1 = Math.min(p.x, d.start.x), x2 = Math.max(p.x, d.start.x), y1 = Math.min(p.y, d.start.y), y2 = Math.max(p.y, d.start.y);
+      if (x2 - x1 < 4 && y2 - y1 < 4) { return; }
+      net().units.forEach(function (u) {
+        var q = u.position;
+        if (q.x + W >= x1 && q.x <= x2 && q.y + H >= y1 && q.y <= y2) { sel.add(u.name); }
+      });
+      select(Array.from(sel));
+    }
+  });
+  function connect(from, to) {
+    var n = net();
+    for (var i = 0; i < n.edges.length; i++) {
+      if (n.edges[i].from === from && n.edges[i].to === to) { showPop(i); return; }
+    }
+    var src = findUnit(n, from), kind = "normal";
+    if (src.kind === "judgment") {
+      kind = n.edges.some(function (e) { return e.from === from && e.kind === "true"; }) ? "false" : "true";
+    }
+    n.edges.push({ from: from, to: to, kind: kind });
+    markDirty();
+    selEdge = n.edges.length - 1; sel = new Set();
+    render(); showPop(selEdge);
+  }
+  svg.addEventListener("dblclick", function (ev) {
+    var ug = ev.target.closest(".ds-unit");
+    if (!ug) { return; }
+    var u = findUnit(net(), ug.dataset.name);
+    if (u && u.kind === "jobnet") { drillTo(path.concat([u.name])); }
+  });
+
+  // ---- delete ------------------------------------------------------------
+  function deleteSelection() {
+    if (!editable) { return; }
+    var n = net();
+    if (sel.size > 0) {
+      n.units = n.units.filter(function (u) { return !sel.has(u.name); });
+      n.edges = n.edges.filter(function (e) { return !sel.has(e.from) && !sel.has(e.to); });
+      sel = new Set(); props.innerHTML = emptyProps;
+    } else if (selEdge >= 0) {
+      n.edges.splice(selEdge, 1);
+    } else {
+      return;
+    }
+    selEdge = -1; hidePop(); markDirty(); render();
+  }
+  document.addEventListener("keydown", function (ev) {
+    var t = ev.target;
+    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable)) { return; }
+    if (ev.key === "Delete" || ev.key === "Backspace") { ev.preventDefault(); deleteSelection(); }
+    if (ev.key === "Escape") { hidePop(); }
+  });
+  var delBtn = document.getElementById("ed-delete");
+  if (delBtn) { delBtn.addEventListener("click", deleteSelection); }
+
+  // ---- save and problems -------------------------------------------------
+  function showProblems(html) {
+    problemsBox.innerHTML = html;
+    problemUnits = new Set();
+    Array.prototype.forEach.call(problemsBox.querySelectorAll("li[data-units]"), function (li) {
+      li.dataset.units.split("\n").forEach(function (u) { if (u) { problemUnits.add(u); } });
+    });
+    render();
+  }
+  problemsBox.addEventListener("click", function (ev) {
+    var a = ev.target.closest("a[data-unit]");
+    if (!a) { return; }
+    ev.preventDefault();
+    var parts = a.dataset.unit.split("/");
+    drillTo(parts.slice(0, -1));
+    if (findUnit(net(), parts[parts.length - 1])) { select([parts[parts.length - 1]]); }
+  });
+  var saveBtn = document.getElementById("ed-save");
+  function post(url, body, type) {
+    return fetch(url, { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": type, "X-CSRF-Token": csrf, "Accept": "text/html" }, body: body });
+  }
+  if (saveBtn) {
+    saveBtn.addEventListener("click", function () {
+      saveBtn.disabled = true;
+      post(base, JSON.stringify(def), "application/json").then(function (r) {
+        return r.text().then(function (html) {
+          showProblems(html);
+          if (r.ok) {
+            dirty = false;
+            if (dirtyMark) { dirtyMark.hidden = true; }
+            var v = r.headers.get("X-Koyomi-Version");
+            var badge = document.querySelector('[data-testid="version-badge"]');
+            if (v && badge) { badge.textContent = "v" + v; version = v; root.dataset.version = v; }
+          }
+        });
+      }).catch(function (e) {
+        problemsBox.textContent = "Save failed: " + e;
+      }).then(function () { saveBtn.disabled = false; });
+    });
+  }
+  window.addEventListener("beforeunload", function (ev) {
+    if (dirty) { ev.preventDefault(); ev.returnValue = ""; }
+  });
+
+  // ---- tabs: canvas and YAML ---------------------------------------------
+  function showTab(name) {
+    Array.prototype.forEach.call(root.querySelectorAll(".ds-tab"), function (t) { t.classList.toggle("active", t.dataset.tab === name); });
+    Array.prototype.forEach.call(root.querySelectorAll(".ds-pane"), function (p) { p.hidden = p.dataset.pane !== name; });
+    root.dataset.tab = name;
+  }
+  root.addEventListener("click", function (ev) {
+    var t = ev.target.closest(".ds-tab");
+    if (!t || t.dataset.tab === root.dataset.tab) { return; }
+    if (t.dataset.tab === "yaml") {
+      if (!yamlStale || !editable) { showTab("yaml"); return; }
+      post(base + "/export", JSON.stringify(def), "application/json").then(function (r) {
+        return r.text().then(function (txt) {
+          if (r.ok) { yamlText.value = txt; yamlStale = false; yamlEdited = false; yamlErrors.textContent = ""; showTab("yaml"); } else { problemsBox.innerHTML = txt; }
+        });
+      });
+      return;
+    }
+    if (!yamlEdited) { showTab("canvas"); return; }
+    var body = new URLSearchParams();
+    body.set("yaml", yamlText.value); body.set("_csrf", csrf);
+    post(base + "/preview", body.toString(), "application/x-www-form-urlencoded").then(function (r) {
+      if (r.ok) {
+        return r.json().then(function (j) {
+          def = j; if (!def.units) { def.units = []; }
+          yamlEdited = false; yamlStale = false; yamlErrors.textContent = "";
+          path = []; sel = new Set(); selEdge = -1; props.innerHTML = emptyProps;
+          showTab("canvas"); render();
+        });
+      }
+      return r.text().then(function (html) { yamlErrors.innerHTML = html; });
+    });
+  });
+  if (yamlText) {
+    yamlText.addEventListener("input", function () { yamlEdited = true; markDirty(); yamlStale = false; });
+    var yf = document.getElementById("ed-yaml-form");
+    if (yf) { yf.addEventListener("submit", function () { dirty = false; }); }
+    if (root.dataset.tab === "yaml" && yamlErrors.textContent.trim() !== "") { yamlEdited = true; dirty = true; }
+  }
+
+  render();
+  if (problemsBox.querySelector("li[data-units]")) { showProblems(problemsBox.innerHTML); }
+})();

@@ -23,7 +23,9 @@ func adminFixture(t *testing.T) (*ops.Service, ops.Actor, *store.Store) {
 	return svc, ops.Actor{UserID: u.ID, Username: u.Username, Role: u.Role}, st
 }
 
-func actorOf(u store.User) ops.Actor { return ops.Actor{UserID: u.ID, Username: u.Username, Role: u.Role} }
+func actorOf(u store.User) ops.Actor {
+	return ops.Actor{UserID: u.ID, Username: u.Username, Role: u.Role}
+}
 
 func TestAllTokensAndRevoke(t *testing.T) {
 	ctx := context.Background()

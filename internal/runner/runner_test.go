@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,7 +57,7 @@ func newEnv(t testing.TB, st *store.Store, poll time.Duration) *env {
 	require.NoError(t, err)
 	nx := noop.New(nil)
 	r, err := runner.New(runner.Params{Store: st, Executors: dispatch.Registry{jobnet.JobLocal: loc, jobnet.JobNoop: nx},
-		Node: "test-node", PollInterval: poll, KillGrace: time.Second, BaseURL: "http://koyomi.test"})
+		Node: "test-node", PollInterval: poll, KillGrace: time.Second, BaseURL: "http://koyomi.test", Logger: testLogger()})
 	require.NoError(t, err)
 	return &env{st: st, r: r, noop: nx, local: loc}
 }
@@ -84,7 +85,7 @@ func (e *env) runUntilEnded(t testing.TB, id string, during func(units map[strin
 	done := make(chan error, 1)
 	go func() { done <- e.r.Run(ctx) }()
 	defer func() { cancel(); require.NoError(t, <-done) }()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		g, err := e.st.Generation(ctx, id)
 		require.NoError(t, err)
@@ -278,4 +279,8 @@ func TestEventsWrittenWithStateChanges(t *testing.T) {
 		}
 		require.Equal(t, []alert.EventKind{alert.EventJobAbnormal, alert.EventGenerationAbnormal}, kinds)
 	})
+}
+
+func testLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }

@@ -41,7 +41,7 @@ type RunUnit struct {
 }
 
 type runUnitRecord struct {
-	unitRunRecord
+	Unit        unitRunRecord `gorm:"embedded"`
 	CancelCause string
 	Tries       int
 	StartErrors int
@@ -50,7 +50,7 @@ type runUnitRecord struct {
 func (runUnitRecord) TableName() string { return "unit_runs" }
 
 func (r runUnitRecord) domain() (RunUnit, error) {
-	u, err := r.unitRunRecord.domain()
+	u, err := r.Unit.domain()
 	if err != nil {
 		return RunUnit{}, err
 	}
@@ -287,7 +287,7 @@ func (s *Store) ClaimQueued(ctx context.Context, node string, limit int, leaseFo
 			lock = " FOR UPDATE OF u SKIP LOCKED"
 		}
 		var cands []struct {
-			runUnitRecord
+			Rec           runUnitRecord `gorm:"embedded"`
 			MaxConcurrent int
 		}
 		q := `SELECT u.*, g.max_concurrent FROM unit_runs u JOIN generations g ON g.id = u.generation_id
@@ -303,11 +303,11 @@ ORDER BY u.queued_at, u.id LIMIT ?` + lock
 		pools := map[string]bool{}
 		gens := map[string]int{}
 		for _, c := range cands {
-			if c.Pool != "" {
-				pools[c.Pool] = true
+			if c.Rec.Unit.Pool != "" {
+				pools[c.Rec.Unit.Pool] = true
 			}
 			if c.MaxConcurrent > 0 {
-				gens[c.GenerationID] = c.MaxConcurrent
+				gens[c.Rec.Unit.GenerationID] = c.MaxConcurrent
 			}
 		}
 		free := map[string]int{}
@@ -365,29 +365,29 @@ ORDER BY u.queued_at, u.id LIMIT ?` + lock
 			if len(ids) == limit {
 				break
 			}
-			if c.Pool != "" {
-				if f, ok := free[c.Pool]; ok {
+			if c.Rec.Unit.Pool != "" {
+				if f, ok := free[c.Rec.Unit.Pool]; ok {
 					if f <= 0 {
 						continue
 					}
 				}
 			}
-			if c.MaxConcurrent > 0 && c.Kind == string(jobnet.UnitJob) && genFree[c.GenerationID] <= 0 {
+			if c.MaxConcurrent > 0 && c.Rec.Unit.Kind == string(jobnet.UnitJob) && genFree[c.Rec.Unit.GenerationID] <= 0 {
 				continue
 			}
-			if c.Pool != "" {
-				if _, ok := free[c.Pool]; ok {
-					free[c.Pool]--
+			if c.Rec.Unit.Pool != "" {
+				if _, ok := free[c.Rec.Unit.Pool]; ok {
+					free[c.Rec.Unit.Pool]--
 				}
 			}
-			if c.MaxConcurrent > 0 && c.Kind == string(jobnet.UnitJob) {
-				genFree[c.GenerationID]--
+			if c.MaxConcurrent > 0 && c.Rec.Unit.Kind == string(jobnet.UnitJob) {
+				genFree[c.Rec.Unit.GenerationID]--
 			}
-			ids = append(ids, c.ID)
-			c.ClaimedBy = node
+			ids = append(ids, c.Rec.Unit.ID)
+			c.Rec.Unit.ClaimedBy = node
 			exp := now.Add(leaseFor)
-			c.ClaimExpires = &exp
-			u, err := c.runUnitRecord.domain()
+			c.Rec.Unit.ClaimExpires = &exp
+			u, err := c.Rec.domain()
 			if err != nil {
 				return err
 			}

@@ -17,10 +17,11 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/store"
 	"github.com/koyomi-dev/koyomi/internal/store/storetest"
+	"github.com/koyomi-dev/koyomi/internal/testpeer/browser"
 	"github.com/koyomi-dev/koyomi/internal/web"
 )
 
-func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(browser.Main(m)) }
 
 // testServer is a real server on a real database with an admin account.
 type testServer struct {

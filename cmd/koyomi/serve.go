@@ -12,6 +12,7 @@ import (
 
 	"github.com/koyomi-dev/koyomi/internal/alert"
 	"github.com/koyomi-dev/koyomi/internal/config"
+	"github.com/koyomi-dev/koyomi/internal/metrics"
 	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/runner"
 	"github.com/koyomi-dev/koyomi/internal/scheduler"
@@ -54,6 +55,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 
 	svc := ops.New(ops.Params{Store: st, Logger: log})
+	mx := metrics.New(st, cfg.Node, log)
 	created, generated, err := svc.EnsureAdmin(ctx, cfg.AdminPassword)
 	if err != nil {
 		return fmt.Errorf("create first admin: %w", err)
@@ -63,7 +65,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := web.New(web.Params{Ops: svc, Sessions: st, DB: st, Logger: log, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies, Version: version})
+	srv := web.New(web.Params{Ops: svc, Sessions: st, DB: st, Logger: log, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies, Version: version, Metrics: mx.Handler()})
 
 	fmt.Fprintf(e.stdout, "Koyomi %s is serving on %s (database: %s %s)\n", version, cfg.BaseURL, st.Dialect(), st.Location())
 	switch {
@@ -88,7 +90,10 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 
 	svc.SetExecutors(execs)
 	sch, err := scheduler.New(scheduler.Params{Store: st, Node: cfg.Node, Horizon: cfg.PlanHorizon, LeaseTTL: cfg.LeaseTTL, Logger: log, BaseURL: cfg.BaseURL,
-		OnLeader: func(leader bool) { log.Info("scheduler leadership", "node", cfg.Node, "leader", leader) }})
+		OnLeader: func(leader bool) {
+			mx.SetLeader(leader)
+			log.Info("scheduler leadership", "node", cfg.Node, "leader", leader)
+		}})
 	if err != nil {
 		return err
 	}

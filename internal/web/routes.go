@@ -46,6 +46,9 @@ func (s *Server) routeTable() []route {
 func (s *Server) routes() {
 	s.e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	s.e.GET("/readyz", s.readyz)
+	if s.p.Metrics != nil {
+		s.e.GET("/metrics", echo.WrapHandler(s.p.Metrics))
+	}
 	s.e.GET("/static/*", staticHandler())
 	g := s.e.Group("", s.loadSession)
 	for _, r := range s.routeTable() {

@@ -39,6 +39,8 @@ type Params struct {
 	// SecureCookies marks cookies Secure.
 	SecureCookies bool
 	Version       string
+	// Metrics serves /metrics (Prometheus text format) when set.
+	Metrics http.Handler
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }

@@ -17,8 +17,9 @@ import (
 
 // buildExecutors returns the executors of this server: local jobs run
 // through `koyomi supervise` with their state under <data dir>/jobs, noop
-// jobs end at once.
-func buildExecutors(_ context.Context, cfg config.Config, _ *store.Store, log *slog.Logger) (dispatch.Registry, error) {
+// jobs end at once, ecs and eks jobs run through the stored connections
+// (read once at start-up: changing connections needs a restart).
+func buildExecutors(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (dispatch.Registry, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find the koyomi binary for the local job supervisor: %w", err)
@@ -29,8 +30,12 @@ func buildExecutors(_ context.Context, cfg config.Config, _ *store.Store, log *s
 		return nil, fmt.Errorf("local executor: %w", err)
 	}
 	log.Debug("local executor", "state_dir", stateDir)
-	return dispatch.Registry{
+	reg := dispatch.Registry{
 		jobnet.JobLocal: loc,
 		jobnet.JobNoop:  noop.New(nil),
-	}, nil
+	}
+	if err := addCloudExecutors(ctx, reg, st, log); err != nil {
+		return nil, err
+	}
+	return reg, nil
 }

@@ -31,10 +31,12 @@ const (
 	KindCalendar Kind = "Calendar"
 	// KindPool is a document holding a Pool.
 	KindPool Kind = "Pool"
+	// KindConnection is a document holding a Connection.
+	KindConnection Kind = "Connection"
 )
 
 // Kinds lists the document kinds in the order Encode writes them.
-var Kinds = []Kind{KindCalendar, KindPool, KindFolder, KindJobnet}
+var Kinds = []Kind{KindCalendar, KindPool, KindConnection, KindFolder, KindJobnet}
 
 // Bundle is a set of definitions read from or written to YAML files.
 type Bundle struct {
@@ -42,6 +44,8 @@ type Bundle struct {
 	Jobnets   []Jobnet              `json:"jobnets,omitempty"`
 	Calendars []calendar.Definition `json:"calendars,omitempty"`
 	Pools     []Pool                `json:"pools,omitempty"`
+	// Connections name AWS accounts and Kubernetes clusters (kind: Connection).
+	Connections []Connection `json:"connections,omitempty"`
 }
 
 // Add appends the definitions of o to b.
@@ -50,11 +54,12 @@ func (b *Bundle) Add(o *Bundle) {
 	b.Jobnets = append(b.Jobnets, o.Jobnets...)
 	b.Calendars = append(b.Calendars, o.Calendars...)
 	b.Pools = append(b.Pools, o.Pools...)
+	b.Connections = append(b.Connections, o.Connections...)
 }
 
 // Len returns the number of definitions in b.
 func (b *Bundle) Len() int {
-	return len(b.Folders) + len(b.Jobnets) + len(b.Calendars) + len(b.Pools)
+	return len(b.Folders) + len(b.Jobnets) + len(b.Calendars) + len(b.Pools) + len(b.Connections)
 }
 
 // yamlLineRE finds the line yaml reports in its syntax errors.
@@ -124,7 +129,7 @@ func (d *decoder) document(doc *yaml.Node, b *Bundle) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.fail(n, "document: want a mapping with kind: Folder, Jobnet, Calendar or Pool, got %s", kindName(n))
+		d.fail(n, "document: want a mapping with kind: Folder, Jobnet, Calendar, Pool or Connection, got %s", kindName(n))
 		return
 	}
 	var kindNode *yaml.Node
@@ -137,7 +142,7 @@ func (d *decoder) document(doc *yaml.Node, b *Bundle) {
 		rest.Content = append(rest.Content, n.Content[i], n.Content[i+1])
 	}
 	if kindNode == nil {
-		d.fail(n, "document: missing kind (Folder, Jobnet, Calendar or Pool)")
+		d.fail(n, "document: missing kind (Folder, Jobnet, Calendar, Pool or Connection)")
 		return
 	}
 	switch Kind(kindNode.Value) {
@@ -157,8 +162,12 @@ func (d *decoder) document(doc *yaml.Node, b *Bundle) {
 		var p Pool
 		d.decode(rest, reflect.ValueOf(&p).Elem(), string(KindPool))
 		b.Pools = append(b.Pools, p)
+	case KindConnection:
+		var c Connection
+		d.decode(rest, reflect.ValueOf(&c).Elem(), string(KindConnection))
+		b.Connections = append(b.Connections, c)
 	default:
-		d.fail(kindNode, "unknown kind %q: want Folder, Jobnet, Calendar or Pool", kindNode.Value)
+		d.fail(kindNode, "unknown kind %q: want Folder, Jobnet, Calendar, Pool or Connection", kindNode.Value)
 	}
 }
 

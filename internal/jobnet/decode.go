@@ -52,7 +52,11 @@ func label(t reflect.Type) string {
 		return "capacity provider"
 	case "Definition":
 		return "Calendar"
-	case "Folder", "Jobnet", "Pool":
+	case "AWSConnection":
+		return "aws"
+	case "KubeConnection":
+		return "kubernetes"
+	case "Folder", "Jobnet", "Pool", "Connection":
 		return t.Name()
 	}
 	return strings.ToLower(t.Name())

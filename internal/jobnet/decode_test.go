@@ -51,10 +51,10 @@ schedule:
 		{"duplicate field", "kind: Pool\nname: a\nslots: 1\nname: b\n",
 			[]string{`payroll.yaml:4:1: duplicate field "name" in Pool (first at line 2)`}},
 		{"unknown kind", "kind: Jobnets\nname: a\n",
-			[]string{`payroll.yaml:1:7: unknown kind "Jobnets": want Folder, Jobnet, Calendar or Pool`}},
+			[]string{`payroll.yaml:1:7: unknown kind "Jobnets": want Folder, Jobnet, Calendar, Pool or Connection`}},
 		{"missing kind", "name: a\n---\n- 1\n", []string{
-			`payroll.yaml:1:1: document: missing kind (Folder, Jobnet, Calendar or Pool)`,
-			`payroll.yaml:3:1: document: want a mapping with kind: Folder, Jobnet, Calendar or Pool, got a list`,
+			`payroll.yaml:1:1: document: missing kind (Folder, Jobnet, Calendar, Pool or Connection)`,
+			`payroll.yaml:3:1: document: want a mapping with kind: Folder, Jobnet, Calendar, Pool or Connection, got a list`,
 		}},
 		{"calendar fields", "kind: Calendar\nname: c\nbase_time: 5\noverrides:\n  - {date: 2026-02-30, open: yes}\n", []string{
 			`payroll.yaml:3:12: base_time: invalid time "5": want HH:MM between 00:00 and 47:59`,

@@ -31,6 +31,10 @@ type (
 		Kind Kind `yaml:"kind"`
 		Pool `yaml:",inline"`
 	}
+	connectionDocument struct {
+		Kind       Kind `yaml:"kind"`
+		Connection `yaml:",inline"`
+	}
 )
 
 // Normalized returns a copy of b in canonical form and order: calendars,
@@ -41,12 +45,16 @@ func (b *Bundle) Normalized() *Bundle {
 		out.Calendars = append(out.Calendars, NormalizedCalendar(c))
 	}
 	out.Pools = append(out.Pools, b.Pools...)
+	for _, c := range b.Connections {
+		out.Connections = append(out.Connections, c.clone())
+	}
 	out.Folders = append(out.Folders, b.Folders...)
 	for i := range b.Jobnets {
 		out.Jobnets = append(out.Jobnets, *Normalized(&b.Jobnets[i]))
 	}
 	sort.SliceStable(out.Calendars, func(i, j int) bool { return out.Calendars[i].Name < out.Calendars[j].Name })
 	sort.SliceStable(out.Pools, func(i, j int) bool { return out.Pools[i].Name < out.Pools[j].Name })
+	sort.SliceStable(out.Connections, func(i, j int) bool { return out.Connections[i].Name < out.Connections[j].Name })
 	sort.SliceStable(out.Folders, func(i, j int) bool { return out.Folders[i].Name < out.Folders[j].Name })
 	sort.SliceStable(out.Jobnets, func(i, j int) bool {
 		a, c := out.Jobnets[i], out.Jobnets[j]
@@ -59,7 +67,7 @@ func (b *Bundle) Normalized() *Bundle {
 }
 
 // Encode writes b as canonical YAML: one document per definition, calendars,
-// pools, folders then jobnets, each group sorted by name (jobnets by
+// pools, connections, folders then jobnets, each group sorted by name (jobnets by
 // folder/name), defaults omitted. Equal bundles give equal bytes, and
 // ParseFile of the result gives b.Normalized().
 func Encode(b *Bundle) ([]byte, error) {
@@ -70,6 +78,9 @@ func Encode(b *Bundle) ([]byte, error) {
 	}
 	for _, p := range n.Pools {
 		docs = append(docs, poolDocument{Kind: KindPool, Pool: p})
+	}
+	for _, c := range n.Connections {
+		docs = append(docs, connectionDocument{Kind: KindConnection, Connection: c})
 	}
 	for _, f := range n.Folders {
 		docs = append(docs, folderDocument{Kind: KindFolder, Folder: f})
@@ -114,6 +125,9 @@ type File struct {
 const (
 	CalendarsFile = "calendars.yaml"
 	PoolsFile     = "pools.yaml"
+	// ConnectionsFile holds the connections (without their secrets when
+	// written by an export).
+	ConnectionsFile = "connections.yaml"
 )
 
 // SplitByFolder divides b into export files: one per folder (the folder
@@ -137,7 +151,7 @@ func SplitByFolder(b *Bundle) []File {
 	var files []File
 	for name, fb := range byFolder {
 		file := name + ".yaml"
-		if file == CalendarsFile || file == PoolsFile {
+		if file == CalendarsFile || file == PoolsFile || file == ConnectionsFile {
 			file = name + ".folder.yaml"
 		}
 		files = append(files, File{Name: file, Bundle: fb})
@@ -147,6 +161,9 @@ func SplitByFolder(b *Bundle) []File {
 	}
 	if len(b.Pools) > 0 {
 		files = append(files, File{Name: PoolsFile, Bundle: &Bundle{Pools: b.Pools}})
+	}
+	if len(b.Connections) > 0 {
+		files = append(files, File{Name: ConnectionsFile, Bundle: &Bundle{Connections: b.Connections}})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	return files

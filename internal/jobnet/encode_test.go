@@ -35,7 +35,7 @@ func TestWriteDirAndLoadBack(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	require.Equal(t, []string{"accounting.yaml", "calendars.yaml", "hr.yaml", "pools.yaml", "sales.yaml"}, names)
+	require.Equal(t, []string{"accounting.yaml", "calendars.yaml", "connections.yaml", "hr.yaml", "pools.yaml", "sales.yaml"}, names)
 
 	back, err := LoadPath(dir)
 	require.NoError(t, err)

@@ -21,7 +21,7 @@ const SchemaID = "https://koyomi.dev/schemas/definitions.json"
 // modelSources are read for the doc comments that become the schema's
 // descriptions, so the Go types stay the one place the format is described.
 //
-//go:embed model.go rule.go
+//go:embed model.go rule.go connection.go
 var modelSources embed.FS
 
 // The document shapes as the schema describes them: kind plus the fields
@@ -46,6 +46,11 @@ type (
 	PoolDocument struct {
 		Kind string `json:"kind"`
 		Pool
+	}
+	// ConnectionDocument is a YAML document of kind Connection.
+	ConnectionDocument struct {
+		Kind string `json:"kind"`
+		Connection
 	}
 )
 
@@ -91,9 +96,10 @@ func typeSchemas() map[reflect.Type]*jsonschema.Schema {
 		reflect.TypeFor[CatchUp]():              enumOf(CatchUpAll, CatchUpLatest, CatchUpSkip),
 		reflect.TypeFor[RuleKind](): enumOf(RuleDay, RuleMonthEnd, RuleOpenDay, RuleOpenDayFromEnd,
 			RuleWeekdayOfMonth, RuleEvery, RuleDates, RuleDaily, RuleWeekdays),
-		reflect.TypeFor[Period]():       enumOf(PeriodMonth, PeriodWeek, PeriodYear),
-		reflect.TypeFor[EveryUnit]():    enumOf(EveryDays, EveryWeeks, EveryMonths),
-		reflect.TypeFor[Substitution](): enumOf(SubstituteBefore, SubstituteAfter, SubstituteSkip, SubstituteRun),
+		reflect.TypeFor[ConnectionKind](): enumOf(connectionKinds...),
+		reflect.TypeFor[Period]():         enumOf(PeriodMonth, PeriodWeek, PeriodYear),
+		reflect.TypeFor[EveryUnit]():      enumOf(EveryDays, EveryWeeks, EveryMonths),
+		reflect.TypeFor[Substitution]():   enumOf(SubstituteBefore, SubstituteAfter, SubstituteSkip, SubstituteRun),
 	}
 }
 
@@ -107,7 +113,7 @@ var stringEnums = map[string]map[string][]string{
 }
 
 // Schema returns the JSON Schema (draft 2020-12) of one definition
-// document: exactly one of the four kinds, told apart by the kind const.
+// document: exactly one of the five kinds, told apart by the kind const.
 // Descriptions come from the Go doc comments of the model types.
 func Schema() ([]byte, error) {
 	comments, err := goComments()
@@ -153,7 +159,7 @@ func Schema() ([]byte, error) {
 		Version:     jsonschema.Version,
 		ID:          SchemaID,
 		Title:       "Koyomi definitions",
-		Description: "One YAML document of a Koyomi definition file: a Folder, Jobnet, Calendar or Pool, named by kind.",
+		Description: "One YAML document of a Koyomi definition file: a Folder, Jobnet, Calendar, Pool or Connection, named by kind.",
 		Definitions: jsonschema.Definitions{},
 	}
 	docs := []struct {
@@ -164,6 +170,7 @@ func Schema() ([]byte, error) {
 		{KindJobnet, JobnetDocument{}},
 		{KindCalendar, CalendarDocument{}},
 		{KindPool, PoolDocument{}},
+		{KindConnection, ConnectionDocument{}},
 	}
 	for _, d := range docs {
 		s := r.Reflect(d.v)
@@ -205,7 +212,7 @@ func Schema() ([]byte, error) {
 func goComments() (map[string]string, error) {
 	out := map[string]string{}
 	fset := token.NewFileSet()
-	for _, name := range []string{"model.go", "rule.go"} {
+	for _, name := range []string{"model.go", "rule.go", "connection.go"} {
 		src, err := modelSources.ReadFile(name)
 		if err != nil {
 			return nil, err

@@ -161,7 +161,7 @@ func loadSchema(t *testing.T) *schemaNode {
 	require.True(t, json.Valid(data))
 	var root schemaNode
 	require.NoError(t, json.Unmarshal(data, &root))
-	require.Len(t, root.OneOf, 4)
+	require.Len(t, root.OneOf, 5)
 	return &root
 }
 

@@ -61,6 +61,7 @@ type validator struct {
 	pools       map[string]bool
 	jobnets     map[string]*Jobnet // nil value: known outside the bundle
 	connections map[string]bool
+	connKinds   map[string]ConnectionKind // connections defined in the bundle
 	holidaySets map[string]bool
 	known       Known
 }
@@ -93,6 +94,7 @@ func Validate(b *Bundle, known Known) fault.Problems {
 		pools:       set(known.Pools),
 		jobnets:     map[string]*Jobnet{},
 		connections: set(known.Connections),
+		connKinds:   map[string]ConnectionKind{},
 		holidaySets: set(known.HolidaySets),
 		known:       known,
 	}
@@ -114,6 +116,13 @@ func Validate(b *Bundle, known Known) fault.Problems {
 		p := "pools[" + key(pl.Name, i) + "]"
 		v.checkName(p, "pool", pl.Name, seen)
 		v.pools[pl.Name] = true
+	}
+	clear(seen)
+	for i, c := range b.Connections {
+		p := "connections[" + key(c.Name, i) + "]"
+		v.checkName(p, "connection", c.Name, seen)
+		v.connections[c.Name] = true
+		v.connKinds[c.Name] = c.Kind
 	}
 	clear(seen)
 	for i, f := range b.Folders {
@@ -140,6 +149,9 @@ func Validate(b *Bundle, known Known) fault.Problems {
 		if pl.Slots < 1 {
 			v.ps.Add("pools["+key(pl.Name, i)+"].slots", "%d: a pool needs at least 1 slot", pl.Slots)
 		}
+	}
+	for i, c := range b.Connections {
+		v.connectionDef("connections["+key(c.Name, i)+"]", c)
 	}
 	for i, f := range b.Folders {
 		if f.Calendar != "" && !v.calendars[f.Calendar] {
@@ -555,14 +567,21 @@ func (v *validator) job(p string, j *Job) {
 	}
 }
 
-func (v *validator) connection(p, name string) {
-	if name != "" && v.known.CheckConnections && !v.connections[name] {
+func (v *validator) connection(p, name string, want ConnectionKind) {
+	if name == "" {
+		return
+	}
+	if k, ok := v.connKinds[name]; ok && k != want && k != "" {
+		v.ps.Add(p, "connection %q is of type %s; this %s job needs a connection of type %s", name, k, want.JobType(), want)
+		return
+	}
+	if v.known.CheckConnections && !v.connections[name] {
 		v.ps.Add(p, "unknown connection %q", name)
 	}
 }
 
 func (v *validator) ecs(p string, s *ECSSpec) {
-	v.connection(p+".connection", s.Connection)
+	v.connection(p+".connection", s.Connection, ConnectionAWS)
 	if s.Cluster == "" {
 		v.ps.Add(p+".cluster", "required")
 	}
@@ -609,7 +628,7 @@ func (v *validator) ecs(p string, s *ECSSpec) {
 }
 
 func (v *validator) eks(p string, s *EKSSpec) {
-	v.connection(p+".connection", s.Connection)
+	v.connection(p+".connection", s.Connection, ConnectionKubernetes)
 	if s.Image == "" {
 		v.ps.Add(p+".image", "required")
 	}

@@ -41,6 +41,14 @@ func (s *Service) Known(ctx context.Context) (jobnet.Known, error) {
 	for _, j := range jns {
 		k.Jobnets = append(k.Jobnets, j.Path())
 	}
+	conns, err := s.store.Connections(ctx)
+	if err != nil {
+		return k, err
+	}
+	for _, c := range conns {
+		k.Connections = append(k.Connections, c.Name)
+	}
+	k.CheckConnections = true
 	return k, nil
 }
 
@@ -58,17 +66,29 @@ func (s *Service) Apply(ctx context.Context, a Actor, b *jobnet.Bundle, dryRun b
 	if a.Role != store.RoleAdmin && a.Role != store.RoleDesigner {
 		return ApplyResult{}, fmt.Errorf("apply definitions: %w", fault.ErrForbidden)
 	}
+	if len(b.Connections) > 0 && a.Role != store.RoleAdmin {
+		return ApplyResult{}, fmt.Errorf("apply connections: the admin role is required: %w", fault.ErrForbidden)
+	}
 	known, err := s.Known(ctx)
 	if err != nil {
 		return ApplyResult{}, err
 	}
-	if ps := jobnet.Validate(b, known); len(ps) > 0 {
-		return ApplyResult{}, ps
+	withSecrets := *b
+	if withSecrets.Connections, err = s.withStoredSecrets(ctx, b.Connections); err != nil {
+		return ApplyResult{}, err
+	}
+	b = &withSecrets
+	ps := jobnet.Validate(b, known)
+	for _, c := range b.Connections {
+		ps = append(ps, jobnet.RequireSecrets("connections["+c.Name+"]", c)...)
+	}
+	if len(ps) > 0 {
+		return ApplyResult{}, ps.Sorted()
 	}
 	if ps := s.checkCalendarsBuild(ctx, b); len(ps) > 0 {
 		return ApplyResult{}, ps
 	}
-	defs := store.Definitions{Folders: b.Folders, Pools: b.Pools}
+	defs := store.Definitions{Folders: b.Folders, Pools: b.Pools, Connections: b.Connections}
 	for _, c := range b.Calendars {
 		defs.Calendars = append(defs.Calendars, jobnet.NormalizedCalendar(c))
 	}
@@ -131,6 +151,9 @@ func (s *Service) Export(ctx context.Context, folder string) (*jobnet.Bundle, er
 		return nil, err
 	}
 	b := &jobnet.Bundle{Folders: d.Folders, Calendars: d.Calendars, Pools: d.Pools}
+	if b.Connections, err = s.exportConnections(ctx); err != nil {
+		return nil, err
+	}
 	for _, j := range d.Jobnets {
 		b.Jobnets = append(b.Jobnets, *j)
 	}

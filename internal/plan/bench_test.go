@@ -117,3 +117,32 @@ func BenchmarkNextCold(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPlanYear10kDistinct is BenchmarkPlanYear10k with no two jobnets
+// sharing a schedule (each excludes its own date, far outside the range),
+// so every jobnet is evaluated from scratch.
+func BenchmarkPlanYear10kDistinct(b *testing.B) {
+	c := jpCalendar(b, baseTime(5*time.Hour))
+	jobnets := benchJobnets(10000)
+	for i, j := range jobnets {
+		rules := append([]jobnet.Rule(nil), j.Rules...)
+		rules[0].Exclude = []calendar.Date{d("2040-01-01") + calendar.Date(i)}
+		j.Rules = rules
+	}
+	runs := 0
+	for b.Loop() {
+		p, err := plan.NewPlanner(plan.Params{Calendar: c, From: d("2026-01-01"), To: d("2026-12-31")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runs = 0
+		for _, j := range jobnets {
+			res, err := p.Plan(j)
+			if err != nil {
+				b.Fatal(err)
+			}
+			runs += len(res.Runs)
+		}
+	}
+	b.ReportMetric(float64(runs), "runs/op")
+}

@@ -66,6 +66,14 @@
 // first rule (in schedule order) keeps the run, and the explanation and a
 // StepDuplicate step name the others. Runs come in start order.
 //
+// Jobnets with identical rules (every field, names and order included)
+// share one plan inside a Planner: the second jobnet with a schedule keeps
+// its plan, and later ones get a copy of it with their own Run.Jobnet and
+// Dropped.Jobnet, sharing the Explanation strings and Steps. Rules with
+// exclusive_with are always planned anew (their plan depends on the folder
+// and the resolver). A schedule seen once keeps only its key, so a Planner
+// over distinct schedules holds no plans.
+//
 // # Explanations
 //
 // "day 15 of month 2026-08 → 2026-08-15; 2026-08-15 is Saturday (closed) →

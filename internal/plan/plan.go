@@ -168,6 +168,7 @@ type Planner struct {
 	dayUnix []int64
 	stable  []bool
 	scratch sync.Pool
+	memo    memo
 	months  []period
 	weeks   []period
 	years   []period
@@ -250,6 +251,20 @@ func (p *Planner) Plan(j *jobnet.Jobnet) (Result, error) {
 // PlanRules plans a schedule given as its rules; folder resolves
 // exclusive_with names without a folder, path names the jobnet in the output.
 func (p *Planner) PlanRules(folder, path string, rules []jobnet.Rule) (Result, error) {
+	kb, _ := p.memo.keys.Get().(*[]byte)
+	if kb == nil {
+		kb = new([]byte)
+	}
+	defer p.memo.keys.Put(kb)
+	key, shared := appendScheduleKey((*kb)[:0], rules)
+	*kb = key
+	keep := false
+	if shared {
+		var kept *Result
+		if kept, keep = p.memo.lookup(key); kept != nil {
+			return instantiate(kept, path), nil
+		}
+	}
 	if ps := p.Validate(rules); len(ps) > 0 {
 		return Result{}, fmt.Errorf("plan jobnet %q: %w", path, ps)
 	}
@@ -265,7 +280,11 @@ func (p *Planner) PlanRules(folder, path string, rules []jobnet.Rule) (Result, e
 	for i := range rules {
 		ev.rule(i, &rules[i])
 	}
-	return ev.finish(), nil
+	res := ev.finish()
+	if keep {
+		p.memo.keep(key, res)
+	}
+	return res, nil
 }
 
 // Validate checks rules as jobnet.ValidateRules does, plus what needs the

@@ -199,3 +199,44 @@ func TestChunksMatchWholeRange(t *testing.T) {
 		}
 	}
 }
+
+// Jobnets with the same rules share one plan inside a Planner; the shared
+// plans equal plans made from scratch, carry their own jobnet name, and do
+// not alias each other's Runs.
+func TestSharedSchedulesMatchFresh(t *testing.T) {
+	c := jpCalendar(t, baseTime(5*time.Hour))
+	params := plan.Params{Calendar: c, From: d("2026-01-01"), To: d("2026-12-31")}
+	shared, err := plan.NewPlanner(params)
+	require.NoError(t, err)
+	js := benchJobnets(40)
+	got := make([]plan.Result, len(js))
+	for i, j := range js {
+		got[i], err = shared.Plan(j)
+		require.NoError(t, err)
+	}
+	for i, j := range js {
+		fresh, err := plan.NewPlanner(params)
+		require.NoError(t, err)
+		want, err := fresh.Plan(j)
+		require.NoError(t, err)
+		require.Equal(t, want, got[i], j.Path())
+		for _, r := range got[i].Runs {
+			require.Equal(t, j.Path(), r.Jobnet)
+		}
+		for _, dr := range got[i].Dropped {
+			require.Equal(t, j.Path(), dr.Jobnet)
+		}
+	}
+	// js[0], js[10], js[20] have the same rules: their Runs are distinct slices.
+	got[0].Runs[0].StartClock = -1
+	require.NotEqual(t, calendar.ClockTime(-1), got[10].Runs[0].StartClock)
+	require.NotEqual(t, calendar.ClockTime(-1), got[20].Runs[0].StartClock)
+
+	// A changed rule of a copied schedule is planned anew, not shared.
+	rules := append([]jobnet.Rule(nil), js[1].Rules...)
+	rules[0].Start = []calendar.ClockTime{ct("26:00")}
+	res, err := shared.PlanRules("f1", "f1/changed", rules)
+	require.NoError(t, err)
+	require.Equal(t, ct("26:00"), res.Runs[0].StartClock)
+	require.Contains(t, res.Runs[0].Explanation, "start 26:00")
+}

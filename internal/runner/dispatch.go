@@ -18,7 +18,7 @@ import (
 
 // claimAndDispatch claims queued units and dispatches them in parallel.
 func (r *Runner) claimAndDispatch(ctx context.Context) (int, error) {
-	units, err := r.p.Store.ClaimQueued(ctx, r.p.Node, ClaimBatch, r.p.ClaimLease, r.p.Now())
+	units, err := r.p.Store.ClaimForDispatch(ctx, r.p.Node, ClaimBatch, r.p.ClaimLease, r.p.Now())
 	if err != nil || len(units) == 0 {
 		return 0, err
 	}
@@ -44,35 +44,25 @@ func (r *Runner) claimAndDispatch(ctx context.Context) (int, error) {
 	return len(units), errors.Join(errs...)
 }
 
-// dispatch records the dispatch key of a claimed unit and starts it. Wait
-// units start watching instead.
+// dispatch starts a claimed unit: a job unit comes with its dispatch key
+// already recorded (ClaimForDispatch: queued → starting); a wait unit
+// starts watching instead.
 func (r *Runner) dispatch(ctx context.Context, u store.RunUnit) error {
 	g, c, def, err := r.unitDef(ctx, u.GenerationID, u.Path)
 	if err != nil {
 		return err
 	}
 	now := r.p.Now()
-	if def.Kind == jobnet.UnitWait {
+	if u.State == jobrun.StateQueued {
+		if def.Kind != jobnet.UnitWait {
+			return fmt.Errorf("unit %q of generation %s: claimed without a recorded dispatch", u.Path, g.ID)
+		}
 		if err := r.p.Store.MarkRunning(ctx, u.ID, jobrun.StateQueued, nil, now); err != nil && !store.IsConflict(err) {
 			return err
 		}
 		r.pollNow(u.ID)
 		return nil
 	}
-	u.Attempt++
-	if u.NotBefore != nil {
-		u.Tries++
-	} else {
-		u.Tries = 1
-	}
-	u.DispatchKey = jobrun.DispatchKey(g.ID, u.Path, u.Attempt)
-	if err := r.p.Store.MarkStarting(ctx, u.ID, u.DispatchKey, u.Attempt, u.Tries); err != nil {
-		if store.IsConflict(err) {
-			return nil
-		}
-		return err
-	}
-	u.State, u.StartErrors = jobrun.StateStarting, 0
 	return r.start(ctx, g, c, def, u)
 }
 
@@ -200,7 +190,20 @@ func (r *Runner) finish(ctx context.Context, g store.Generation, def jobnet.Unit
 // units, and ends jobs whose executions ended.
 func (r *Runner) watch(ctx context.Context) (int, error) {
 	now := r.p.Now()
-	units, err := r.p.Store.ActiveUnits(ctx, r.p.Node, now, r.p.ClaimLease)
+	var (
+		units []store.RunUnit
+		err   error
+	)
+	// Orphans (claims of dead nodes expire after ClaimLease) are adopted
+	// once per poll interval; other passes only list this node's units.
+	if now.Sub(r.lastAdopt) >= r.p.PollInterval {
+		units, err = r.p.Store.ActiveUnits(ctx, r.p.Node, now, r.p.ClaimLease)
+		if err == nil {
+			r.lastAdopt = now
+		}
+	} else {
+		units, err = r.p.Store.WatchedUnits(ctx, r.p.Node)
+	}
 	if err != nil {
 		return 0, err
 	}

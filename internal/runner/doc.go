@@ -13,20 +13,20 @@
 //  2. once per poll interval marks every active generation for evaluation
 //     (operators' holds, releases, reruns and marks, and delay deadlines,
 //     are picked up within one interval);
-//  3. evaluates the generations marked dirty: Graph.Evaluate on the stored
+//  3. watches this node's starting and running units: re-attaches
+//     dispatches without a handle, cancels on kill requests and timeouts,
+//     ends wait units, polls executors (BatchStatuser when the executor has
+//     it) and judges the executions that ended (end judgment, timeout end
+//     state, retry policy), marking their generations dirty;
+//  4. evaluates the generations marked dirty: Graph.Evaluate on the stored
 //     states, judgments resolved in-process (variables and Stat), delay
 //     flags raised, and the step applied in one transaction (ApplyStep:
 //     derived nested jobnet states, bypassed units, judgment results, ready
 //     units → queued, the generation's end with its event). A conflict means
 //     someone changed the generation meanwhile: evaluate again;
-//  4. claims queued units (ClaimQueued: pools and max_concurrent_jobs
+//  5. claims queued units (ClaimQueued: pools and max_concurrent_jobs
 //     respected, FOR UPDATE SKIP LOCKED on PostgreSQL) and dispatches them in
 //     parallel (DispatchWorkers; one on SQLite);
-//  5. watches this node's starting and running units: re-attaches dispatches
-//     without a handle, cancels on kill requests and timeouts, ends wait
-//     units, polls executors (BatchStatuser when the executor has it) and
-//     judges the executions that ended (end judgment, timeout end state,
-//     retry policy);
 //  6. renews this node's claims.
 //
 // Compiled graphs are cached by (jobnet id, version): a generation pins its
@@ -34,9 +34,10 @@
 //
 // # Wake-ups
 //
-// A pass that changed anything is followed at once by another, so one hop
-// (a job ends → its successor is queued, claimed and started) takes a few
-// passes without waiting for a timer. Otherwise the loop sleeps until the
+// The order watch → evaluate → claim makes one hop (a job's end is seen →
+// its successor is queued, claimed and started) a single pass; a pass that
+// changed anything is followed at once by another, without waiting for a
+// timer. Otherwise the loop sleeps until the
 // poll interval, a Notify, or the earliest wake-up a pass computed (a retry
 // time, a timeout, a delay deadline, a wait limit, a dispatch backoff). An
 // execution is polled at once after it started and then every poll

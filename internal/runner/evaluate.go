@@ -38,36 +38,57 @@ func (r *Runner) evaluateDirty(ctx context.Context) (int, error) {
 }
 
 // evaluate applies what follows from a generation's states until nothing
-// more does. It returns the number of steps applied.
+// more does. It returns the number of steps applied. The generation comes
+// from the cache (refreshed every sweep) unless it is held, and its units
+// are read once; after a step is applied it is applied to the states in
+// memory too, so a further round reads nothing. A conflict (someone changed
+// the generation meanwhile) re-reads both.
 func (r *Runner) evaluate(ctx context.Context, id string) (int, error) {
 	applied := 0
+	var (
+		g      store.Generation
+		c      *compiled
+		units  []store.UnitRun
+		byPath map[string]int
+	)
+	reload, cached := true, true
 	for round := 0; round < evalRounds; round++ {
-		g, err := r.p.Store.Generation(ctx, id)
-		if err != nil {
-			return applied, err
-		}
-		if g.State != jobrun.GenRunning && !(g.State == jobrun.GenHeld && g.StartedAt != nil) {
-			r.forget(id)
-			return applied, nil
-		}
-		r.mu.Lock()
-		r.gens[id] = g
-		r.mu.Unlock()
-		c, err := r.version(ctx, g)
-		if err != nil {
-			return applied, err
-		}
-		units, err := r.p.Store.UnitRuns(ctx, id)
-		if err != nil {
-			return applied, err
+		if reload {
+			var err error
+			ok := false
+			if cached {
+				r.mu.Lock()
+				g, ok = r.gens[id]
+				r.mu.Unlock()
+				ok = ok && g.State == jobrun.GenRunning
+			}
+			if !ok {
+				if g, err = r.p.Store.Generation(ctx, id); err != nil {
+					return applied, err
+				}
+			}
+			if g.State != jobrun.GenRunning && !(g.State == jobrun.GenHeld && g.StartedAt != nil) {
+				r.forget(id)
+				return applied, nil
+			}
+			r.mu.Lock()
+			r.gens[id] = g
+			r.mu.Unlock()
+			if c, err = r.version(ctx, g); err != nil {
+				return applied, err
+			}
+			if units, err = r.p.Store.UnitRuns(ctx, id); err != nil {
+				return applied, err
+			}
+			byPath = make(map[string]int, len(units))
+			for i, u := range units {
+				byPath[u.Path] = i
+			}
+			reload = false
 		}
 		now := r.p.Now()
 		if err := r.checkDelays(ctx, g, c, units, now); err != nil {
 			return applied, err
-		}
-		byPath := make(map[string]int, len(units))
-		for i, u := range units {
-			byPath[u.Path] = i
 		}
 		states := make([]jobrun.UnitRun, 0, len(units))
 		for _, p := range c.graph.Paths() {
@@ -106,6 +127,7 @@ func (r *Runner) evaluate(ctx context.Context, id string) (int, error) {
 		}
 		if err := r.p.Store.ApplyStep(ctx, a); err != nil {
 			if store.IsConflict(err) {
+				reload, cached = true, false
 				continue
 			}
 			return applied, err
@@ -116,8 +138,51 @@ func (r *Runner) evaluate(ctx context.Context, id string) (int, error) {
 			r.raiseGenFlags(ctx, g, c, now, now)
 			return applied, nil
 		}
+		applyInMemory(units, byPath, a)
 	}
 	return applied, nil
+}
+
+// applyInMemory applies a persisted step to the states read before, as
+// ApplyStep did in the database.
+func applyInMemory(units []store.UnitRun, byPath map[string]int, a store.StepApply) {
+	now := a.Now.UTC()
+	set := func(path string, to jobrun.JobState) *store.UnitRun {
+		i, ok := byPath[path]
+		if !ok {
+			return nil
+		}
+		u := &units[i]
+		u.State = to
+		return u
+	}
+	for _, d := range a.Step.Derived {
+		if u := set(d.Path, d.To); u != nil && (d.To == jobrun.StateRunning || d.To.IsTerminal()) {
+			if u.StartedAt == nil {
+				u.StartedAt = &now
+			}
+			if d.To.IsTerminal() {
+				u.EndedAt = &now
+			}
+		}
+	}
+	for _, b := range a.Step.Bypass {
+		if u := set(b.Path, jobrun.StateBypassed); u != nil {
+			u.EndedAt = &now
+		}
+	}
+	for _, j := range a.Judged {
+		if u := set(j.Path, j.State); u != nil {
+			u.Judgment, u.Reason, u.StartedAt, u.EndedAt = j.Result, j.Reason, &now, &now
+		}
+	}
+	if a.GenFrom == jobrun.GenRunning {
+		for _, q := range a.Step.Ready {
+			if u := set(q.Path, jobrun.StateQueued); u != nil {
+				u.QueuedAt = &now
+			}
+		}
+	}
 }
 
 func (r *Runner) genEndEvent(g store.Generation, st jobrun.GenState) alert.Event {
@@ -139,7 +204,7 @@ func (r *Runner) genEndEvent(g store.Generation, st jobrun.GenState) alert.Event
 func (r *Runner) checkDelays(ctx context.Context, g store.Generation, c *compiled, units []store.UnitRun, now time.Time) error {
 	dayStart := g.BusinessDate.At(0, c.loc)
 	r.raiseGenFlags(ctx, g, c, time.Time{}, now)
-	for _, u := range units {
+	for i, u := range units {
 		def, ok := c.graph.Unit(u.Path)
 		if !ok || def.Delay == nil || (u.StartDelayed && u.EndDelayed) {
 			continue
@@ -174,6 +239,8 @@ func (r *Runner) checkDelays(ctx context.Context, g store.Generation, c *compile
 		if err := r.p.Store.SetUnitFlags(ctx, u.ID, raiseStart, raiseEnd, evs); err != nil {
 			return err
 		}
+		units[i].StartDelayed = units[i].StartDelayed || raiseStart
+		units[i].EndDelayed = units[i].EndDelayed || raiseEnd
 	}
 	return nil
 }
@@ -208,7 +275,15 @@ func (r *Runner) raiseGenFlags(ctx context.Context, g store.Generation, c *compi
 	}
 	if err := r.p.Store.SetGenerationFlags(ctx, g.ID, raiseStart, raiseEnd, evs); err != nil {
 		r.p.Logger.Error("raise generation delay flags", "generation", g.ID, "err", err)
+		return
 	}
+	r.mu.Lock()
+	if cg, ok := r.gens[g.ID]; ok {
+		cg.StartDelayed = cg.StartDelayed || raiseStart
+		cg.EndDelayed = cg.EndDelayed || raiseEnd
+		r.gens[g.ID] = cg
+	}
+	r.mu.Unlock()
 }
 
 // unitDef returns the definition of a unit of a generation.

@@ -30,6 +30,9 @@ const (
 	DueBatch = 200
 	// DispatchWorkersDefault is how many dispatches run in parallel.
 	DispatchWorkersDefault = 8
+	// CatchUpGraceDefault is how late a generation may start before it
+	// counts as missed (the scheduler's default Grace).
+	CatchUpGraceDefault = time.Minute
 	// StartErrorLimit ends an attempt as failed to start after this many
 	// consecutive retryable dispatch errors.
 	StartErrorLimit = 10
@@ -55,6 +58,10 @@ type Params struct {
 	// DispatchWorkers bounds parallel dispatches (DispatchWorkersDefault if
 	// 0; 1 on SQLite, whose single connection serialises anyway).
 	DispatchWorkers int
+	// CatchUpGrace is the scheduler's grace period (CatchUpGraceDefault if
+	// 0): a generation overdue by more than it starts only once its
+	// catch-up was decided. It must exceed PollInterval.
+	CatchUpGrace time.Duration
 }
 
 // Runner drives running generations: it starts due generations, evaluates
@@ -71,6 +78,7 @@ type Runner struct {
 	nextPoll  map[int64]time.Time
 	lastSweep time.Time
 	lastRenew time.Time
+	lastAdopt time.Time
 	wake      time.Time
 	attached  bool
 }
@@ -116,6 +124,9 @@ func New(p Params) (*Runner, error) {
 	}
 	if p.Stat == nil {
 		p.Stat = func(path string) bool { _, err := os.Stat(path); return err == nil }
+	}
+	if p.CatchUpGrace <= 0 {
+		p.CatchUpGrace = CatchUpGraceDefault
 	}
 	if p.DispatchWorkers <= 0 {
 		p.DispatchWorkers = DispatchWorkersDefault
@@ -192,19 +203,19 @@ func (r *Runner) Pass(ctx context.Context) (bool, error) {
 	changed = changed || n > 0
 	errs = append(errs, err)
 	if now.Sub(r.lastSweep) >= r.p.PollInterval {
-		if err := r.sweep(ctx); err != nil {
+		if err := r.sweep(ctx, now); err != nil {
 			errs = append(errs, err)
 		} else {
 			r.lastSweep = now
 		}
 	}
+	n, err = r.watch(ctx)
+	changed = changed || n > 0
+	errs = append(errs, err)
 	n, err = r.evaluateDirty(ctx)
 	changed = changed || n > 0
 	errs = append(errs, err)
 	n, err = r.claimAndDispatch(ctx)
-	changed = changed || n > 0
-	errs = append(errs, err)
-	n, err = r.watch(ctx)
 	changed = changed || n > 0
 	errs = append(errs, err)
 	if now.Sub(r.lastRenew) >= r.p.ClaimLease/3 {
@@ -297,7 +308,7 @@ func (r *Runner) forget(id string) {
 
 // startDue starts the generations whose start time came.
 func (r *Runner) startDue(ctx context.Context, now time.Time) (int, error) {
-	due, err := r.p.Store.DueGenerations(ctx, now, DueBatch)
+	due, err := r.p.Store.StartableGenerations(ctx, now, r.p.CatchUpGrace, DueBatch)
 	if err != nil {
 		return 0, err
 	}
@@ -325,7 +336,10 @@ func (r *Runner) startDue(ctx context.Context, now time.Time) (int, error) {
 // sweep marks every active generation for evaluation: operators' changes
 // (release, rerun, mark) and delay deadlines are picked up at least once per
 // poll interval.
-func (r *Runner) sweep(ctx context.Context) error {
+func (r *Runner) sweep(ctx context.Context, now time.Time) error {
+	if _, err := r.p.Store.MarkSeenInTime(ctx, now, r.p.CatchUpGrace); err != nil {
+		return err
+	}
 	gs, err := r.p.Store.ActiveGenerations(ctx)
 	if err != nil {
 		return err

@@ -42,7 +42,9 @@ func nop(name string) jobnet.Unit {
 	return jobnet.Unit{Name: name, Kind: jobnet.UnitJob, Job: &jobnet.Job{Type: jobnet.JobNoop}}
 }
 
-func edge(from, to string, k jobnet.EdgeKind) jobnet.Edge { return jobnet.Edge{From: from, To: to, Kind: k} }
+func edge(from, to string, k jobnet.EdgeKind) jobnet.Edge {
+	return jobnet.Edge{From: from, To: to, Kind: k}
+}
 
 type env struct {
 	st    *store.Store

@@ -56,8 +56,14 @@
 // (store.OverdueGenerations). CatchUpSkips groups the missed generations
 // by jobnet and applies plan.CatchUp with the jobnet's policy and window:
 // all (every missed one within the window runs), latest (only the latest
-// runs), skip (none runs). The ones that run simply stay waiting (the
-// runner starts them at once); the others end as skipped with the reason.
+// runs), skip (none runs). The ones that run stay waiting and are marked
+// decided (store.KeepMissed, column catchup_checked; the runner starts them
+// at once); the others end as skipped with the reason. Until then the
+// runner does not start a generation overdue by more than its grace period
+// (store.StartableGenerations), so a skipped run never starts first; a
+// generation a live runner saw become due in time, or that a running
+// predecessor held back, is marked by the runner (store.MarkSeenInTime)
+// and is not a missed one.
 // Missed runs older than the window are skipped under every policy.
 // Re-timed and manual generations are the operator's decision and never
 // count as missed.

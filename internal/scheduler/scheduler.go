@@ -374,7 +374,12 @@ func (s *Scheduler) Plan(ctx context.Context, now time.Time) (Report, error) {
 		}
 	}
 	policy := func(id int64) Policy { return policies[id] }
-	for _, sk := range CatchUpSkips(missed, policy, now) {
+	skips := CatchUpSkips(missed, policy, now)
+	skipped := make(map[string]bool, len(skips))
+	for _, sk := range skips {
+		skipped[sk.ID] = true
+	}
+	for _, sk := range skips {
 		if err := s.p.Store.EndUnstarted(ctx, sk.ID, jobrun.GenSkipped, sk.Reason, false); err != nil {
 			if errors.Is(err, fault.ErrConflict) {
 				continue
@@ -383,6 +388,17 @@ func (s *Scheduler) Plan(ctx context.Context, now time.Time) (Report, error) {
 		}
 		s.p.Logger.Info("generation skipped", "run", sk.ID, "reason", sk.Reason)
 		rep.Skipped++
+	}
+	// The missed generations the policy keeps may start now (the runner
+	// holds back overdue generations until this decision).
+	var keep []string
+	for _, g := range missed {
+		if !skipped[g.ID] {
+			keep = append(keep, g.ID)
+		}
+	}
+	if err := s.p.Store.KeepMissed(ctx, keep); err != nil {
+		return rep, err
 	}
 	s.mu.Lock()
 	s.caughtUp = true

@@ -77,6 +77,8 @@ type Definitions struct {
 	Calendars []calendar.Definition
 	Pools     []jobnet.Pool
 	Jobnets   []*jobnet.Jobnet
+	// Connections are applied with their secret when given, else keep the stored one.
+	Connections []jobnet.Connection
 }
 
 // Change says what an apply did to one object.
@@ -157,6 +159,11 @@ func (s *Store) ApplyDefinitions(ctx context.Context, defs Definitions, actor st
 				out = append(out, AppliedObject{Kind: "Pool", Name: p.Name, Change: ChangeUpdated})
 			}
 		}
+		objs, err := applyConnections(tx, defs.Connections, now)
+		if err != nil {
+			return err
+		}
+		out = append(out, objs...)
 		for _, j := range defs.Jobnets {
 			obj, err := applyJobnet(tx, j, actor, now)
 			if err != nil {

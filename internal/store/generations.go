@@ -166,13 +166,30 @@ const previousRunningSQL = `EXISTS (SELECT 1 FROM generations p WHERE p.jobnet_i
 // generation of the same jobnet has started and not ended (started_at set,
 // ended_at empty). A wait generation stays waiting until its predecessor
 // ends; a skip generation is ended as skipped by the scheduler
-// (SkipOverlapped). The runner starts what this returns (waiting → running,
-// CauseStart, guarded).
+// (SkipOverlapped). It ignores catch-up; the runner uses
+// StartableGenerations.
 func (s *Store) DueGenerations(ctx context.Context, now time.Time, limit int) ([]Generation, error) {
+	return s.dueGenerations(ctx, now, 0, limit)
+}
+
+// StartableGenerations is DueGenerations without the generations that are
+// overdue by more than grace (scheduled_at < now-grace) and whose catch-up
+// nobody decided yet (catchup_checked false, not re-timed, not manual):
+// those wait for the scheduler's leader, which skips them or keeps them
+// (KeepMissed). The runner starts what this returns (waiting → running,
+// guarded).
+func (s *Store) StartableGenerations(ctx context.Context, now time.Time, grace time.Duration, limit int) ([]Generation, error) {
+	return s.dueGenerations(ctx, now, grace, limit)
+}
+
+func (s *Store) dueGenerations(ctx context.Context, now time.Time, grace time.Duration, limit int) ([]Generation, error) {
 	q := s.db.WithContext(ctx).
 		Where("state = ? AND scheduled_at <= ?", string(jobrun.GenWaiting), now.UTC()).
 		Where("overlap = ? OR NOT "+previousRunningSQL, string(jobnet.OverlapConcurrent)).
 		Order("scheduled_at, id")
+	if grace > 0 {
+		q = q.Where("scheduled_at >= ? OR catchup_checked = ? OR retimed = ? OR rule = ?", now.Add(-grace).UTC(), true, true, RuleManual)
+	}
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
@@ -181,6 +198,39 @@ func (s *Store) DueGenerations(ctx context.Context, now time.Time, limit int) ([
 		return nil, translate(err, "list due generations")
 	}
 	return toGenerations(recs)
+}
+
+// MarkSeenInTime records (catchup_checked) that a live runner saw the start
+// time of waiting generations come: those scheduled within grace before
+// now, and those an earlier generation of the same jobnet still holds back
+// (overlap wait or skip). Neither kind is a missed run, so they start
+// whenever they become due. It returns how many it marked.
+func (s *Store) MarkSeenInTime(ctx context.Context, now time.Time, grace time.Duration) (int, error) {
+	now = now.UTC()
+	res := s.db.WithContext(ctx).Model(&generationRecord{}).
+		Where("state = ? AND catchup_checked = ? AND scheduled_at <= ?", string(jobrun.GenWaiting), false, now).
+		Where("scheduled_at >= ? OR (overlap <> ? AND "+previousRunningSQL+")", now.Add(-grace), string(jobnet.OverlapConcurrent)).
+		Update("catchup_checked", true)
+	if res.Error != nil {
+		return 0, translate(res.Error, "mark generations seen in time")
+	}
+	return int(res.RowsAffected), nil
+}
+
+// KeepMissed records the catch-up decision of the scheduler's leader for
+// missed generations its policy lets run (catchup_checked): the runner
+// starts them now. Generations no longer waiting are left alone.
+func (s *Store) KeepMissed(ctx context.Context, ids []string) error {
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		err := s.db.WithContext(ctx).Model(&generationRecord{}).Where("id IN ? AND state = ?", ids[:n], string(jobrun.GenWaiting)).
+			Update("catchup_checked", true).Error
+		if err != nil {
+			return translate(err, "keep missed generations")
+		}
+		ids = ids[n:]
+	}
+	return nil
 }
 
 // SkipOverlapped ends as skipped every waiting generation with the skip
@@ -220,12 +270,13 @@ func (s *Store) SkipOverlapped(ctx context.Context, now time.Time) ([]Generation
 // OverdueGenerations returns the waiting generations whose start time is
 // before `before` and that no running predecessor holds back (wait and
 // skip policies): the ones nobody started although they could have started,
-// because Koyomi was down or they were planned after their time. The
-// scheduler applies the catch-up policy to them.
+// because Koyomi was down or they were planned after their time, and whose
+// catch-up is not decided yet (catchup_checked). The scheduler applies the
+// catch-up policy to them.
 func (s *Store) OverdueGenerations(ctx context.Context, before time.Time) ([]Generation, error) {
 	var recs []generationRecord
 	err := s.db.WithContext(ctx).
-		Where("state = ? AND scheduled_at < ?", string(jobrun.GenWaiting), before.UTC()).
+		Where("state = ? AND scheduled_at < ? AND catchup_checked = ?", string(jobrun.GenWaiting), before.UTC(), false).
 		Where("overlap = ? OR NOT "+previousRunningSQL, string(jobnet.OverlapConcurrent)).
 		Order("scheduled_at, id").Find(&recs).Error
 	if err != nil {

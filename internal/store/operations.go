@@ -98,7 +98,9 @@ func (s *Store) ReleaseGeneration(ctx context.Context, id string, a AuditEntry) 
 		if err != nil {
 			return err
 		}
-		if err := s.setGenState(tx, r, to, map[string]any{"held": false}); err != nil {
+		// An operator's release is a decision: a generation released after its
+		// start time runs now, whatever the catch-up policy says.
+		if err := s.setGenState(tx, r, to, map[string]any{"held": false, "catchup_checked": true}); err != nil {
 			return err
 		}
 		return audit(tx, s.now(), a)

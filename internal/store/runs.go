@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -275,6 +276,19 @@ func guardedUnits(tx *gorm.DB, genID string, from jobrun.JobState, paths []strin
 // skips rows other nodes are claiming (FOR UPDATE SKIP LOCKED) and serialises
 // the pool and limit counts on the pool and generation rows.
 func (s *Store) ClaimQueued(ctx context.Context, node string, limit int, leaseFor time.Duration, now time.Time) ([]RunUnit, error) {
+	return s.claimQueued(ctx, node, limit, leaseFor, now, false)
+}
+
+// ClaimForDispatch is ClaimQueued that also records the dispatch of the
+// claimed job units in the same update (MarkStarting: queued → starting
+// with the next attempt, its key jobrun.DispatchKey(generation, path,
+// attempt) and the try count), so the key is recorded before the executor
+// is called. Wait units are returned claimed and still queued.
+func (s *Store) ClaimForDispatch(ctx context.Context, node string, limit int, leaseFor time.Duration, now time.Time) ([]RunUnit, error) {
+	return s.claimQueued(ctx, node, limit, leaseFor, now, true)
+}
+
+func (s *Store) claimQueued(ctx context.Context, node string, limit int, leaseFor time.Duration, now time.Time, start bool) ([]RunUnit, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -396,8 +410,53 @@ ORDER BY u.queued_at, u.id LIMIT ?` + lock
 		if len(ids) == 0 {
 			return nil
 		}
-		res := tx.Model(&unitRunRecord{}).Where("id IN ? AND state = ?", ids, jobrun.StateQueued).
-			Updates(map[string]any{"claimed_by": node, "claim_expires": now.Add(leaseFor), "updated_at": s.now()})
+		claim := map[string]any{"claimed_by": node, "claim_expires": now.Add(leaseFor), "updated_at": s.now()}
+		var jobs []int64
+		if start {
+			// One update records the dispatch of every claimed job unit: the
+			// keys differ per unit, so they come as a CASE over the ids.
+			var cases strings.Builder
+			var args []any
+			cases.WriteString("CASE id")
+			others := ids[:0:0]
+			for i := range out {
+				u := &out[i]
+				if u.Kind != jobnet.UnitJob {
+					others = append(others, u.ID)
+					continue
+				}
+				u.Attempt++
+				if u.NotBefore != nil {
+					u.Tries++
+				} else {
+					u.Tries = 1
+				}
+				u.DispatchKey = jobrun.DispatchKey(u.GenerationID, u.Path, u.Attempt)
+				u.State, u.Handle, u.ExitCode, u.Reason, u.NotBefore, u.CancelCause, u.StartErrors = jobrun.StateStarting, nil, nil, "", nil, "", 0
+				cases.WriteString(" WHEN ? THEN ?")
+				args = append(args, u.ID, u.DispatchKey)
+				jobs = append(jobs, u.ID)
+			}
+			cases.WriteString(" END")
+			ids = others
+			if len(jobs) > 0 {
+				cols := maps.Clone(claim)
+				maps.Copy(cols, map[string]any{"state": string(jobrun.StateStarting), "dispatch_key": gorm.Expr(cases.String(), args...),
+					"attempt": gorm.Expr("attempt + 1"), "tries": gorm.Expr("CASE WHEN not_before IS NULL THEN 1 ELSE tries + 1 END"),
+					"handle": "", "exit_code": nil, "reason": "", "not_before": nil, "cancel_cause": "", "start_errors": 0})
+				res := tx.Model(&unitRunRecord{}).Where("id IN ? AND state = ?", jobs, jobrun.StateQueued).Updates(cols)
+				if res.Error != nil {
+					return translate(res.Error, "claim and record dispatch of queued units")
+				}
+				if res.RowsAffected != int64(len(jobs)) {
+					return conflictf("claim queued units: %d of %d changed meanwhile", int64(len(jobs))-res.RowsAffected, len(jobs))
+				}
+			}
+			if len(ids) == 0 {
+				return nil
+			}
+		}
+		res := tx.Model(&unitRunRecord{}).Where("id IN ? AND state = ?", ids, jobrun.StateQueued).Updates(claim)
 		if res.Error != nil {
 			return translate(res.Error, "claim queued units")
 		}
@@ -468,10 +527,11 @@ type UnitEnd struct {
 	Events   []alert.Event
 }
 
-// MarkEnded ends a unit (guarded by From) with its events in one transaction.
+// MarkEnded ends a unit (guarded by From) with its events in one
+// transaction. The claim ends; claimed_by keeps the node that ran the unit.
 func (s *Store) MarkEnded(ctx context.Context, e UnitEnd) error {
 	cols := map[string]any{"state": string(e.State), "exit_code": e.ExitCode, "reason": e.Reason, "ended_at": e.EndedAt.UTC(),
-		"claimed_by": "", "claim_expires": nil, "kill_requested": false, "started_at": gorm.Expr("COALESCE(started_at, ?)", e.EndedAt.UTC())}
+		"claim_expires": nil, "kill_requested": false, "started_at": gorm.Expr("COALESCE(started_at, ?)", e.EndedAt.UTC())}
 	return s.guardedUnit(ctx, e.UnitID, e.From, "end unit", cols, e.Events)
 }
 
@@ -566,6 +626,16 @@ func (s *Store) ActiveUnits(ctx context.Context, node string, now time.Time, lea
 	})
 	if err != nil {
 		return nil, err
+	}
+	return runUnits(recs)
+}
+
+// WatchedUnits returns the starting and running units claimed by node,
+// without adopting orphans (ActiveUnits does, less often).
+func (s *Store) WatchedUnits(ctx context.Context, node string) ([]RunUnit, error) {
+	var recs []runUnitRecord
+	if err := s.db.WithContext(ctx).Where("state IN ? AND claimed_by = ?", unitInFlight, node).Order("id").Find(&recs).Error; err != nil {
+		return nil, translate(err, "list active units")
 	}
 	return runUnits(recs)
 }

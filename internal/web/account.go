@@ -75,10 +75,6 @@ func (s *Server) logout(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/login")
 }
 
-func (s *Server) homePage(c echo.Context) error {
-	return s.render(c, http.StatusOK, pages.Home())
-}
-
 func (s *Server) accountView(c echo.Context, v pages.AccountView) (pages.AccountView, error) {
 	toks, err := s.p.Ops.Tokens(c.Request().Context(), actor(c))
 	if err != nil {

@@ -22,7 +22,7 @@ func (s *Server) coreRoutes() []route {
 		{http.MethodPost, "/login", "", s.loginSubmit},
 		{http.MethodPost, "/logout", "", s.logout},
 
-		{http.MethodGet, "/", store.RoleViewer, s.homePage},
+		{http.MethodGet, "/", store.RoleViewer, s.todayPage},
 		{http.MethodGet, "/account", store.RoleViewer, s.accountPage},
 		{http.MethodPost, "/account/password", store.RoleViewer, s.accountPassword},
 		{http.MethodPost, "/account/lang", store.RoleViewer, s.accountLang},

@@ -22,5 +22,11 @@ func (s *Server) adminRoutes() []route {
 		{http.MethodGet, "/admin/tokens", store.RoleAdmin, s.adminTokens},
 		{http.MethodPost, "/admin/tokens/:id/revoke", store.RoleAdmin, s.adminTokenRevoke},
 		{http.MethodGet, "/admin/audit", store.RoleAdmin, s.adminAudit},
+		{http.MethodGet, "/admin/connections", store.RoleAdmin, s.adminConnections},
+		{http.MethodPost, "/admin/connections", store.RoleAdmin, s.adminConnectionCreate},
+		{http.MethodGet, "/admin/connections/:name", store.RoleAdmin, s.adminConnectionEdit},
+		{http.MethodPost, "/admin/connections/:name", store.RoleAdmin, s.adminConnectionUpdate},
+		{http.MethodPost, "/admin/connections/:name/delete", store.RoleAdmin, s.adminConnectionDelete},
+		{http.MethodPost, "/admin/connections/:name/test", store.RoleAdmin, s.adminConnectionTest},
 	}
 }

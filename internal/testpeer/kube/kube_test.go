@@ -38,3 +38,30 @@ func TestServingCert(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, cert.VerifyHostname("127.0.0.1"))
 }
+
+// TestStartStop starts etcd and the API server only, uses them and stops
+// them in order.
+func TestStartStop(t *testing.T) {
+	opts := Options{}
+	if m := opts.Missing(); len(m) > 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("binaries missing under CI=true: %v", m)
+		}
+		t.Skipf("binaries missing (run `make k8s-bins`): %v", m)
+	}
+	ctx := context.Background()
+	cp, err := Start(ctx, opts)
+	require.NoError(t, err)
+	v, err := cp.Client.Discovery().ServerVersion()
+	require.NoError(t, err)
+	require.Equal(t, Version, v.GitVersion)
+	ns, err := cp.Namespace(ctx, "harness")
+	require.NoError(t, err)
+	require.Equal(t, "harness-1", ns)
+	_, err = os.Stat(cp.Kubeconfig)
+	require.NoError(t, err)
+	dir := cp.Dir
+	require.NoError(t, cp.Stop())
+	_, err = os.Stat(dir)
+	require.True(t, os.IsNotExist(err))
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/koyomi-dev/koyomi/internal/config"
+	"github.com/koyomi-dev/koyomi/internal/dispatch"
+	"github.com/koyomi-dev/koyomi/internal/jobnet"
+	"github.com/koyomi-dev/koyomi/internal/store/storetest"
+	"github.com/koyomi-dev/koyomi/internal/testpeer/ecsfake"
+)
+
+// isolateAWS gives the AWS SDK static credentials from the environment and
+// keeps it away from the real shared files and instance metadata.
+func isolateAWS(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDKOYOMITEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/config")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/credentials")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+func TestBuildExecutorsRunsECSTaskThroughStoredConnection(t *testing.T) {
+	isolateAWS(t)
+	ctx := context.Background()
+	f := ecsfake.New(ecsfake.Config{})
+	t.Cleanup(f.Close)
+	f.AddCluster("batch")
+	f.RegisterTaskDefinition(ecsfake.TaskDefinition{Family: "nightly", RequiresCompatibilities: []string{"EC2"}, NetworkMode: "bridge",
+		Containers: []ecsfake.ContainerDefinition{{Name: "app", Image: "example/app:1"}}})
+
+	s := storetest.Open(t, "sqlite", nil)
+	require.NoError(t, s.CreateConnection(ctx, jobnet.Connection{Name: "fake", Kind: jobnet.ConnectionAWS,
+		AWS: &jobnet.AWSConnection{Region: f.Region(), EndpointURL: f.URL}}))
+	// An invalid kubernetes connection is left out without stopping the server.
+	require.NoError(t, s.CreateConnection(ctx, jobnet.Connection{Name: "k", Kind: jobnet.ConnectionKubernetes,
+		Kubernetes: &jobnet.KubeConnection{Kubeconfig: "/nonexistent/kubeconfig"}}))
+
+	reg, err := buildExecutors(ctx, config.Config{DataDir: t.TempDir()}, s, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	ex, err := reg.For(jobnet.JobECS)
+	require.NoError(t, err)
+	require.Equal(t, jobnet.JobECS, ex.Type())
+
+	req := dispatch.Request{Key: "run1-load-1", RunID: "run1", Jobnet: "sales/nightly", Unit: "load", Attempt: 1, BusinessDate: "2026-11-24",
+		Job: jobnet.Job{Type: jobnet.JobECS, ECS: &jobnet.ECSSpec{Cluster: "batch", TaskDefinition: "nightly", LaunchType: "EC2"}}}
+	h, err := ex.Start(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, "ecs", h.Executor)
+	require.Equal(t, 1, f.Calls("RunTask"))
+	tasks := f.Tasks()
+	require.Len(t, tasks, 1)
+	st, err := ex.Status(ctx, h)
+	require.NoError(t, err)
+	require.False(t, st.State.IsTerminal())
+
+	// The eks executor could not be built: its jobs fail to start for good, with the reason.
+	eksEx, err := reg.For(jobnet.JobEKS)
+	require.NoError(t, err)
+	_, err = eksEx.Start(ctx, dispatch.Request{Key: "k1", Job: jobnet.Job{Type: jobnet.JobEKS}})
+	var perm *dispatch.Permanent
+	require.True(t, errors.As(err, &perm))
+	require.ErrorIs(t, err, dispatch.ErrNoExecutor)
+	require.ErrorContains(t, err, `no executor for job type eks: the kubernetes connections ["k"] are invalid`)
+}
+
+func TestBuildExecutorsWithoutConnections(t *testing.T) {
+	s := storetest.Open(t, "sqlite", nil)
+	reg, err := buildExecutors(context.Background(), config.Config{DataDir: t.TempDir()}, s, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	for typ, want := range map[jobnet.JobType]string{
+		jobnet.JobECS: "no executor for job type ecs: define an aws connection",
+		jobnet.JobEKS: "no executor for job type eks: define a kubernetes connection",
+	} {
+		ex, err := reg.For(typ)
+		require.NoError(t, err)
+		_, err = ex.Start(context.Background(), dispatch.Request{Key: "k1", Job: jobnet.Job{Type: typ}})
+		require.False(t, dispatch.IsRetryable(err))
+		require.ErrorContains(t, err, want)
+	}
+	_, err = reg.For(jobnet.JobLocal)
+	require.NoError(t, err)
+}

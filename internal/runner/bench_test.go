@@ -1,0 +1,149 @@
+package runner_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/koyomi-dev/koyomi/internal/jobnet"
+	"github.com/koyomi-dev/koyomi/internal/jobrun"
+	"github.com/koyomi-dev/koyomi/internal/store"
+	"github.com/koyomi-dev/koyomi/internal/store/storetest"
+)
+
+func eachDialect(b *testing.B, fn func(b *testing.B, dialect string)) {
+	for _, d := range storetest.Dialects {
+		b.Run(d, func(b *testing.B) { fn(b, d) })
+	}
+}
+
+// BenchmarkChainHop measures one hop of a 200-job chain of noop jobs: from a
+// job's end to its successor's start (p50/p99 over every hop).
+func BenchmarkChainHop(b *testing.B) {
+	eachDialect(b, func(b *testing.B, dialect string) {
+		var hops []time.Duration
+		for i := 0; b.Loop(); i++ {
+			st := storetest.Open(b, dialect, nil)
+			var units []jobnet.Unit
+			var edges []jobnet.Edge
+			for k := range 200 {
+				units = append(units, nop(fmt.Sprintf("j%03d", k)))
+				if k > 0 {
+					edges = append(edges, edge(fmt.Sprintf("j%03d", k-1), fmt.Sprintf("j%03d", k), ""))
+				}
+			}
+			g := submit(b, st, &jobnet.Jobnet{Name: "chain", Folder: "f", Net: jobnet.Net{Units: units, Edges: edges}}, nil)
+			e := newEnv(b, st, time.Second)
+			got, us := e.runUntilEnded(b, g.ID, nil)
+			require.Equal(b, jobrun.GenEndedNormal, got.State)
+			for k := 1; k < 200; k++ {
+				prev, next := us[fmt.Sprintf("j%03d", k-1)], us[fmt.Sprintf("j%03d", k)]
+				hops = append(hops, next.StartedAt.Sub(*prev.EndedAt))
+			}
+		}
+		slices.Sort(hops)
+		b.ReportMetric(float64(hops[len(hops)/2])/1e6, "p50-ms/hop")
+		b.ReportMetric(float64(hops[len(hops)*99/100])/1e6, "p99-ms/hop")
+	})
+}
+
+// BenchmarkFanOut measures completions per second of a generation with one
+// start job, 2,000 parallel jobs and one end job.
+func BenchmarkFanOut(b *testing.B) {
+	for _, kind := range []string{"noop", "local"} {
+		b.Run(kind, func(b *testing.B) {
+			eachDialect(b, func(b *testing.B, dialect string) {
+				n := 2000
+				if kind == "local" {
+					n = 200
+				}
+				var total time.Duration
+				for b.Loop() {
+					b.StopTimer()
+					st := storetest.Open(b, dialect, nil)
+					job := func(name string) jobnet.Unit {
+						if kind == "local" {
+							return sh(name, "true")
+						}
+						return nop(name)
+					}
+					units := []jobnet.Unit{job("start"), job("end")}
+					var edges []jobnet.Edge
+					for k := range n {
+						name := fmt.Sprintf("w%04d", k)
+						units = append(units, job(name))
+						edges = append(edges, edge("start", name, ""), edge(name, "end", ""))
+					}
+					g := submit(b, st, &jobnet.Jobnet{Name: "fan", Folder: "f", Net: jobnet.Net{Units: units, Edges: edges}}, nil)
+					e := newEnv(b, st, 10*time.Millisecond)
+					b.StartTimer()
+					t0 := time.Now()
+					got, _ := e.runUntilEndedWithin(b, g.ID, 10*time.Minute)
+					total += time.Since(t0)
+					require.Equal(b, jobrun.GenEndedNormal, got.State)
+				}
+				b.ReportMetric(float64((n+2)*b.N)/total.Seconds(), "completions/s")
+			})
+		})
+	}
+}
+
+// BenchmarkPlannedGenerations reports the heap in use after 10,000
+// generations waiting for their start times were stored and the runner made
+// a pass over them.
+func BenchmarkPlannedGenerations(b *testing.B) {
+	eachDialect(b, func(b *testing.B, dialect string) {
+		for b.Loop() {
+			st := storetest.Open(b, dialect, nil)
+			ctx := context.Background()
+			j := &jobnet.Jobnet{Name: "daily", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{nop("a"), nop("b")}, Edges: []jobnet.Edge{edge("a", "b", "")}}}
+			g := submit(b, st, j, nil)
+			var gs []store.Generation
+			for k := range 10000 {
+				x := g
+				x.ID, x.Rule = "", fmt.Sprintf("r%05d", k)
+				x.ScheduledAt = time.Now().Add(time.Duration(k+1) * time.Minute)
+				gs = append(gs, x)
+			}
+			for k := 0; k < len(gs); k += 1000 {
+				_, err := st.InsertGenerations(ctx, gs[k:k+1000])
+				require.NoError(b, err)
+			}
+			e := newEnv(b, st, time.Second)
+			_, err := e.r.Pass(ctx)
+			require.NoError(b, err)
+			all, err := st.Generations(ctx, store.GenerationQuery{})
+			require.NoError(b, err)
+			require.Len(b, all, 10001)
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
+			runtime.KeepAlive(all)
+		}
+	})
+}
+
+func (e *env) runUntilEndedWithin(t testing.TB, id string, limit time.Duration) (store.Generation, map[string]store.UnitRun) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.r.Run(ctx) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		g, err := e.st.Generation(ctx, id)
+		require.NoError(t, err)
+		if g.State.IsTerminal() {
+			return g, nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("generation %s did not end", id)
+	return store.Generation{}, nil
+}

@@ -1,0 +1,194 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/koyomi-dev/koyomi/internal/calendar"
+	"github.com/koyomi-dev/koyomi/internal/dispatch"
+	"github.com/koyomi-dev/koyomi/internal/fault"
+	"github.com/koyomi-dev/koyomi/internal/jobnet"
+	"github.com/koyomi-dev/koyomi/internal/jobrun"
+	"github.com/koyomi-dev/koyomi/internal/store"
+	"github.com/koyomi-dev/koyomi/internal/store/storetest"
+)
+
+var runsNow = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+
+// startedGeneration stores a jobnet of n parallel noop jobs (pool p when
+// set) and starts a generation of it; all units are queued.
+func startedGeneration(t *testing.T, s *store.Store, name string, n int, pool string, slots int) store.Generation {
+	t.Helper()
+	ctx := context.Background()
+	var units []jobnet.Unit
+	for i := range n {
+		units = append(units, jobnet.Unit{Name: fmt.Sprintf("j%03d", i), Kind: jobnet.UnitJob, Job: &jobnet.Job{Type: jobnet.JobNoop, Pool: pool}})
+	}
+	defs := store.Definitions{Folders: []jobnet.Folder{{Name: "f"}}, Jobnets: []*jobnet.Jobnet{{Name: name, Folder: "f", Net: jobnet.Net{Units: units}}}}
+	if pool != "" {
+		defs.Pools = []jobnet.Pool{{Name: pool, Slots: slots}}
+	}
+	_, err := s.ApplyDefinitions(ctx, defs, "test")
+	require.NoError(t, err)
+	v, err := s.JobnetByPath(ctx, "f", name, 0)
+	require.NoError(t, err)
+	g := store.Generation{JobnetID: v.JobnetID, JobnetVersion: v.Version, Jobnet: "f/" + name, Folder: "f",
+		BusinessDate: calendar.MustParseDate("2026-04-01"), Rule: "r", ScheduledAt: runsNow.Add(-time.Minute), Overlap: jobnet.OverlapConcurrent}
+	g.ID = store.GenerationID(g.JobnetID, g.BusinessDate, g.Rule, g.StartClock)
+	require.NoError(t, s.InsertGeneration(ctx, g))
+	require.NoError(t, s.StartGeneration(ctx, g.ID, runsNow))
+	require.NoError(t, s.StartGeneration(ctx, g.ID, runsNow), "starting twice is a no-op")
+	graph, err := jobrun.Compile(v.Jobnet.Net)
+	require.NoError(t, err)
+	us, err := s.UnitRuns(ctx, g.ID)
+	require.NoError(t, err)
+	require.Len(t, us, n)
+	states := make([]jobrun.UnitRun, len(us))
+	for i, u := range us {
+		states[i] = u.Core()
+	}
+	step, err := graph.Evaluate(states, runsNow)
+	require.NoError(t, err)
+	require.NoError(t, s.ApplyStep(ctx, store.StepApply{GenID: g.ID, GenFrom: jobrun.GenRunning, Step: step, Now: runsNow}))
+	return g
+}
+
+func TestGuardedUnitUpdatesRefuseWrongState(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		g := startedGeneration(t, s, "guard", 1, "", 0)
+		us, err := s.UnitRuns(ctx, g.ID)
+		require.NoError(t, err)
+		id := us[0].ID
+		h := &dispatch.Handle{Executor: "noop", ID: "k"}
+		require.ErrorIs(t, s.MarkRunning(ctx, id, jobrun.StateStarting, h, runsNow), fault.ErrConflict, "not starting yet")
+		require.NoError(t, s.MarkStarting(ctx, id, "k", 1, 1))
+		require.ErrorIs(t, s.MarkStarting(ctx, id, "k", 1, 1), fault.ErrConflict, "already starting")
+		require.NoError(t, s.MarkRunning(ctx, id, jobrun.StateStarting, h, runsNow))
+		end := store.UnitEnd{UnitID: id, From: jobrun.StateRunning, State: jobrun.StateEndedNormal, EndedAt: runsNow}
+		require.NoError(t, s.MarkEnded(ctx, end))
+		require.ErrorIs(t, s.MarkEnded(ctx, end), fault.ErrConflict, "ended already")
+		require.ErrorIs(t, s.MarkRetry(ctx, id, jobrun.StateRunning, runsNow, nil, "", nil), fault.ErrConflict)
+		// A stale step (computed before the unit ended) is refused as a whole.
+		stale := jobrun.Step{Ready: []jobrun.Change{{Path: us[0].Path, From: jobrun.StateWaiting, To: jobrun.StateQueued}}}
+		require.ErrorIs(t, s.ApplyStep(ctx, store.StepApply{GenID: g.ID, GenFrom: jobrun.GenRunning, Step: stale, Now: runsNow}), fault.ErrConflict)
+		require.ErrorIs(t, s.ApplyStep(ctx, store.StepApply{GenID: g.ID, GenFrom: jobrun.GenHeld, Now: runsNow}), fault.ErrConflict)
+	})
+}
+
+func TestClaimRespectsPoolSlots(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		startedGeneration(t, s, "pooled", 5, "p", 2)
+		got, err := s.ClaimQueued(ctx, "a", 10, time.Minute, runsNow)
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		more, err := s.ClaimQueued(ctx, "b", 10, time.Minute, runsNow)
+		require.NoError(t, err)
+		require.Empty(t, more, "claimed units hold the pool's slots")
+		// A dead node's expired claims are claimable again.
+		later, err := s.ClaimQueued(ctx, "b", 10, time.Minute, runsNow.Add(2*time.Minute))
+		require.NoError(t, err)
+		require.Len(t, later, 2)
+		require.Equal(t, "b", later[0].ClaimedBy)
+	})
+}
+
+func TestClaimNeverDoubleClaims(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		startedGeneration(t, s, "many", 200, "", 0)
+		var mu sync.Mutex
+		seen := map[int64]string{}
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				node := fmt.Sprintf("n%d", w)
+				for {
+					got, err := s.ClaimQueued(ctx, node, 7, time.Minute, runsNow)
+					if err != nil {
+						require.ErrorIs(t, err, fault.ErrConflict)
+						continue
+					}
+					if len(got) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, u := range got {
+						prev, dup := seen[u.ID]
+						require.False(t, dup, "unit %d claimed by %s and %s", u.ID, prev, node)
+						seen[u.ID] = node
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		require.Len(t, seen, 200)
+	})
+}
+
+// TestCatchUpGate: a generation overdue by more than the grace period is not
+// startable until a runner saw it in time, a predecessor held it back, the
+// scheduler kept it, or it is manual.
+func TestCatchUpGate(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		j := &jobnet.Jobnet{Name: "cu", Folder: "f", Overlap: jobnet.OverlapWait, Net: jobnet.Net{Units: []jobnet.Unit{{Name: "a", Kind: jobnet.UnitJob, Job: &jobnet.Job{Type: jobnet.JobNoop}}}}}
+		_, err := s.ApplyDefinitions(ctx, store.Definitions{Folders: []jobnet.Folder{{Name: "f"}}, Jobnets: []*jobnet.Jobnet{j}}, "test")
+		require.NoError(t, err)
+		v, err := s.JobnetByPath(ctx, "f", "cu", 0)
+		require.NoError(t, err)
+		const grace = time.Minute
+		gen := func(rule string, at time.Time, overlap jobnet.Overlap, date string) store.Generation {
+			g := store.Generation{JobnetID: v.JobnetID, JobnetVersion: v.Version, Jobnet: "f/cu", Folder: "f",
+				BusinessDate: calendar.MustParseDate(date), Rule: rule, ScheduledAt: at, Overlap: overlap}
+			g.ID = store.GenerationID(g.JobnetID, g.BusinessDate, g.Rule, g.StartClock)
+			require.NoError(t, s.InsertGeneration(ctx, g))
+			return g
+		}
+		ids := func(gs []store.Generation, err error) []string {
+			require.NoError(t, err)
+			var out []string
+			for _, g := range gs {
+				out = append(out, g.ID)
+			}
+			return out
+		}
+		missed := gen("missed", runsNow.Add(-10*time.Minute), jobnet.OverlapConcurrent, "2026-03-30")
+		inTime := gen("intime", runsNow.Add(-30*time.Second), jobnet.OverlapConcurrent, "2026-03-31")
+		manual := gen(store.RuleManual, runsNow.Add(-20*time.Minute), jobnet.OverlapConcurrent, "2026-03-29")
+
+		require.ElementsMatch(t, []string{inTime.ID, manual.ID}, ids(s.StartableGenerations(ctx, runsNow, grace, 0)))
+		require.ElementsMatch(t, []string{missed.ID, inTime.ID, manual.ID}, ids(s.DueGenerations(ctx, runsNow, 0)), "DueGenerations ignores catch-up")
+
+		n, err := s.MarkSeenInTime(ctx, runsNow, grace)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "only the generation within the grace period was seen in time")
+		later := runsNow.Add(5 * time.Minute)
+		require.ElementsMatch(t, []string{inTime.ID, manual.ID}, ids(s.StartableGenerations(ctx, later, grace, 0)),
+			"seen in time: startable although it is overdue now")
+		require.Contains(t, ids(s.OverdueGenerations(ctx, later.Add(-grace))), missed.ID)
+		require.NotContains(t, ids(s.OverdueGenerations(ctx, later.Add(-grace))), inTime.ID, "decided generations are not missed")
+
+		require.NoError(t, s.KeepMissed(ctx, []string{missed.ID}))
+		require.Contains(t, ids(s.StartableGenerations(ctx, later, grace, 0)), missed.ID, "kept by the scheduler")
+		require.NotContains(t, ids(s.OverdueGenerations(ctx, later.Add(-grace))), missed.ID)
+
+		// A wait generation held back by a running predecessor is not missed.
+		require.NoError(t, s.StartGeneration(ctx, missed.ID, later))
+		held := gen("held", runsNow.Add(-10*time.Minute), jobnet.OverlapWait, "2026-04-01")
+		require.NotContains(t, ids(s.StartableGenerations(ctx, later, grace, 0)), held.ID, "its predecessor runs")
+		_, err = s.MarkSeenInTime(ctx, later, grace)
+		require.NoError(t, err)
+		require.NoError(t, s.KillGeneration(ctx, missed.ID, store.AuditEntry{Actor: "test", Action: "kill"}))
+		require.Contains(t, ids(s.StartableGenerations(ctx, later.Add(time.Hour), grace, 0)), held.ID, "held back, not missed")
+	})
+}

@@ -1,0 +1,51 @@
+// Operations pages: client-side filtering of a job log and keeping a tailed
+// log scrolled to its end. No inline scripts (CSP); wired by data attributes.
+(function () {
+  "use strict";
+  var original = new WeakMap();
+
+  function applyFilter(input) {
+    var pre = document.querySelector(input.dataset.target);
+    if (!pre) { return; }
+    if (!original.has(pre) || input.value === "") {
+      original.set(pre, pre.textContent);
+    }
+    var text = original.get(pre);
+    var q = input.value.toLowerCase();
+    if (q === "") { pre.textContent = text; return; }
+    pre.textContent = text.split("\n").filter(function (l) {
+      return l.toLowerCase().indexOf(q) >= 0;
+    }).join("\n");
+  }
+
+  document.addEventListener("input", function (ev) {
+    var t = ev.target;
+    if (t && t.classList && t.classList.contains("ops-log-filter")) { applyFilter(t); }
+  });
+
+  // A tail appends raw text to the log; while a filter is active, fold the
+  // new text into the unfiltered copy and filter again. Otherwise follow the
+  // end of the log.
+  var shownLen = 0;
+  document.addEventListener("htmx:oobBeforeSwap", function (ev) {
+    var pre = document.getElementById("log-text");
+    if (pre && ev.detail && ev.detail.target === pre) { shownLen = pre.textContent.length; }
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (ev) {
+    var pre = document.getElementById("log-text");
+    if (!pre || !ev.detail || ev.detail.target !== pre) { return; }
+    var filter = document.querySelector(".ops-log-filter");
+    if (filter && filter.value !== "" && original.has(pre)) {
+      original.set(pre, original.get(pre) + pre.textContent.slice(shownLen));
+      applyFilter(filter);
+      return;
+    }
+    original.delete(pre);
+    pre.scrollTop = pre.scrollHeight;
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var pre = document.getElementById("log-text");
+    if (pre) { pre.scrollTop = pre.scrollHeight; }
+  });
+})();

@@ -1,0 +1,355 @@
+package pages
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+
+	"github.com/a-h/templ"
+)
+
+// OpsCount is one state badge of a counts row.
+type OpsCount struct {
+	State string
+	N     int
+	// Href filters the list by this state.
+	Href string
+}
+
+// OpsUnitNote is a problem unit of a generation that needs attention.
+type OpsUnitNote struct {
+	Path   string
+	State  string
+	Held   bool
+	Delay  bool
+	Reason string
+}
+
+// OpsGenRow is one generation in a list.
+type OpsGenRow struct {
+	ID           string
+	Jobnet       string
+	Folder       string
+	Rule         string
+	State        string
+	Held         bool
+	StartDelayed bool
+	EndDelayed   bool
+	Scheduled    string
+	Started      string
+	Ended        string
+	Duration     string
+	Reason       string
+	Units        []OpsUnitNote
+	// Actions the row offers (operators only).
+	CanHold, CanRelease, CanKill, CanRerun bool
+}
+
+// TodayView is the Today page's view-model.
+type TodayView struct {
+	Date      string
+	Current   string
+	Prev      string
+	Next      string
+	Calendar  string
+	Calendars []string
+	Zone      string
+	// Filters as typed.
+	Folder string
+	State  string
+	Text   string
+	// Folders and States are the filter choices.
+	Folders []string
+	States  []string
+	Counts  []OpsCount
+	Total   int
+	// Attention lists the generations needing an operator.
+	Attention []OpsGenRow
+	Rows      []OpsGenRow
+	Matched   int
+	// Offset of the page; PrevOffset/NextOffset are -1 when there is none.
+	Offset     int
+	PrevOffset int
+	NextOffset int
+	// Query is the current filter as a query string (for the live fragment).
+	Query string
+	// Jobnets are the choices of the run-now form.
+	Jobnets []string
+	RunNow  RunNowForm
+	// Updated is the time of the read, on the calendar's clock.
+	Updated string
+}
+
+// RunNowForm is the run-now form with what was typed and its errors.
+type RunNowForm struct {
+	Jobnet string
+	Date   string
+	Params string
+	Errors map[string]string
+	Error  string
+}
+
+// TodayHref is the Today URL of this view with some parameters replaced.
+func (v TodayView) TodayHref(kv ...string) templ.SafeURL {
+	q := url.Values{}
+	set := func(k, val string) {
+		if val != "" {
+			q.Set(k, val)
+		}
+	}
+	set("date", v.Date)
+	set("calendar", v.Calendar)
+	set("folder", v.Folder)
+	set("state", v.State)
+	set("q", v.Text)
+	for i := 0; i+1 < len(kv); i += 2 {
+		q.Del(kv[i])
+		set(kv[i], kv[i+1])
+	}
+	if len(q) == 0 {
+		return "/"
+	}
+	return templ.SafeURL("/?" + q.Encode())
+}
+
+// RunHref links a generation page.
+func RunHref(id string) templ.SafeURL { return templ.SafeURL("/runs/" + url.PathEscape(id)) }
+
+// RunActionHref is the URL of an action on a generation (unit "" ) or unit.
+func RunActionHref(id, unit, action string) string {
+	if unit == "" {
+		return "/runs/" + url.PathEscape(id) + "/" + action
+	}
+	return "/runs/" + url.PathEscape(id) + "/units/" + action + "?unit=" + url.QueryEscape(unit)
+}
+
+// UnitRow is one unit of a generation.
+type UnitRow struct {
+	Path          string
+	Depth         int
+	Name          string
+	Kind          string
+	State         string
+	Held          bool
+	StartDelayed  bool
+	EndDelayed    bool
+	KillRequested bool
+	Attempts      int
+	Started       string
+	Ended         string
+	Duration      string
+	Exit          string
+	Executor      string
+	HandleID      string
+	HandleURL     string
+	Reason        string
+	CanHold, CanRelease, CanKill, CanRerun, CanMark bool
+}
+
+// KV is a name and a value.
+type KV struct{ K, V string }
+
+// AuditRow is one audit entry.
+type AuditRow struct {
+	At, Actor, Action, Target, Detail string
+}
+
+// GraphNode is one unit box of the generation graph.
+type GraphNode struct {
+	X, Y, W, H int
+	Path       string
+	Label      string
+	Kind       string
+	State      string
+	Held       bool
+	Delayed    bool
+	Selected   bool
+}
+
+// GraphEdge is one arrow of the generation graph.
+type GraphEdge struct {
+	X1, Y1, X2, Y2 int
+	Kind           string
+}
+
+// GraphView is one net of the generation (the root net, or a nested jobnet).
+type GraphView struct {
+	Title  string
+	Width  int
+	Height int
+	Nodes  []GraphNode
+	Edges  []GraphEdge
+}
+
+// EdgePath is the SVG path of an edge: a smooth curve left to right.
+func (e GraphEdge) EdgePath() string {
+	mid := (e.X1 + e.X2) / 2
+	return fmt.Sprintf("M%d,%d C%d,%d %d,%d %d,%d", e.X1, e.Y1, mid, e.Y1, mid, e.Y2, e.X2, e.Y2)
+}
+
+// ViewBox is the SVG viewBox of the graph.
+func (g GraphView) ViewBox() string { return fmt.Sprintf("0 0 %d %d", g.Width, g.Height) }
+
+// LogView is the log viewer of one unit.
+type LogView struct {
+	Unit   string
+	Text   string
+	Cursor string
+	// Live: the unit is still running; the viewer tails the log.
+	Live  bool
+	Error string
+	// Empty: the unit has not started or wrote nothing.
+	Empty bool
+}
+
+// RunView is the generation page's view-model.
+type RunView struct {
+	ID            string
+	Jobnet        string
+	Folder        string
+	Name          string
+	Version       int
+	State         string
+	Held          bool
+	StartDelayed  bool
+	EndDelayed    bool
+	BusinessDate  string
+	Rule          string
+	StartClock    string
+	Scheduled     string
+	Started       string
+	Ended         string
+	Duration      string
+	Explanation   string
+	Reason        string
+	Zone          string
+	Params        []KV
+	Vars          []KV
+	Units         []UnitRow
+	Graphs        []GraphView
+	Audit         []AuditRow
+	Log           LogView
+	Live          bool
+	CanOperate    bool
+	CanHold       bool
+	CanRelease    bool
+	CanKill       bool
+	CanCancel     bool
+	CanRetime     bool
+	CanRerun      bool
+	RetimeValue   string
+	Updated       string
+	SelectedUnit  string
+	RerunModes    []string
+	UnitRerunMods []string
+}
+
+// UnitHref selects a unit on the generation page (its log).
+func (v RunView) UnitHref(path string) templ.SafeURL {
+	return templ.SafeURL("/runs/" + url.PathEscape(v.ID) + "?unit=" + url.QueryEscape(path) + "#log")
+}
+
+// LogHref is the log fragment URL of a unit from a cursor.
+func LogHref(id, unit, cursor string) string {
+	return "/runs/" + url.PathEscape(id) + "/log?unit=" + url.QueryEscape(unit) + "&cursor=" + url.QueryEscape(cursor)
+}
+
+// LogDownloadHref downloads a unit's whole log.
+func LogDownloadHref(id, unit string) templ.SafeURL {
+	return templ.SafeURL("/runs/" + url.PathEscape(id) + "/log.txt?unit=" + url.QueryEscape(unit))
+}
+
+// ScheduleBar is one line of the day Gantt chart; positions are percents of
+// the business day.
+type ScheduleBar struct {
+	Jobnet      string
+	ID          string
+	Rule        string
+	State       string
+	Planned     bool
+	Scheduled   string
+	Started     string
+	Ended       string
+	PlanLeft    float64
+	ActLeft     float64
+	ActWidth    float64
+	HasActual   bool
+	Delayed     bool
+	Explanation string
+}
+
+// PlanStyle places the planned marker.
+func (b ScheduleBar) PlanStyle() string { return "left:" + pct(b.PlanLeft) }
+
+// ActStyle places the actual bar.
+func (b ScheduleBar) ActStyle() string {
+	return "left:" + pct(b.ActLeft) + ";width:" + pct(b.ActWidth)
+}
+
+func pct(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) + "%" }
+
+// HourTick is one hour label of the Gantt axis.
+type HourTick struct {
+	Label string
+	Left  float64
+}
+
+// TickStyle places an hour tick.
+func (t HourTick) TickStyle() string { return "left:" + pct(t.Left) }
+
+// ScheduleDayView is the daily schedule page's view-model.
+type ScheduleDayView struct {
+	Date      string
+	Prev      string
+	Next      string
+	Current   string
+	Month     string
+	Calendar  string
+	Calendars []string
+	Zone      string
+	Ticks     []HourTick
+	Bars      []ScheduleBar
+	NowLeft   float64
+	ShowNow   bool
+	Truncated bool
+}
+
+// NowStyle places the "now" line.
+func (v ScheduleDayView) NowStyle() string { return "left:" + pct(v.NowLeft) }
+
+// MonthCell is one day of the month grid ("" Date = padding).
+type MonthCell struct {
+	Date     string
+	Day      int
+	Open     bool
+	Today    bool
+	Planned  int
+	FromPlan bool
+	Done     int
+	Failed   int
+	Running  int
+}
+
+// ScheduleMonthView is the monthly schedule page's view-model.
+type ScheduleMonthView struct {
+	Month     string // YYYY-MM
+	Title     string
+	Prev      string
+	Next      string
+	Calendar  string
+	Calendars []string
+	Weeks     [][]MonthCell
+}
+
+// ScheduleHref links a schedule view.
+func ScheduleHref(view, date, cal string) templ.SafeURL {
+	q := url.Values{}
+	q.Set("view", view)
+	if date != "" {
+		q.Set("date", date)
+	}
+	if cal != "" {
+		q.Set("calendar", cal)
+	}
+	return templ.SafeURL("/schedule?" + q.Encode())
+}

@@ -3,6 +3,7 @@ package views
 // connectionMessages holds the connections admin page's messages (en, ja).
 var connectionMessages = map[string]map[string]string{
 	"en": {
+		"admin.connections":    "Connections",
 		"conn.title":           "Connections",
 		"conn.help":            "AWS accounts for ecs jobs and Kubernetes clusters for eks jobs. Koyomi stores no AWS keys: it uses the server's credential chain and the role you name. Secrets are write-only. Changes take effect when the server restarts.",
 		"conn.none":            "No connections yet. Define one below (or apply a kind: Connection document) before running ecs or eks jobs.",
@@ -50,6 +51,7 @@ var connectionMessages = map[string]map[string]string{
 		"conn.deleted":         "Connection %s deleted.",
 	},
 	"ja": {
+		"admin.connections":    "接続先",
 		"conn.title":           "接続",
 		"conn.help":            "ecs ジョブ用の AWS アカウントと eks ジョブ用の Kubernetes クラスタです。Koyomi は AWS のキーを保存しません。サーバーの認証情報チェーンと指定したロールを使います。秘密情報は書き込み専用です。変更はサーバーの再起動後に反映されます。",
 		"conn.none":            "接続はまだありません。ecs / eks ジョブを実行する前に、下のフォーム(または kind: Connection の定義の適用)で作成してください。",

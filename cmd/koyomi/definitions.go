@@ -15,6 +15,7 @@ func cmdApply(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	db := addDBFlags(fs)
+	srv := addServerFlags(fs)
 	file := fs.String("f", "", "a YAML file or a directory of them")
 	dry := fs.Bool("dry-run", false, "validate only; write nothing")
 	if err := fs.Parse(args); err != nil {
@@ -26,6 +27,11 @@ func cmdApply(ctx context.Context, e env, args []string) error {
 	b, err := jobnet.LoadPath(*file)
 	if err != nil {
 		return err
+	}
+	if c, err := srv.client(e); err != nil {
+		return err
+	} else if c != nil {
+		return applyViaServer(ctx, e, c, b, *dry)
 	}
 	s, err := db.open(ctx, e)
 	if err != nil {

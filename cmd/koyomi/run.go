@@ -32,7 +32,8 @@ const runUsage = `usage: koyomi run SUBCOMMAND [flags]
   retime RUN-ID --at HH:MM                    change its start time (00:00-47:59 of its business date)
   mark RUN-ID --unit PATH --as bypassed|ended_normal
 
-Every subcommand takes --database-url and --data-dir.`
+Every subcommand takes --database-url and --data-dir, or --server URL and --token
+(env KOYOMI_SERVER, KOYOMI_TOKEN) to use a server's REST API instead.`
 
 func cmdRun(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -47,6 +48,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() { fmt.Fprintln(e.stderr, runUsage) }
 	db := addDBFlags(fs)
+	srv := addServerFlags(fs)
 	date := fs.String("date", "", "business date YYYY-MM-DD")
 	var params paramFlag
 	fs.Var(&params, "param", "generation parameter K=V (repeatable)")
@@ -88,6 +90,12 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("run status takes at most one JOBNET or RUN-ID: %w", errUsage)
 	}
 
+	if c, err := srv.client(e); err != nil {
+		return err
+	} else if c != nil {
+		return runViaServer(ctx, e, c, sub, pos, runOptions{day: day, params: params.m, unit: *unit, mode: *mode, unitMode: *unitMode,
+			at: *at, as: *as, reason: *reason, follow: *follow})
+	}
 	s, err := db.open(ctx, e)
 	if err != nil {
 		return err

@@ -83,7 +83,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	run, err := runner.New(runner.Params{Store: st, Executors: execs, Node: cfg.Node, PollInterval: cfg.PollInterval,
-		KillGrace: cfg.KillGrace, BaseURL: cfg.BaseURL, Logger: log})
+		KillGrace: cfg.KillGrace, BaseURL: cfg.BaseURL, Logger: log, OnDispatch: mx.ObserveDispatch})
 	if err != nil {
 		return err
 	}

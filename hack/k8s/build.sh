@@ -82,4 +82,4 @@ if [[ " ${missing[*]} " == *" kwok "* ]]; then
 fi
 echo "built ${missing[*]} in $((SECONDS - start))s"
 "$out/kube-apiserver" --version
-"$out/etcd" --version | head -1
+"$out/etcd" --version | sed -n 1p

@@ -110,8 +110,12 @@ func TestValidateConnections(t *testing.T) {
 	ca := testCA(t)
 	const arn = "arn:aws:iam::123456789012:role/koyomi"
 	awsConn := func(a AWSConnection) Connection { return Connection{Name: "c", Kind: ConnectionAWS, AWS: &a} }
-	kubeConn := func(k KubeConnection) Connection { return Connection{Name: "c", Kind: ConnectionKubernetes, Kubernetes: &k} }
-	p := func(path, msg string) fault.Problem { return fault.Problem{Path: "connections[c]" + path, Message: msg} }
+	kubeConn := func(k KubeConnection) Connection {
+		return Connection{Name: "c", Kind: ConnectionKubernetes, Kubernetes: &k}
+	}
+	p := func(path, msg string) fault.Problem {
+		return fault.Problem{Path: "connections[c]" + path, Message: msg}
+	}
 	tests := []struct {
 		name string
 		c    Connection

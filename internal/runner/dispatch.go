@@ -116,7 +116,11 @@ func (r *Runner) start(ctx context.Context, g store.Generation, c *compiled, def
 		}
 		return nil
 	}
-	if err := r.p.Store.MarkRunning(ctx, u.ID, jobrun.StateStarting, &h, r.p.Now()); err != nil && !store.IsConflict(err) {
+	started := r.p.Now()
+	if r.p.OnDispatch != nil && u.QueuedAt != nil {
+		r.p.OnDispatch(started.Sub(*u.QueuedAt))
+	}
+	if err := r.p.Store.MarkRunning(ctx, u.ID, jobrun.StateStarting, &h, started); err != nil && !store.IsConflict(err) {
 		return err
 	}
 	r.pollNow(u.ID)
@@ -137,6 +141,14 @@ func (r *Runner) failStart(ctx context.Context, g store.Generation, def jobnet.U
 
 // finish ends an attempt in state (or retries it) with its events.
 func (r *Runner) finish(ctx context.Context, g store.Generation, def jobnet.Unit, u store.RunUnit, state jobrun.JobState,
+	cause jobrun.Cause, exit *int, reason string, timedOut bool) error {
+	return r.finishInto(ctx, nil, g, def, u, state, cause, exit, reason, timedOut)
+}
+
+// finishInto is finish; with a non-nil sink an end (not a retry) is
+// collected there instead of written, for the caller to write several ends
+// in one transaction (store.MarkEndedAll) before it evaluates.
+func (r *Runner) finishInto(ctx context.Context, sink *[]store.UnitEnd, g store.Generation, def jobnet.Unit, u store.RunUnit, state jobrun.JobState,
 	cause jobrun.Cause, exit *int, reason string, timedOut bool) error {
 	now := r.p.Now()
 	defer r.markDirty(g.ID)
@@ -178,7 +190,12 @@ func (r *Runner) finish(ctx context.Context, g store.Generation, def jobnet.Unit
 	case jobrun.StateFailedToStart:
 		add(alert.EventJobFailedToStart, alert.SeverityCritical)
 	}
-	err := r.p.Store.MarkEnded(ctx, store.UnitEnd{UnitID: u.ID, From: u.State, State: state, ExitCode: exit, Reason: reason, EndedAt: now, Events: evs})
+	end := store.UnitEnd{UnitID: u.ID, From: u.State, State: state, ExitCode: exit, Reason: reason, EndedAt: now, Events: evs}
+	if sink != nil {
+		*sink = append(*sink, end)
+		return nil
+	}
+	err := r.p.Store.MarkEnded(ctx, end)
 	if err != nil && !store.IsConflict(err) {
 		return err
 	}
@@ -215,6 +232,7 @@ func (r *Runner) watch(ctx context.Context) (int, error) {
 		def jobnet.Unit
 	}
 	byExec := map[dispatch.Executor][]polled{}
+	var ends []store.UnitEnd
 	live := make(map[int64]bool, len(units))
 	for _, u := range units {
 		live[u.ID] = true
@@ -322,8 +340,12 @@ func (r *Runner) watch(ctx context.Context) (int, error) {
 				continue
 			}
 			changed++
-			errs = append(errs, r.ended(ctx, p.g, p.def, p.u, st))
+			errs = append(errs, r.ended(ctx, &ends, p.g, p.def, p.u, st))
 		}
+	}
+	// The ends seen in this pass are written in one transaction.
+	if _, err := r.p.Store.MarkEndedAll(ctx, ends); err != nil {
+		errs = append(errs, err)
 	}
 	return changed, errors.Join(errs...)
 }
@@ -337,10 +359,10 @@ func (r *Runner) pollLater(id int64, now time.Time) {
 }
 
 // ended judges an execution that ended.
-func (r *Runner) ended(ctx context.Context, g store.Generation, def jobnet.Unit, u store.RunUnit, st dispatch.Status) error {
+func (r *Runner) ended(ctx context.Context, sink *[]store.UnitEnd, g store.Generation, def jobnet.Unit, u store.RunUnit, st dispatch.Status) error {
 	switch {
 	case u.CancelCause == store.CancelKill && st.State != dispatch.StateFailedToStart:
-		return r.finish(ctx, g, def, u, jobrun.StateKilled, jobrun.CauseKill, st.ExitCode, "killed by an operator", false)
+		return r.finishInto(ctx, sink, g, def, u, jobrun.StateKilled, jobrun.CauseKill, st.ExitCode, "killed by an operator", false)
 	case u.CancelCause == store.CancelTimeout && st.State != dispatch.StateFailedToStart:
 		var t *jobnet.Timeout
 		if def.Job != nil {
@@ -354,7 +376,7 @@ func (r *Runner) ended(ctx context.Context, g store.Generation, def jobnet.Unit,
 		if t != nil {
 			reason += " after " + t.After.String()
 		}
-		return r.finish(ctx, g, def, u, state, jobrun.CauseTimeout, st.ExitCode, reason, true)
+		return r.finishInto(ctx, sink, g, def, u, state, jobrun.CauseTimeout, st.ExitCode, reason, true)
 	}
 	switch st.State {
 	case dispatch.StateExited:
@@ -366,13 +388,13 @@ func (r *Runner) ended(ctx context.Context, g store.Generation, def jobnet.Unit,
 		if def.Job != nil {
 			end = def.Job.End
 		}
-		return r.finish(ctx, g, def, u, jobrun.Judge(end, code), jobrun.CauseExited, st.ExitCode, st.Reason, false)
+		return r.finishInto(ctx, sink, g, def, u, jobrun.Judge(end, code), jobrun.CauseExited, st.ExitCode, st.Reason, false)
 	case dispatch.StateFailedToStart:
-		return r.finish(ctx, g, def, u, jobrun.StateFailedToStart, jobrun.CauseStartFailed, st.ExitCode, st.Reason, false)
+		return r.finishInto(ctx, sink, g, def, u, jobrun.StateFailedToStart, jobrun.CauseStartFailed, st.ExitCode, st.Reason, false)
 	case dispatch.StateCancelled:
-		return r.finish(ctx, g, def, u, jobrun.StateKilled, jobrun.CauseKill, st.ExitCode, cmpOr(st.Reason, "cancelled"), false)
+		return r.finishInto(ctx, sink, g, def, u, jobrun.StateKilled, jobrun.CauseKill, st.ExitCode, cmpOr(st.Reason, "cancelled"), false)
 	default:
-		return r.finish(ctx, g, def, u, jobrun.StateUnknownEnd, jobrun.CauseLost, st.ExitCode, cmpOr(st.Reason, "the executor lost the job"), false)
+		return r.finishInto(ctx, sink, g, def, u, jobrun.StateUnknownEnd, jobrun.CauseLost, st.ExitCode, cmpOr(st.Reason, "the executor lost the job"), false)
 	}
 }
 

@@ -7,13 +7,17 @@
 //
 // Run repeats Pass. One pass:
 //
-//  1. starts the due generations (store.DueGenerations honours the overlap
-//     policy; StartGenerationWith: waiting → running plus the unit rows in
-//     their initial states, idempotent);
-//  2. once per poll interval marks every active generation for evaluation
+//  1. starts the startable generations (store.StartableGenerations honours
+//     the overlap policy and the catch-up gate below; StartGenerationWith:
+//     waiting → running with started_at, plus the unit rows in their
+//     initial states, idempotent);
+//  2. once per poll interval marks the generations seen in time
+//     (store.MarkSeenInTime) and every active generation for evaluation
 //     (operators' holds, releases, reruns and marks, and delay deadlines,
 //     are picked up within one interval);
-//  3. watches this node's starting and running units: re-attaches
+//  3. watches this node's starting and running units (once per poll
+//     interval adopting orphans first, store.ActiveUnits; otherwise only
+//     listing its own, store.WatchedUnits): re-attaches
 //     dispatches without a handle, cancels on kill requests and timeouts,
 //     ends wait units, polls executors (BatchStatuser when the executor has
 //     it) and judges the executions that ended (end judgment, timeout end
@@ -22,11 +26,16 @@
 //     states, judgments resolved in-process (variables and Stat), delay
 //     flags raised, and the step applied in one transaction (ApplyStep:
 //     derived nested jobnet states, bypassed units, judgment results, ready
-//     units → queued, the generation's end with its event). A conflict means
-//     someone changed the generation meanwhile: evaluate again;
-//  5. claims queued units (ClaimQueued: pools and max_concurrent_jobs
-//     respected, FOR UPDATE SKIP LOCKED on PostgreSQL) and dispatches them in
-//     parallel (DispatchWorkers; one on SQLite);
+//     units → queued, the generation's end with its event, ended_at). The
+//     generation comes from the cache (re-read when held), the units are
+//     read once per evaluation and a persisted step is applied to them in
+//     memory, so further rounds read nothing. A conflict means someone
+//     changed the generation meanwhile: re-read both and evaluate again;
+//  5. claims queued units and records their dispatch in the same update
+//     (ClaimForDispatch: pools and max_concurrent_jobs respected, FOR
+//     UPDATE SKIP LOCKED on PostgreSQL; job units queued → starting with
+//     their dispatch keys) and starts them in parallel (DispatchWorkers;
+//     one on SQLite);
 //  6. renews this node's claims.
 //
 // Compiled graphs are cached by (jobnet id, version): a generation pins its
@@ -63,7 +72,8 @@
 //     them (job ended abnormally or with warning, failed to start, retry,
 //     start and end delay, generation ended, dispatch error).
 //   - The dispatch key (jobrun.DispatchKey of run, unit, attempt) is recorded
-//     with queued → starting BEFORE Executor.Start is called. A crash before
+//     with queued → starting, in the claim's transaction, BEFORE
+//     Executor.Start is called. A crash before
 //     the handle is recorded leaves a starting unit with a key and no handle:
 //     the next pass (of this node after a restart, or of another node once
 //     the claim expired) calls Start again with the same key, and executors
@@ -81,6 +91,21 @@
 //     execution (cancel_cause) after calling Cancel with KillGrace, so the
 //     end is judged correctly (killed, or the timeout's end state) even if
 //     the server restarts before the execution ends.
+//
+// # Catch-up
+//
+// The scheduler's leader applies the catch-up policy to missed generations
+// (scheduler package). So that a run the policy skips never starts first,
+// the runner starts a generation overdue by more than CatchUpGrace only
+// once its catch-up is decided (column catchup_checked): the runner sets
+// it on waiting generations whose start time it saw come within the grace
+// period, or that a running predecessor held back (overlap wait or skip),
+// since neither is missed; the leader sets it on the missed ones its policy
+// keeps (store.KeepMissed) and ends the others as skipped; an operator's
+// release sets it. Re-timed and manual generations never wait for it.
+// After downtime, overdue generations therefore wait for the leader's first
+// plan (within a lease interval) instead of starting at once. CatchUpGrace
+// must exceed PollInterval so a live runner always sees a start in time.
 //
 // # Retries
 //

@@ -62,6 +62,9 @@ type Params struct {
 	// 0): a generation overdue by more than it starts only once its
 	// catch-up was decided. It must exceed PollInterval.
 	CatchUpGrace time.Duration
+	// OnDispatch, if set, is called once per job unit whose executor
+	// accepted the start, with the time since the unit was queued.
+	OnDispatch func(queuedFor time.Duration)
 }
 
 // Runner drives running generations: it starts due generations, evaluates

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -285,4 +286,92 @@ func TestEventsWrittenWithStateChanges(t *testing.T) {
 
 func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// TestOverdueWaitsForCatchUpDecision: a generation overdue by more than the
+// grace period is not started before the scheduler's leader kept it.
+func TestOverdueWaitsForCatchUpDecision(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		g := submit(t, st, &jobnet.Jobnet{Name: "late", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{nop("a")}}}, nil)
+		late := g
+		late.ID, late.Rule, late.ScheduledAt = "", "late", time.Now().Add(-time.Hour)
+		late.ID = store.GenerationID(late.JobnetID, late.BusinessDate, late.Rule, late.StartClock)
+		require.NoError(t, st.InsertGeneration(ctx, late))
+		e := newEnv(t, st, time.Second)
+		_, err := e.r.Pass(ctx)
+		require.NoError(t, err)
+		got, err := st.Generation(ctx, g.ID)
+		require.NoError(t, err)
+		require.NotEqual(t, jobrun.GenWaiting, got.State, "a generation due in time starts")
+		got, err = st.Generation(ctx, late.ID)
+		require.NoError(t, err)
+		require.Equal(t, jobrun.GenWaiting, got.State, "an overdue generation waits for the catch-up decision")
+		require.NoError(t, st.KeepMissed(ctx, []string{late.ID}))
+		got, _ = e.runUntilEnded(t, late.ID, nil)
+		require.Equal(t, jobrun.GenEndedNormal, got.State)
+		require.NotNil(t, got.StartedAt)
+		require.NotNil(t, got.EndedAt)
+	})
+}
+
+// TestKillGenerationEndsItsUnits: units of a generation already marked
+// killed still get their kill requests carried out and end killed.
+func TestKillGenerationEndsItsUnits(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		g := submit(t, st, &jobnet.Jobnet{Name: "kg", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{sh("long", "sleep 30")}}}, nil)
+		e := newEnv(t, st, 20*time.Millisecond)
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- e.r.Run(rctx) }()
+		defer func() { cancel(); require.NoError(t, <-done) }()
+		unit := func() store.UnitRun {
+			us, err := st.UnitRuns(ctx, g.ID)
+			if err != nil || len(us) != 1 {
+				return store.UnitRun{}
+			}
+			return us[0]
+		}
+		require.Eventually(t, func() bool { return unit().State == jobrun.StateRunning }, 20*time.Second, 10*time.Millisecond)
+		require.NoError(t, st.KillGeneration(ctx, g.ID, store.AuditEntry{Actor: "op", Action: "kill"}))
+		got, err := st.Generation(ctx, g.ID)
+		require.NoError(t, err)
+		require.Equal(t, jobrun.GenKilled, got.State)
+		require.NotNil(t, got.EndedAt)
+		require.Eventually(t, func() bool { return unit().State == jobrun.StateKilled }, 10*time.Second, 20*time.Millisecond)
+		u := unit()
+		require.Less(t, u.EndedAt.Sub(*u.StartedAt), 10*time.Second)
+	})
+}
+
+func TestOnDispatchObservesQueuedTime(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		g := submit(t, st, &jobnet.Jobnet{Name: "hook", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{nop("a"), nop("b"), nop("c")},
+			Edges: []jobnet.Edge{edge("a", "b", ""), edge("a", "c", "")}}}, nil)
+		var (
+			mu  sync.Mutex
+			got []time.Duration
+		)
+		r, err := runner.New(runner.Params{Store: st, Executors: dispatch.Registry{jobnet.JobNoop: noop.New(nil)}, Node: "test-node",
+			PollInterval: 50 * time.Millisecond, Logger: testLogger(), OnDispatch: func(d time.Duration) {
+				mu.Lock()
+				got = append(got, d)
+				mu.Unlock()
+			}})
+		require.NoError(t, err)
+		e := &env{st: st, r: r}
+		gen, units := e.runUntilEnded(t, g.ID, nil)
+		require.Equal(t, jobrun.GenEndedNormal, gen.State)
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, got, 3, "one observation per dispatched unit")
+		for _, d := range got {
+			require.GreaterOrEqual(t, d, time.Duration(0))
+			require.Less(t, d, 30*time.Second)
+		}
+		for _, u := range units {
+			require.NotNil(t, u.QueuedAt)
+		}
+	})
 }

@@ -535,6 +535,41 @@ func (s *Store) MarkEnded(ctx context.Context, e UnitEnd) error {
 	return s.guardedUnit(ctx, e.UnitID, e.From, "end unit", cols, e.Events)
 }
 
+// MarkEndedAll ends several units in one transaction, each guarded by its
+// From and written with its events. A unit no longer in its From is skipped
+// and reported by a conflict error at its index in the result; any other
+// failure rolls back the whole transaction and is returned as err.
+func (s *Store) MarkEndedAll(ctx context.Context, ends []UnitEnd) (conflicts []error, err error) {
+	if len(ends) == 0 {
+		return nil, nil
+	}
+	conflicts = make([]error, len(ends))
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		clear(conflicts)
+		for i, e := range ends {
+			cols := map[string]any{"state": string(e.State), "exit_code": e.ExitCode, "reason": e.Reason, "ended_at": e.EndedAt.UTC(),
+				"claim_expires": nil, "kill_requested": false, "started_at": gorm.Expr("COALESCE(started_at, ?)", e.EndedAt.UTC()),
+				"updated_at": s.now()}
+			res := tx.Model(&unitRunRecord{}).Where("id = ? AND state = ?", e.UnitID, e.From).Updates(cols)
+			if res.Error != nil {
+				return translate(res.Error, "end unit")
+			}
+			if res.RowsAffected != 1 {
+				conflicts[i] = conflictf("end unit: unit %d is no longer %s", e.UnitID, e.From)
+				continue
+			}
+			if err := enqueueEvents(tx, s.now(), e.Events); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return conflicts, nil
+}
+
 // MarkRetry sends a unit whose attempt ended with a retried outcome back to
 // waiting until notBefore, without passing through an end state.
 func (s *Store) MarkRetry(ctx context.Context, unitID int64, from jobrun.JobState, notBefore time.Time, exitCode *int, reason string, events []alert.Event) error {

@@ -306,7 +306,9 @@ func TestOpsAPI(t *testing.T) {
 			require.Equal(t, http.StatusUnauthorized, apiCall(t, base, "", "GET", "/api/v1/generations", "", "", &apiErr))
 			require.Equal(t, http.StatusUnauthorized, apiCall(t, base, "koyomi_wrong", "GET", "/api/v1/jobnets", "", "", nil))
 
-			var jl struct{ Jobnets []struct{ Folder, Name string } }
+			var jl struct {
+				Jobnets []struct{ Folder, Name string }
+			}
 			require.Equal(t, http.StatusOK, apiCall(t, base, tok, "GET", "/api/v1/jobnets", "", "", &jl))
 			require.Len(t, jl.Jobnets, 2)
 			var jd struct {

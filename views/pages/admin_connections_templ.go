@@ -492,7 +492,7 @@ func AdminConnectionTestResult(t *AdminConnectionTest) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else if t.OK {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "<div id=\"connection-test\" class=\"flash success\" data-testid=\"connection-test\"><b>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "<div id=\"connection-test\" class=\"flash flash-success\" data-testid=\"connection-test\"><b>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -536,7 +536,7 @@ func AdminConnectionTestResult(t *AdminConnectionTest) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<div id=\"connection-test\" class=\"flash error\" data-testid=\"connection-test\"><b>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<div id=\"connection-test\" class=\"flash flash-error\" data-testid=\"connection-test\"><b>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

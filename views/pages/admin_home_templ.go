@@ -56,7 +56,7 @@ func adminHead(current string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		for _, t := range []struct{ href, key string }{{"/admin", "admin.overview"}, {"/admin/users", "admin.users"}, {"/admin/tokens", "admin.tokens"}, {"/admin/audit", "admin.audit"}} {
+		for _, t := range []struct{ href, key string }{{"/admin", "admin.overview"}, {"/admin/users", "admin.users"}, {"/admin/tokens", "admin.tokens"}, {"/admin/connections", "admin.connections"}, {"/admin/audit", "admin.audit"}} {
 			{
 				templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
 				templ_7745c5c3_Buffer := templ.GetBuffer()

@@ -125,24 +125,24 @@ func RunActionHref(id, unit, action string) string {
 
 // UnitRow is one unit of a generation.
 type UnitRow struct {
-	Path          string
-	Depth         int
-	Name          string
-	Kind          string
-	State         string
-	Held          bool
-	StartDelayed  bool
-	EndDelayed    bool
-	KillRequested bool
-	Attempts      int
-	Started       string
-	Ended         string
-	Duration      string
-	Exit          string
-	Executor      string
-	HandleID      string
-	HandleURL     string
-	Reason        string
+	Path                                            string
+	Depth                                           int
+	Name                                            string
+	Kind                                            string
+	State                                           string
+	Held                                            bool
+	StartDelayed                                    bool
+	EndDelayed                                      bool
+	KillRequested                                   bool
+	Attempts                                        int
+	Started                                         string
+	Ended                                           string
+	Duration                                        string
+	Exit                                            string
+	Executor                                        string
+	HandleID                                        string
+	HandleURL                                       string
+	Reason                                          string
 	CanHold, CanRelease, CanKill, CanRerun, CanMark bool
 }
 

@@ -28,12 +28,13 @@ func (r *Runner) claimAndDispatch(ctx context.Context) (int, error) {
 		errs []error
 		sem  = make(chan struct{}, r.p.DispatchWorkers)
 	)
+	sink := &startSink{}
 	for _, u := range units {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := r.dispatch(ctx, u); err != nil {
+			if err := r.dispatch(ctx, sink, u); err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("dispatch unit %q of generation %s: %w", u.Path, u.GenerationID, err))
 				mu.Unlock()
@@ -41,13 +42,34 @@ func (r *Runner) claimAndDispatch(ctx context.Context) (int, error) {
 		}()
 	}
 	wg.Wait()
+	// The handles of the executions started in this pass are recorded in
+	// one transaction; their keys were recorded before Start, so a crash
+	// before this write re-attaches them.
+	if _, err := r.p.Store.MarkRunningAll(ctx, sink.starts); err != nil {
+		errs = append(errs, err)
+	}
+	for _, st := range sink.starts {
+		r.pollNow(st.UnitID)
+	}
 	return len(units), errors.Join(errs...)
+}
+
+// startSink collects the starts of parallel dispatches.
+type startSink struct {
+	mu     sync.Mutex
+	starts []store.UnitStart
+}
+
+func (s *startSink) add(st store.UnitStart) {
+	s.mu.Lock()
+	s.starts = append(s.starts, st)
+	s.mu.Unlock()
 }
 
 // dispatch starts a claimed unit: a job unit comes with its dispatch key
 // already recorded (ClaimForDispatch: queued → starting); a wait unit
 // starts watching instead.
-func (r *Runner) dispatch(ctx context.Context, u store.RunUnit) error {
+func (r *Runner) dispatch(ctx context.Context, sink *startSink, u store.RunUnit) error {
 	g, c, def, err := r.unitDef(ctx, u.GenerationID, u.Path)
 	if err != nil {
 		return err
@@ -63,12 +85,13 @@ func (r *Runner) dispatch(ctx context.Context, u store.RunUnit) error {
 		r.pollNow(u.ID)
 		return nil
 	}
-	return r.start(ctx, g, c, def, u)
+	return r.start(ctx, sink, g, c, def, u)
 }
 
 // start calls the executor for a unit in starting with its recorded key
-// (a first dispatch or a re-attach) and records the handle.
-func (r *Runner) start(ctx context.Context, g store.Generation, c *compiled, def jobnet.Unit, u store.RunUnit) error {
+// (a first dispatch or a re-attach) and records the handle (at once, or
+// through sink when not nil).
+func (r *Runner) start(ctx context.Context, sink *startSink, g store.Generation, c *compiled, def jobnet.Unit, u store.RunUnit) error {
 	if def.Job == nil {
 		return r.failStart(ctx, g, def, u, "the unit has no job definition")
 	}
@@ -119,6 +142,10 @@ func (r *Runner) start(ctx context.Context, g store.Generation, c *compiled, def
 	started := r.p.Now()
 	if r.p.OnDispatch != nil && u.QueuedAt != nil {
 		r.p.OnDispatch(started.Sub(*u.QueuedAt))
+	}
+	if sink != nil {
+		sink.add(store.UnitStart{UnitID: u.ID, From: jobrun.StateStarting, Handle: h, StartedAt: started})
+		return nil
 	}
 	if err := r.p.Store.MarkRunning(ctx, u.ID, jobrun.StateStarting, &h, started); err != nil && !store.IsConflict(err) {
 		return err
@@ -256,7 +283,7 @@ func (r *Runner) watch(ctx context.Context) (int, error) {
 				continue
 			}
 			changed++
-			errs = append(errs, r.start(ctx, g, c, def, u))
+			errs = append(errs, r.start(ctx, nil, g, c, def, u))
 			continue
 		}
 		ex, err := r.p.Executors.For(jobnet.JobType(u.Handle.Executor))

@@ -21,7 +21,9 @@
 //     dispatches without a handle, cancels on kill requests and timeouts,
 //     ends wait units, polls executors (BatchStatuser when the executor has
 //     it) and judges the executions that ended (end judgment, timeout end
-//     state, retry policy), marking their generations dirty;
+//     state, retry policy), marking their generations dirty; the ends seen
+//     in one pass are written in one transaction (store.MarkEndedAll, each
+//     end still guarded by its state and written with its events);
 //  4. evaluates the generations marked dirty: Graph.Evaluate on the stored
 //     states, judgments resolved in-process (variables and Stat), delay
 //     flags raised, and the step applied in one transaction (ApplyStep:
@@ -35,7 +37,12 @@
 //     (ClaimForDispatch: pools and max_concurrent_jobs respected, FOR
 //     UPDATE SKIP LOCKED on PostgreSQL; job units queued → starting with
 //     their dispatch keys) and starts them in parallel (DispatchWorkers;
-//     one on SQLite);
+//     one on SQLite); the handles of the executions started are then
+//     recorded in one transaction (store.MarkRunningAll, guarded
+//     starting → running). Their keys were recorded before Start, so a crash
+//     before that write re-attaches them like any starting unit without a
+//     handle. Params.OnDispatch observes each accepted start with the time
+//     the unit spent since it was queued;
 //  6. renews this node's claims.
 //
 // Compiled graphs are cached by (jobnet id, version): a generation pins its

@@ -516,6 +516,54 @@ func (s *Store) MarkRunning(ctx context.Context, unitID int64, from jobrun.JobSt
 	}, nil)
 }
 
+// UnitStart is a started execution to record (MarkRunningAll).
+type UnitStart struct {
+	UnitID    int64
+	From      jobrun.JobState
+	Handle    dispatch.Handle
+	StartedAt time.Time
+}
+
+// MarkRunningAll records the handles of several started executions in one
+// transaction, each guarded like MarkRunning. A unit no longer in its From
+// is skipped and reported by a conflict error at its index in the result;
+// any other failure rolls back the whole transaction and is returned as err.
+func (s *Store) MarkRunningAll(ctx context.Context, starts []UnitStart) (conflicts []error, err error) {
+	if len(starts) == 0 {
+		return nil, nil
+	}
+	if len(starts) == 1 {
+		st := starts[0]
+		return []error{s.MarkRunning(ctx, st.UnitID, st.From, &st.Handle, st.StartedAt)}, nil
+	}
+	encs := make([]string, len(starts))
+	for i := range starts {
+		if encs[i], err = encodeHandle(&starts[i].Handle); err != nil {
+			return nil, fmt.Errorf("encode handle of unit %d: %w", starts[i].UnitID, err)
+		}
+	}
+	conflicts = make([]error, len(starts))
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		clear(conflicts)
+		for i, st := range starts {
+			res := tx.Model(&unitRunRecord{}).Where("id = ? AND state = ?", st.UnitID, st.From).Updates(map[string]any{
+				"state": string(jobrun.StateRunning), "handle": encs[i], "started_at": st.StartedAt.UTC(), "not_before": nil, "reason": "",
+				"updated_at": s.now()})
+			if res.Error != nil {
+				return translate(res.Error, "record start")
+			}
+			if res.RowsAffected != 1 {
+				conflicts[i] = conflictf("record start: unit %d is no longer %s", st.UnitID, st.From)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return conflicts, nil
+}
+
 // UnitEnd is how a unit ended.
 type UnitEnd struct {
 	UnitID   int64
@@ -542,6 +590,9 @@ func (s *Store) MarkEnded(ctx context.Context, e UnitEnd) error {
 func (s *Store) MarkEndedAll(ctx context.Context, ends []UnitEnd) (conflicts []error, err error) {
 	if len(ends) == 0 {
 		return nil, nil
+	}
+	if len(ends) == 1 {
+		return []error{s.MarkEnded(ctx, ends[0])}, nil
 	}
 	conflicts = make([]error, len(ends))
 	err = s.tx(ctx, func(tx *gorm.DB) error {

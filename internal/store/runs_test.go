@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/koyomi-dev/koyomi/internal/alert"
 	"github.com/koyomi-dev/koyomi/internal/calendar"
 	"github.com/koyomi-dev/koyomi/internal/dispatch"
 	"github.com/koyomi-dev/koyomi/internal/fault"
@@ -190,5 +191,65 @@ func TestCatchUpGate(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, s.KillGeneration(ctx, missed.ID, store.AuditEntry{Actor: "test", Action: "kill"}))
 		require.Contains(t, ids(s.StartableGenerations(ctx, later.Add(time.Hour), grace, 0)), held.ID, "held back, not missed")
+	})
+}
+
+func TestBatchedStartsAndEndsAreGuardedPerUnit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		g := startedGeneration(t, s, "batch", 3, "", 0)
+		us, err := s.UnitRuns(ctx, g.ID)
+		require.NoError(t, err)
+		require.Len(t, us, 3)
+		a, b, c := us[0].ID, us[1].ID, us[2].ID
+		require.NoError(t, s.MarkStarting(ctx, a, "ka", 1, 1))
+		require.NoError(t, s.MarkStarting(ctx, c, "kc", 1, 1))
+		h := func(k string) dispatch.Handle { return dispatch.Handle{Executor: "noop", ID: k} }
+		// b is still queued: its start is refused, the others are recorded.
+		conflicts, err := s.MarkRunningAll(ctx, []store.UnitStart{
+			{UnitID: a, From: jobrun.StateStarting, Handle: h("ka"), StartedAt: runsNow},
+			{UnitID: b, From: jobrun.StateStarting, Handle: h("kb"), StartedAt: runsNow},
+			{UnitID: c, From: jobrun.StateStarting, Handle: h("kc"), StartedAt: runsNow},
+		})
+		require.NoError(t, err)
+		require.Len(t, conflicts, 3)
+		require.NoError(t, conflicts[0])
+		require.ErrorIs(t, conflicts[1], fault.ErrConflict)
+		require.NoError(t, conflicts[2])
+		exit := 4
+		ends := []store.UnitEnd{
+			{UnitID: a, From: jobrun.StateRunning, State: jobrun.StateEndedNormal, EndedAt: runsNow.Add(time.Second)},
+			{UnitID: b, From: jobrun.StateRunning, State: jobrun.StateEndedNormal, EndedAt: runsNow.Add(time.Second)},
+			{UnitID: c, From: jobrun.StateRunning, State: jobrun.StateEndedAbnormal, ExitCode: &exit, Reason: "exit 4",
+				EndedAt: runsNow.Add(2 * time.Second), Events: []alert.Event{{Kind: alert.EventJobAbnormal, RunID: g.ID, Job: "c"}}},
+			{UnitID: b, From: jobrun.StateRunning, State: jobrun.StateEndedAbnormal,
+				EndedAt: runsNow, Events: []alert.Event{{Kind: alert.EventJobAbnormal, RunID: g.ID, Job: "b"}}},
+		}
+		conflicts, err = s.MarkEndedAll(ctx, ends)
+		require.NoError(t, err)
+		require.NoError(t, conflicts[0])
+		require.ErrorIs(t, conflicts[1], fault.ErrConflict)
+		require.NoError(t, conflicts[2])
+		require.ErrorIs(t, conflicts[3], fault.ErrConflict)
+		evs, err := s.PendingEvents(ctx, 10)
+		require.NoError(t, err)
+		require.Len(t, evs, 1, "only the end that applied writes its event")
+		require.Equal(t, "c", evs[0].Event.Job)
+		conflicts, err = s.MarkEndedAll(ctx, ends[:1])
+		require.NoError(t, err)
+		require.ErrorIs(t, conflicts[0], fault.ErrConflict, "ended already")
+		us, err = s.UnitRuns(ctx, g.ID)
+		require.NoError(t, err)
+		got := map[int64]store.UnitRun{}
+		for _, u := range us {
+			got[u.ID] = u
+		}
+		require.Equal(t, jobrun.StateEndedNormal, got[a].State)
+		require.Equal(t, "ka", got[a].Handle.ID)
+		require.True(t, got[a].EndedAt.Equal(runsNow.Add(time.Second)))
+		require.Equal(t, jobrun.StateQueued, got[b].State)
+		require.Equal(t, jobrun.StateEndedAbnormal, got[c].State)
+		require.Equal(t, 4, *got[c].ExitCode)
+		require.Equal(t, "exit 4", got[c].Reason)
 	})
 }

@@ -21,7 +21,7 @@ func (s *Server) opsRoutes() []route {
 		{http.MethodPost, "/runs/:id/:action", store.RoleOperator, s.runAction(false)},
 
 		{http.MethodGet, "/api", store.RoleViewer, s.apiDocs},
-		{http.MethodGet, "/api/openapi.yaml", "", s.apiOpenAPI},
+		{http.MethodGet, "/api/openapi.yaml", store.RoleViewer, s.apiOpenAPI},
 		{http.MethodGet, "/api/v1/generations", store.RoleViewer, s.apiGenerations},
 		{http.MethodGet, "/api/v1/generations/:id", store.RoleViewer, s.apiGeneration},
 		{http.MethodGet, "/api/v1/generations/:id/logs", store.RoleViewer, s.apiLogs},

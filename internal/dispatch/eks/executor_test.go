@@ -95,9 +95,11 @@ func TestCancelAndLostWithFakeClient(t *testing.T) {
 	h, err := e.Start(ctx, req)
 	require.NoError(t, err)
 	require.NoError(t, e.Cancel(ctx, h, 5*time.Second))
-	st, err := e.Status(ctx, h)
-	require.NoError(t, err)
-	require.Equal(t, dispatch.StateCancelled, st.State)
+	// The informer learns of the delete asynchronously.
+	require.Eventually(t, func() bool {
+		st, err := e.Status(ctx, h)
+		return err == nil && st.State == dispatch.StateCancelled
+	}, 5*time.Second, 10*time.Millisecond)
 
 	req.Key = "g1-load-extract-2"
 	h2, err := e.Start(ctx, req)

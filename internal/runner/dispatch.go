@@ -207,6 +207,7 @@ func (r *Runner) finishInto(ctx context.Context, sink *[]store.UnitEnd, g store.
 	add := func(kind alert.EventKind, sev alert.Severity) {
 		ev := r.event(g, kind, sev)
 		ev.Job, ev.State, ev.ExitCode, ev.Attempt, ev.Detail = u.Path, string(state), exit, u.Attempt, reason
+		ev.LogTail = r.logTail(ctx, u, LogTailLinesDefault)
 		evs = append(evs, ev)
 	}
 	switch state {

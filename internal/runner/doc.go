@@ -30,7 +30,8 @@
 //     derived nested jobnet states, bypassed units, judgment results, ready
 //     units → queued, the generation's end with its event, ended_at). The
 //     generation comes from the cache (re-read when held), the units are
-//     read once per evaluation and a persisted step is applied to them in
+//     read once per evaluation (store.EvalUnits: only the columns evaluation
+//     needs) and a persisted step is applied to them in
 //     memory, so further rounds read nothing. A conflict means someone
 //     changed the generation meanwhile: re-read both and evaluate again;
 //  5. claims queued units and records their dispatch in the same update

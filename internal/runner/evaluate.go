@@ -77,7 +77,7 @@ func (r *Runner) evaluate(ctx context.Context, id string) (int, error) {
 			if c, err = r.version(ctx, g); err != nil {
 				return applied, err
 			}
-			if units, err = r.p.Store.UnitRuns(ctx, id); err != nil {
+			if units, err = r.p.Store.EvalUnits(ctx, id); err != nil {
 				return applied, err
 			}
 			byPath = make(map[string]int, len(units))

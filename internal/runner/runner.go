@@ -366,7 +366,7 @@ func (r *Runner) runURL(genID string) string {
 
 // event fills the facts every event of a generation carries.
 func (r *Runner) event(g store.Generation, kind alert.EventKind, sev alert.Severity) alert.Event {
-	return alert.Event{Kind: kind, Severity: sev, At: r.p.Now(), Folder: g.Folder, Jobnet: g.Jobnet, RunID: g.ID,
+	return alert.Event{Kind: kind, Severity: sev, At: r.p.Now(), Folder: g.Folder, Jobnet: strings.TrimPrefix(g.Jobnet, g.Folder+"/"), RunID: g.ID,
 		BusinessDate: g.BusinessDate.String(), URL: r.runURL(g.ID)}
 }
 

@@ -268,7 +268,7 @@ func TestKillRunningJob(t *testing.T) {
 
 func TestEventsWrittenWithStateChanges(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		j := &jobnet.Jobnet{Name: "ev", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{sh("bad", "exit 1")}}}
+		j := &jobnet.Jobnet{Name: "ev", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{sh("bad", "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22; do echo line $i; done; echo 'cannot open ledger' >&2; exit 1")}}}
 		g := submit(t, st, j, nil)
 		e := newEnv(t, st, 20*time.Millisecond)
 		got, _ := e.runUntilEnded(t, g.ID, nil)
@@ -279,7 +279,13 @@ func TestEventsWrittenWithStateChanges(t *testing.T) {
 		for _, ev := range evs {
 			kinds = append(kinds, ev.Event.Kind)
 			require.Equal(t, "http://koyomi.test/runs/"+g.ID, ev.Event.URL)
+			require.Equal(t, "f", ev.Event.Folder)
+			require.Equal(t, "ev", ev.Event.Jobnet, "the jobnet's name; the folder is its own field")
 		}
+		tail := evs[0].Event.LogTail
+		require.Len(t, tail, 20, "the job's event carries the last lines of its log")
+		require.Equal(t, "line 4", tail[0])
+		require.Equal(t, "cannot open ledger", tail[19])
 		require.Equal(t, []alert.EventKind{alert.EventJobAbnormal, alert.EventGenerationAbnormal}, kinds)
 	})
 }

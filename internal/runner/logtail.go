@@ -1,0 +1,67 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"time"
+
+	"github.com/koyomi-dev/koyomi/internal/store"
+)
+
+// Bounds of the log tail an alert carries.
+const (
+	LogTailLinesDefault = 20
+	logTailReadMax      = 4 << 20
+	logTailTimeout      = 5 * time.Second
+)
+
+// logTail reads the last lines of a unit's log for its alert event. It is
+// best effort: a log that cannot be read yields no lines, never an error,
+// since the state change must not wait on it.
+func (r *Runner) logTail(ctx context.Context, u store.RunUnit, n int) []string {
+	if u.Handle == nil {
+		return nil
+	}
+	ex, err := r.p.Executors.For(u.JobType)
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, logTailTimeout)
+	defer cancel()
+	var (
+		cursor string
+		tail   []string
+		rest   []byte
+		read   int
+	)
+	for read < logTailReadMax {
+		chunk, err := ex.Logs(ctx, *u.Handle, cursor, 64<<10)
+		if err != nil {
+			break
+		}
+		read += len(chunk.Data)
+		data := append(rest, chunk.Data...)
+		lines := bytes.Split(data, []byte{'\n'})
+		rest = append([]byte(nil), lines[len(lines)-1]...)
+		for _, l := range lines[:len(lines)-1] {
+			tail = appendTail(tail, strings.TrimRight(string(l), "\r"), n)
+		}
+		if !chunk.More || chunk.Next == cursor || len(chunk.Data) == 0 {
+			break
+		}
+		cursor = chunk.Next
+	}
+	if len(rest) > 0 {
+		tail = appendTail(tail, string(rest), n)
+	}
+	return tail
+}
+
+func appendTail(tail []string, line string, n int) []string {
+	tail = append(tail, line)
+	if len(tail) > n {
+		tail = tail[len(tail)-n:]
+	}
+	return tail
+}

@@ -246,6 +246,9 @@ func escapeUnit(p string) string {
 func showAPIGeneration(w io.Writer, g web.APIGeneration) error {
 	fmt.Fprintf(w, "run        %s\njobnet     %s (version %d)\ndate       %s %s (rule %s)\nscheduled  %s\nstate      %s\n",
 		g.ID, g.Jobnet, g.JobnetVersion, g.BusinessDate, g.StartClock, g.Rule, g.ScheduledAt.Local().Format(time.RFC3339), g.State)
+	if n := generationNote(g); n != "" {
+		fmt.Fprintf(w, "note       %s\n", n)
+	}
 	keys := make([]string, 0, len(g.Params))
 	for k := range g.Params {
 		keys = append(keys, k)
@@ -269,7 +272,11 @@ func showAPIGeneration(w io.Writer, g web.APIGeneration) error {
 		if u.ExitCode != nil {
 			exit = fmt.Sprint(*u.ExitCode)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", u.Path, u.Kind, u.State, u.Attempt, exit, stamp(u.StartedAt), stamp(u.EndedAt), u.Reason)
+		n := u.Reason
+		if u.KillRequested {
+			n = strings.TrimPrefix(n+"; kill requested", "; ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", u.Path, u.Kind, u.State, u.Attempt, exit, stamp(u.StartedAt), stamp(u.EndedAt), n)
 	}
 	return tw.Flush()
 }
@@ -340,4 +347,25 @@ func applyViaServer(ctx context.Context, e env, c *apiClient, b *jobnet.Bundle, 
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Kind, o.Name, o.Change, v)
 	}
 	return tw.Flush()
+}
+
+// generationNote summarises a generation's flags for `run status`.
+func generationNote(g web.APIGeneration) string {
+	var parts []string
+	if g.Held {
+		parts = append(parts, "held")
+	}
+	if g.Retimed {
+		parts = append(parts, "re-timed")
+	}
+	if g.StartDelayed {
+		parts = append(parts, "start delayed")
+	}
+	if g.EndDelayed {
+		parts = append(parts, "end delayed")
+	}
+	if g.Reason != "" {
+		parts = append(parts, g.Reason)
+	}
+	return strings.Join(parts, "; ")
 }

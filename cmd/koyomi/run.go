@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/jobrun"
 	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/store"
+	"github.com/koyomi-dev/koyomi/internal/web"
 )
 
 const runUsage = `usage: koyomi run SUBCOMMAND [flags]
@@ -137,7 +137,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(tw, "RUN-ID\tJOBNET\tDATE\tSTART\tRULE\tSTATE\tSCHEDULED\tNOTE")
 		for _, g := range gs {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Jobnet, g.BusinessDate, g.StartClock, g.Rule, g.State,
-				g.ScheduledAt.Local().Format("2006-01-02 15:04:05"), note(g))
+				g.ScheduledAt.Local().Format("2006-01-02 15:04:05"), generationNote(web.NewAPIGeneration(g, nil)))
 		}
 		return tw.Flush()
 	case "rerun":
@@ -231,69 +231,12 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-func note(g store.Generation) string {
-	var parts []string
-	if g.Held {
-		parts = append(parts, "held")
-	}
-	if g.Retimed {
-		parts = append(parts, "re-timed")
-	}
-	if g.StartDelayed {
-		parts = append(parts, "start delayed")
-	}
-	if g.EndDelayed {
-		parts = append(parts, "end delayed")
-	}
-	if g.Reason != "" {
-		parts = append(parts, g.Reason)
-	}
-	return strings.Join(parts, "; ")
-}
-
 func runShow(ctx context.Context, w io.Writer, svc *ops.Service, id string) error {
 	d, err := svc.GenerationDetail(ctx, id)
 	if err != nil {
 		return err
 	}
-	g := d.Generation
-	fmt.Fprintf(w, "run        %s\njobnet     %s (version %d)\ndate       %s %s (rule %s)\nscheduled  %s\nstate      %s\n",
-		g.ID, g.Jobnet, g.JobnetVersion, g.BusinessDate, g.StartClock, g.Rule, g.ScheduledAt.Local().Format(time.RFC3339), g.State)
-	if n := note(g); n != "" {
-		fmt.Fprintf(w, "note       %s\n", n)
-	}
-	if len(g.Params) > 0 {
-		keys := make([]string, 0, len(g.Params))
-		for k := range g.Params {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(w, "param      %s=%s\n", k, g.Params[k])
-		}
-	}
-	if g.Explanation != "" {
-		fmt.Fprintf(w, "why        %s\n", g.Explanation)
-	}
-	if len(d.Units) == 0 {
-		fmt.Fprintln(w, "\n(no units yet: the generation has not started)")
-		return nil
-	}
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "UNIT\tKIND\tSTATE\tATTEMPT\tEXIT\tSTARTED\tENDED\tNOTE")
-	for _, u := range d.Units {
-		exit := ""
-		if u.ExitCode != nil {
-			exit = fmt.Sprint(*u.ExitCode)
-		}
-		n := u.Reason
-		if u.KillRequested {
-			n = strings.TrimPrefix(n+"; kill requested", "; ")
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", u.Path, u.Kind, u.State, u.Attempt, exit, stamp(u.StartedAt), stamp(u.EndedAt), n)
-	}
-	return tw.Flush()
+	return showAPIGeneration(w, web.NewAPIGeneration(d.Generation, d.Units))
 }
 
 func stamp(t *time.Time) string {

@@ -37,6 +37,7 @@ type APIGeneration struct {
 	ScheduledAt   time.Time         `json:"scheduled_at"`
 	State         string            `json:"state"`
 	Held          bool              `json:"held"`
+	Retimed       bool              `json:"retimed"`
 	StartDelayed  bool              `json:"start_delayed"`
 	EndDelayed    bool              `json:"end_delayed"`
 	StartedAt     *time.Time        `json:"started_at,omitempty"`
@@ -65,9 +66,10 @@ type APIUnit struct {
 	KillRequested bool             `json:"kill_requested,omitempty"`
 }
 
-func apiGen(g store.Generation, units []store.UnitRun) APIGeneration {
+// NewAPIGeneration converts a generation and its units to the API form.
+func NewAPIGeneration(g store.Generation, units []store.UnitRun) APIGeneration {
 	out := APIGeneration{ID: g.ID, Jobnet: g.Jobnet, Folder: g.Folder, JobnetVersion: g.JobnetVersion, BusinessDate: g.BusinessDate.String(),
-		Rule: g.Rule, StartClock: g.StartClock.String(), ScheduledAt: g.ScheduledAt, State: string(g.State), Held: g.Held,
+		Rule: g.Rule, StartClock: g.StartClock.String(), ScheduledAt: g.ScheduledAt, State: string(g.State), Held: g.Held, Retimed: g.Retimed,
 		StartDelayed: g.StartDelayed, EndDelayed: g.EndDelayed, StartedAt: g.StartedAt, EndedAt: g.EndedAt, Params: g.Params,
 		Explanation: g.Explanation, Reason: g.Reason}
 	for _, u := range units {
@@ -109,7 +111,7 @@ func (s *Server) apiGenerations(c echo.Context) error {
 	}
 	out := make([]APIGeneration, 0, len(gs))
 	for _, g := range gs {
-		out = append(out, apiGen(g, nil))
+		out = append(out, NewAPIGeneration(g, nil))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"generations": out})
 }
@@ -119,7 +121,7 @@ func (s *Server) apiGeneration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiGen(d.Generation, d.Units))
+	return c.JSON(http.StatusOK, NewAPIGeneration(d.Generation, d.Units))
 }
 
 // APILogChunk is a piece of a unit's log.
@@ -232,7 +234,7 @@ func (s *Server) apiAction(unitLevel bool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, map[string]any{"message": msg, "generation": apiGen(d.Generation, d.Units)})
+		return c.JSON(http.StatusOK, map[string]any{"message": msg, "generation": NewAPIGeneration(d.Generation, d.Units)})
 	}
 }
 
@@ -259,7 +261,7 @@ func (s *Server) apiRunNow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, apiGen(g, nil))
+	return c.JSON(http.StatusCreated, NewAPIGeneration(g, nil))
 }
 
 // APIJobnet is a jobnet in the API's list.

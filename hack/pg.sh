@@ -11,7 +11,13 @@ start)
 	dir=$(mktemp -d /tmp/koyomi-pg-XXXXXX)
 	[ "$(id -u)" = 0 ] && chown postgres "$dir"
 	as "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync --locale=C >/dev/null
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	port=""
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 40000))
+		# A port nobody answers on is free for us.
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+	done
+	[ -n "$port" ] || { echo "pg.sh: no free port found" >&2; exit 1; }
 	as "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
 		-o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500" start >/dev/null
 	echo "export KOYOMI_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable KOYOMI_TEST_PGDIR=$dir"

@@ -88,51 +88,18 @@ func cmdCalendar(ctx context.Context, e env, args []string) error {
 		}
 		return tw.Flush()
 	case "show":
-		cf := addCatalogFlags(fs)
-		from := fs.String("from", "", "first date (default: January 1 of this year)")
-		to := fs.String("to", "", "last date (default: December 31 of this year)")
+		sel := addCalendarFlags(fs)
 		out := fs.String("o", "text", "output: text or json")
 		closedOnly := fs.Bool("closed", false, "list closed days only")
-		name, rest := splitName(args)
-		if err := fs.Parse(rest); err != nil {
-			return fmt.Errorf("%v: %w", err, errUsage)
-		}
-		if name == "" {
-			return fmt.Errorf("calendar show needs a calendar name (or a holiday set id such as jp): %w", errUsage)
-		}
-		df, dt := thisYear()
-		f, t, err := parseRange(*from, *to, df, dt)
-		if err != nil {
-			return err
-		}
-		cat, err := cf.load(ctx, e)
-		if err != nil {
-			return err
-		}
-		cal, err := cat.Calendar(name)
+		cal, f, t, err := sel.resolve(ctx, e, fs, "show", args)
 		if err != nil {
 			return err
 		}
 		return showCalendar(e.stdout, cal, f, t, *out, *closedOnly)
 	case "export":
-		cf := addCatalogFlags(fs)
-		from := fs.String("from", "", "first date (default: January 1 of this year)")
-		to := fs.String("to", "", "last date (default: December 31 of this year)")
+		sel := addCalendarFlags(fs)
 		format := fs.String("format", "ics", "ics or csv")
-		name, rest := splitName(args)
-		if err := fs.Parse(rest); err != nil {
-			return fmt.Errorf("%v: %w", err, errUsage)
-		}
-		df, dt := thisYear()
-		f, t, err := parseRange(*from, *to, df, dt)
-		if err != nil {
-			return err
-		}
-		cat, err := cf.load(ctx, e)
-		if err != nil {
-			return err
-		}
-		cal, err := cat.Calendar(name)
+		cal, f, t, err := sel.resolve(ctx, e, fs, "export", args)
 		if err != nil {
 			return err
 		}
@@ -176,6 +143,42 @@ func cmdCalendar(ctx context.Context, e env, args []string) error {
 		return nil
 	}
 	return fmt.Errorf("calendar %q: want show, import, export or sets: %w", sub, errUsage)
+}
+
+// calendarFlags select a calendar and a date range for show and export.
+type calendarFlags struct {
+	catalog  catalogFlags
+	from, to *string
+}
+
+func addCalendarFlags(fs *flag.FlagSet) calendarFlags {
+	return calendarFlags{
+		catalog: addCatalogFlags(fs),
+		from:    fs.String("from", "", "first date (default: January 1 of this year)"),
+		to:      fs.String("to", "", "last date (default: December 31 of this year)"),
+	}
+}
+
+// resolve parses NAME [flags] and builds the named calendar.
+func (c calendarFlags) resolve(ctx context.Context, e env, fs *flag.FlagSet, sub string, args []string) (*calendar.Calendar, calendar.Date, calendar.Date, error) {
+	name, rest := splitName(args)
+	if err := fs.Parse(rest); err != nil {
+		return nil, 0, 0, fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if name == "" {
+		return nil, 0, 0, fmt.Errorf("calendar %s needs a calendar name (or a holiday set id such as jp): %w", sub, errUsage)
+	}
+	df, dt := thisYear()
+	f, t, err := parseRange(*c.from, *c.to, df, dt)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	cat, err := c.catalog.load(ctx, e)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	cal, err := cat.Calendar(name)
+	return cal, f, t, err
 }
 
 // splitName takes a leading positional argument so that flags may follow it.

@@ -334,19 +334,7 @@ func applyViaServer(ctx context.Context, e env, c *apiClient, b *jobnet.Bundle, 
 	if err := c.do(ctx, http.MethodPost, path, data, "application/json", &res); err != nil {
 		return err
 	}
-	if res.DryRun {
-		fmt.Fprintf(e.stdout, "%d definition(s) are valid; nothing written (--dry-run)\n", b.Len())
-		return nil
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	for _, o := range res.Objects {
-		v := ""
-		if o.Version > 0 {
-			v = fmt.Sprintf("v%d", o.Version)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.Kind, o.Name, o.Change, v)
-	}
-	return tw.Flush()
+	return printApplied(e.stdout, res.DryRun, b.Len(), res.Objects)
 }
 
 // generationNote summarises a generation's flags for `run status`.

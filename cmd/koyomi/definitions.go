@@ -4,11 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"text/tabwriter"
 
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
 	"github.com/koyomi-dev/koyomi/internal/ops"
+	"github.com/koyomi-dev/koyomi/internal/web"
 )
 
 func cmdApply(ctx context.Context, e env, args []string) error {
@@ -43,12 +45,21 @@ func cmdApply(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if res.DryRun {
-		fmt.Fprintf(e.stdout, "%d definition(s) are valid; nothing written (--dry-run)\n", b.Len())
+	lines := make([]web.APIApplied, len(res.Objects))
+	for i, o := range res.Objects {
+		lines[i] = web.APIApplied{Kind: o.Kind, Name: o.Name, Change: string(o.Change), Version: o.Version}
+	}
+	return printApplied(e.stdout, res.DryRun, b.Len(), lines)
+}
+
+// printApplied reports an apply, done locally or through the API.
+func printApplied(w io.Writer, dryRun bool, n int, objs []web.APIApplied) error {
+	if dryRun {
+		fmt.Fprintf(w, "%d definition(s) are valid; nothing written (--dry-run)\n", n)
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	for _, o := range res.Objects {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, o := range objs {
 		v := ""
 		if o.Version > 0 {
 			v = fmt.Sprintf("v%d", o.Version)

@@ -127,6 +127,16 @@ type BatchStatuser interface {
 	Statuses(ctx context.Context, hs []Handle) ([]Status, error)
 }
 
+// Notifier is implemented by executors that learn by themselves when an
+// execution changes state (a local job's exit, a pod watch event, a task
+// state change). The runner subscribes once, before the first Start; fn is
+// called with the changed execution's handle ID, must not block, and makes
+// the runner poll that execution at once instead of at its next poll
+// interval. A notification is only a hint: Status stays the truth.
+type Notifier interface {
+	Subscribe(fn func(handleID string))
+}
+
 // ErrUnknownHandle means the executor cannot interpret a handle.
 var ErrUnknownHandle = fmt.Errorf("dispatch: unknown handle: %w", fault.ErrNotFound)
 

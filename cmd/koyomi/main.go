@@ -71,6 +71,7 @@ func commands() []command {
 		{"apply", "create or update definitions from YAML: apply -f FILE|DIR [--dry-run]", cmdApply},
 		{"export", "write definitions as YAML: export [-o DIR] [--folder F]", cmdExport},
 		{"schema", "print the JSON Schema of the definition format", cmdSchema},
+		{"import", "import JP1/AJS3 definitions: import jp1 FILE|DIR [--into FOLDER] [--dry-run] [-o DIR]", cmdImport},
 		{"calendar", "calendar tools: calendar show|import|export|sets", cmdCalendar},
 		{"run", "operate generations: run now|status|rerun|hold|release|kill|logs|cancel|retime|mark", cmdRun},
 		{"plan", "show planned runs: plan [-f FILE | --jobnet F/N] --from D --to D [--explain] [-o json]", cmdPlan},

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/koyomi-dev/koyomi/internal/fault"
+	"github.com/koyomi-dev/koyomi/internal/jobnet"
+	"github.com/koyomi-dev/koyomi/internal/jp1"
+	"github.com/koyomi-dev/koyomi/internal/ops"
+	"github.com/koyomi-dev/koyomi/internal/web"
+)
+
+// cmdImport imports definitions of other job managers:
+// import jp1 FILE|DIR [--into FOLDER] [--dry-run] [-o DIR].
+func cmdImport(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 || args[0] != "jp1" {
+		return fmt.Errorf("import needs a source: import jp1 FILE|DIR: %w", errUsage)
+	}
+	fset := flag.NewFlagSet("import jp1", flag.ContinueOnError)
+	fset.SetOutput(e.stderr)
+	db := addDBFlags(fset)
+	srv := addServerFlags(fset)
+	into := fset.String("into", "", "folder of jobnets outside any job group, and prefix of the folders made from job groups")
+	dry := fset.Bool("dry-run", false, "map and validate only; write nothing")
+	out := fset.String("o", "", "write the definitions as YAML into this directory instead of applying them")
+	zone := fset.String("time-zone", jp1.TimeZoneDefault, "IANA time zone of the imported calendars (the JP1 manager's local time)")
+	verbose := fset.Bool("v", false, "list the mapped constructs too")
+	pos, err := parseInterspersed(fset, args[1:])
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("import jp1 needs one FILE or DIR (ajsprint -a output): %w", errUsage)
+	}
+	units, err := readJP1(pos[0])
+	if err != nil {
+		return err
+	}
+	b, rep, err := jp1.Map(units, jp1.Options{Into: *into, TimeZone: *zone})
+	if err != nil {
+		return err
+	}
+	if ps := jobnet.Validate(b, jobnet.Known{}); len(ps) > 0 {
+		return fmt.Errorf("the imported definitions do not validate: %w", ps)
+	}
+	rep.Write(e.stdout, *verbose)
+	switch {
+	case *out != "":
+		if *dry {
+			fmt.Fprintf(e.stdout, "%d definition(s) are valid; nothing written (--dry-run)\n", b.Len())
+			return nil
+		}
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return err
+		}
+		if err := jobnet.WriteDir(*out, b); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "wrote %d definition(s) to %s\n", b.Len(), *out)
+		return nil
+	}
+	if c, err := srv.client(e); err != nil {
+		return err
+	} else if c != nil {
+		return applyViaServer(ctx, e, c, b, *dry)
+	}
+	s, err := db.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	res, err := ops.New(ops.Params{Store: s}).Apply(ctx, cliActor(e), b, *dry)
+	if err != nil {
+		return err
+	}
+	lines := make([]web.APIApplied, len(res.Objects))
+	for i, o := range res.Objects {
+		lines[i] = web.APIApplied{Kind: o.Kind, Name: o.Name, Change: string(o.Change), Version: o.Version}
+	}
+	return printApplied(e.stdout, res.DryRun, b.Len(), lines)
+}
+
+// readJP1 parses a file, or every file under a directory (recursively, in
+// lexical order, hidden ones skipped), reporting the syntax errors of all.
+func readJP1(path string) ([]*jp1.Unit, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("import jp1: %w", err)
+	}
+	files := []string{path}
+	if info.IsDir() {
+		files = nil
+		err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if p != path && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("import jp1: %w", err)
+		}
+	}
+	var units []*jp1.Unit
+	var probs fault.Problems
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("import jp1: %w", err)
+		}
+		us, err := jp1.Parse(f, data)
+		if err != nil {
+			ps, ok := fault.AsProblems(err)
+			if !ok {
+				return nil, err
+			}
+			probs = append(probs, ps...)
+			continue
+		}
+		units = append(units, us...)
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return units, nil
+}

@@ -44,3 +44,46 @@ func TestPayrollWorkedExample(t *testing.T) {
 	require.Equal(t, []string{"2026-08-12 21:00"}, got, strings.Join(got, ","))
 	require.Zero(t, rep.Count(Unmapped), rep.Of(Unmapped))
 }
+
+// The dates below are worked out by hand from the manual's definitions of
+// sd, st, cy, sh, shd and cftd and the calendar above each file's rules.
+func TestScheduleCorpus(t *testing.T) {
+	b, rep := load(t, "schedules.jp1", Options{})
+	cases := []struct {
+		jobnet, from, to string
+		want             []string
+	}{
+		// *b: the last open day of each month; 03:00 is before the base time
+		// 05:00, so it is 03:00 of the next calendar day (Koyomi 27:00).
+		{"ops.batch/month-end", "2026-04-01", "2026-06-30", []string{"2026-04-30 03:00", "2026-05-29 03:00", "2026-06-30 03:00"}},
+		// tu:2 with a monthly cycle: the second Tuesday; 25:30 is 01:30 the next day.
+		{"ops.batch/second-tuesday", "2026-03-01", "2026-05-31", []string{"2026-03-10 01:30", "2026-04-14 01:30", "2026-05-12 01:30"}},
+		// every day from 2026-04-01, closed days cancelled (sh=ca).
+		{"ops.batch/business-days", "2026-05-01", "2026-05-11", []string{"2026-05-01 08:00", "2026-05-07 08:00", "2026-05-08 08:00", "2026-05-11 08:00"}},
+		// one date, 2026-05-03 (Sunday) shifted after: 05-04..06 are closed
+		// too and shd defaults to 2 days, so the run is cancelled.
+		{"ops.batch/golden-week", "2026-05-01", "2026-05-31", nil},
+		// rule 1: third open day; rule 2: last day of the month, shifted before.
+		{"ops.batch/third-open-day", "2026-05-01", "2026-05-31", []string{"2026-05-08 10:00", "2026-05-29 10:00"}},
+		// every Friday, but not on golden-week's dates (none planned in May).
+		{"ops.batch/fridays", "2026-05-01", "2026-05-15", []string{"2026-05-01 18:00", "2026-05-08 18:00", "2026-05-15 18:00"}},
+	}
+	for _, c := range cases {
+		t.Run(c.jobnet, func(t *testing.T) {
+			require.Equal(t, c.want, planned(t, b, c.jobnet, c.from, c.to))
+		})
+	}
+	require.Zero(t, rep.Count(Unmapped), rep.Of(Unmapped))
+}
+
+func TestShiftWithinLimit(t *testing.T) {
+	// The same golden-week rule with shd=4 finds 2026-05-07.
+	data, err := os.ReadFile("testdata/schedules.jp1")
+	require.NoError(t, err)
+	src := strings.Replace(string(data), "sh=1,af;", "sh=1,af;\n\t\tshd=1,4;", 1)
+	units, err := Parse("x.jp1", []byte(src))
+	require.NoError(t, err)
+	b, _, err := Map(units, Options{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"2026-05-07 09:00"}, planned(t, b, "ops.batch/golden-week", "2026-05-01", "2026-05-31"))
+}

@@ -78,9 +78,6 @@ func (m *mapper) walkGroups(ns []*node) {
 					m.calendarParam(u, n, p)
 				}
 			}
-			if n.u == nil {
-				continue
-			}
 		}
 		f := m.ensureFolder(n.folder, desc)
 		f.Description = desc

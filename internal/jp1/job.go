@@ -101,9 +101,6 @@ func (m *mapper) nestedSchedule(n *node) {
 			m.note(Unmapped, n.u, n.path, p, "schedule settings of a nested jobnet are not carried over")
 		}
 	}
-	for _, p := range params(n.u, "el") {
-		_ = p // positions are mapped by net
-	}
 }
 
 func minutes(n int) jobnet.Duration { return jobnet.Duration(time.Duration(n) * time.Minute) }
@@ -274,6 +271,7 @@ func (m *mapper) job(n *node, typ *Param, desc string) jobnet.Unit {
 	if p := param(u, "ha"); p != nil {
 		m.holdUnit(n, p, &out)
 	}
+	m.transfers(n)
 	for _, k := range []string{"ex", "un", "eu"} {
 		if p := param(u, k); p != nil {
 			msg := map[string]string{"ex": "the execution agent is not kept: the job runs on the Koyomi host",
@@ -374,4 +372,31 @@ func (m *mapper) intervalWait(n *node, typ *Param, desc string) jobnet.Unit {
 	m.note(Approximated, u, n.path, typ, "execution-interval control job → local job sleeping %d minutes", mins)
 	return jobnet.Unit{Name: n.name, Kind: jobnet.UnitJob, Description: desc,
 		Job: &jobnet.Job{Type: jobnet.JobLocal, Local: &jobnet.LocalSpec{Command: fmt.Sprintf("sleep %d", mins*60)}}}
+}
+
+// transfers reports the file transfer parameters: empty ones have no
+// effect, set ones are not carried over.
+func (m *mapper) transfers(n *node) {
+	u := n.u
+	for i := 1; i <= 4; i++ {
+		ts := param(u, fmt.Sprintf("ts%d", i))
+		td := param(u, fmt.Sprintf("td%d", i))
+		top := param(u, fmt.Sprintf("top%d", i))
+		set := ts != nil && Unquote(ts.Value) != ""
+		for _, p := range []*Param{ts, td, top} {
+			if p == nil {
+				continue
+			}
+			if set {
+				m.note(Unmapped, u, n.path, p, "file transfer to the agent is not carried over: copy the file in the command")
+			} else {
+				m.note(Mapped, u, n.path, p, "no file transfer")
+			}
+		}
+	}
+	for _, k := range []string{"soa", "sea"} {
+		if p := param(u, k); p != nil && !m.seen[p] {
+			m.note(Mapped, u, n.path, p, "no effect without its output file")
+		}
+	}
 }

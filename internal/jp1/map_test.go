@@ -87,3 +87,60 @@ func TestShiftWithinLimit(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"2026-05-07 09:00"}, planned(t, b, "ops.batch/golden-week", "2026-05-01", "2026-05-31"))
 }
+
+func TestUnitsCorpus(t *testing.T) {
+	b, rep := load(t, "units.jp1", Options{})
+	require.Equal(t, 21, b.Calendars[0].BaseDay)
+	require.Equal(t, calendar.MonthNamingEnd, b.Calendars[0].MonthNaming)
+
+	// +b: the last day of the business month (the 20th), shifted before a
+	// closed day; +1: its first day (the 21st), shifted after.
+	require.Equal(t, []string{"2026-05-20 18:00", "2026-05-21 06:00", "2026-06-19 18:00", "2026-06-22 06:00"},
+		planned(t, b, "shop/closing", "2026-05-01", "2026-06-30"))
+
+	var closing, upload *jobnet.Jobnet
+	for i := range b.Jobnets {
+		switch b.Jobnets[i].Name {
+		case "closing":
+			closing = &b.Jobnets[i]
+		case "upload":
+			upload = &b.Jobnets[i]
+		}
+	}
+	require.Equal(t, "monthly closing", closing.Description)
+	require.Equal(t, jobnet.OverlapSkip, closing.Overlap)
+	require.Equal(t, "18:30", closing.Delay.Start.At.String())
+	require.Equal(t, "1h", closing.Delay.End.After.String())
+	require.ElementsMatch(t, []jobnet.Edge{
+		{From: "extract", To: "judge"},
+		{From: "judge", To: "report", Kind: jobnet.EdgeTrue},
+		{From: "extract", To: "recover", Kind: jobnet.EdgeRecovery},
+	}, closing.Edges)
+	units := map[string]jobnet.Unit{}
+	for _, u := range closing.Units {
+		units[u.Name] = u
+	}
+	require.Equal(t, "{ extract.sh\n} >> /var/log/extract.log", units["extract"].Job.Local.Command)
+	require.Equal(t, "30m", units["extract"].Job.Timeout.After.String())
+	require.Equal(t, jobnet.Judgment{Kind: jobnet.JudgeExitCode, Op: "ge", Value: "4"}, *units["judge"].Judgment)
+	require.Equal(t, "'/opt/report/run report.sh'", units["report"].Job.Local.Command)
+	require.True(t, units["report"].Hold)
+	require.Equal(t, "cleanup", units["recover"].Net.Units[0].Name)
+	require.Equal(t, &jobnet.Position{X: 400, Y: 48}, units["report"].Position)
+
+	// the wait condition becomes a wait unit before the jobnet's first unit
+	var wait *jobnet.Unit
+	for i := range upload.Units {
+		if upload.Units[i].Kind == jobnet.UnitWait {
+			wait = &upload.Units[i]
+		}
+	}
+	require.NotNil(t, wait)
+	require.Equal(t, jobnet.Wait{Jobnet: "shop/closing", Unit: "report"}, *wait.Wait)
+	require.Contains(t, upload.Edges, jobnet.Edge{From: wait.Name, To: "arrive"})
+	require.Equal(t, "until [ -e /data/in/ready.flg ]; do sleep 30; done", upload.Units[0].Job.Local.Command)
+	require.Equal(t, "sleep 300", upload.Units[1].Job.Local.Command)
+
+	require.Zero(t, rep.Count(Unmapped), rep.Of(Unmapped))
+	require.Len(t, rep.Of(Approximated), 2, rep.Of(Approximated)) // flwj and tmwj
+}

@@ -285,7 +285,7 @@ var badRun = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 // koyomiName turns a JP1 unit name (up to 30 bytes, any characters) into a
 // Koyomi name: kept as is when valid, otherwise the ASCII letters, digits,
 // _ . - that remain plus a hash of the original, so distinct JP1 names stay
-// distinct ("売上集計" → "u-5d41402a", "日次_load" → "_load-0cc175b9").
+// distinct ("給与計算" → "u-ed03c9af", "日次_load" → "load-" and 8 hex digits).
 func koyomiName(s string) string {
 	if nameRE.MatchString(s) && s != "." && s != ".." {
 		return s

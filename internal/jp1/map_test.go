@@ -144,3 +144,31 @@ func TestUnitsCorpus(t *testing.T) {
 	require.Zero(t, rep.Count(Unmapped), rep.Of(Unmapped))
 	require.Len(t, rep.Of(Approximated), 2, rep.Of(Approximated)) // flwj and tmwj
 }
+
+func TestCycleCorpus(t *testing.T) {
+	b, rep := load(t, "cycles.jp1", Options{})
+	cases := []struct {
+		jobnet, from, to string
+		want             []string
+	}{
+		// *1 without year/month, monthly: the first open day of every month.
+		{"cycles/first-open", "2026-07-01", "2026-09-30", []string{"2026-07-01 07:00", "2026-08-03 07:00", "2026-09-01 07:00"}},
+		// b: the last day of the month, before a closed day (shd 2 reaches Friday).
+		{"cycles/month-end", "2026-01-01", "2026-05-31", []string{"2026-01-30 20:00", "2026-02-27 20:00", "2026-03-31 20:00", "2026-04-30 20:00", "2026-05-29 20:00"}},
+		// the first Monday of July 2026, weekly; Marine Day shifts to Tuesday (sh defaults to af).
+		{"cycles/mondays", "2026-06-01", "2026-07-31", []string{"2026-07-06 09:00", "2026-07-13 09:00", "2026-07-21 09:00", "2026-07-27 09:00"}},
+		// every three months from 2026-01-10; closed days cancelled.
+		{"cycles/quarterly", "2026-01-01", "2026-12-31", []string{"2026-04-10 09:00", "2026-07-10 09:00"}},
+		// one open day after the 17th: Friday 07-17 → Tuesday 07-21 over Marine Day.
+		{"cycles/day-after", "2026-07-01", "2026-08-31", []string{"2026-07-21 10:00", "2026-08-18 10:00"}},
+		{"cycles/by-hand", "2026-01-01", "2026-12-31", nil},
+		// no cycle: once; no st: 00:00.
+		{"cycles/once", "2026-01-01", "2026-12-31", []string{"2026-07-01 00:00"}},
+	}
+	for _, c := range cases {
+		t.Run(c.jobnet, func(t *testing.T) {
+			require.Equal(t, c.want, planned(t, b, c.jobnet, c.from, c.to))
+		})
+	}
+	require.Zero(t, rep.Count(Unmapped), rep.Of(Unmapped))
+}

@@ -284,7 +284,13 @@ func (m *mapper) rule(u *Unit, path string, rp *ruleParams, c *calInfo) (jobnet.
 	hasYM := s.year > 0
 	switch {
 	case s.ud:
-		return unmapped("sd=ud: the schedule is undefined")
+		m.note(Mapped, u, path, sdP, "sd=ud: no schedule rules (the jobnet runs when started by hand)")
+		for _, k := range scheduleKeys {
+			if p := rp.p[k]; p != nil && p != sdP {
+				m.note(Mapped, u, path, p, "no effect: the schedule is undefined")
+			}
+		}
+		return jobnet.Rule{}, false
 	case s.prefix == "@":
 		return unmapped("Koyomi does not count closed days (@)")
 	case s.en && cy.unit == 'd' && cy.n == 1:
@@ -380,6 +386,9 @@ func (m *mapper) rule(u *Unit, path string, rp *ruleParams, c *calInfo) (jobnet.
 		return unmapped("its start time cannot be expressed")
 	}
 	r.Start = []calendar.ClockTime{st}
+	if ps := jobnet.ValidateRule(r); len(ps) > 0 {
+		return unmapped("Koyomi cannot express it: %v", ps)
+	}
 	return r, true
 }
 
@@ -459,7 +468,7 @@ func (m *mapper) offset(u *Unit, path string, rp *ruleParams, r *jobnet.Rule) {
 		return
 	}
 	if len(f) >= 3 {
-		m.note(Approximated, u, path, p, "rule %d offset %+d open days; the shift-day limit %s is not applied (Koyomi counts open days until it finds them)", rp.n, r.Offset, f[2])
+		m.note(Mapped, u, path, p, "rule %d offset %+d open days (the shift limit %s applies to calendar-day offsets only)", rp.n, r.Offset, f[2])
 		return
 	}
 	m.note(Mapped, u, path, p, "rule %d offset %+d open days", rp.n, r.Offset)

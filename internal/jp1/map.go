@@ -254,7 +254,7 @@ func (m *mapper) placeUnit(u *Unit, parent *node, name string) {
 				return
 			}
 		default:
-			m.probs.Add(fmt.Sprintf("%s:%d", u.File, u.Line), "unit %s (ty=%s) is not in a jobnet: only job groups and jobnets can be at this level", name, ty)
+			m.note(Unmapped, u, path, param(u, "ty"), "a unit of type %s outside a jobnet is not carried over", ty)
 			return
 		}
 	}

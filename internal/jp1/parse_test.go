@@ -109,3 +109,12 @@ func strip(us []*Unit) []*Unit {
 	}
 	return out
 }
+
+func TestManagerJobnetAtGroupLevelIsReportedNotFatal(t *testing.T) {
+	us, err := Parse("x.jp1", []byte("unit=g,,u,;\n{\n\tty=g;\n\tunit=m,,u,;\n\t{\n\t\tty=mn;\n\t\tmh=\"host\";\n\t}\n}\n"))
+	require.NoError(t, err)
+	_, rep, err := Map(us, Options{})
+	require.NoError(t, err)
+	require.Len(t, rep.Of(Unmapped), 2, rep.Of(Unmapped))
+	require.Equal(t, 6, rep.Of(Unmapped)[0].Line)
+}

@@ -140,6 +140,9 @@ func (m *mapper) sweep(u *Unit, parent string) {
 	if strings.HasPrefix(u.Name, "/") {
 		path = u.Name
 	}
+	if len(u.Attrs) >= 3 && u.Attrs[2] != "" {
+		m.note(Approximated, u, path, nil, "JP1 resource group %s: Koyomi controls access by folder and role", u.Attrs[2])
+	}
 	for i := range u.Params {
 		p := &u.Params[i]
 		if !m.seen[p] {

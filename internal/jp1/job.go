@@ -290,9 +290,12 @@ func (m *mapper) judgment(n *node, typ *Param, desc string) jobnet.Unit {
 	u := n.u
 	ej := param(u, "ej")
 	out := jobnet.Unit{Name: n.name, Kind: jobnet.UnitJudgment, Description: desc}
+	if p := param(u, "ha"); p != nil {
+		m.holdUnit(n, p, &out)
+	}
 	if ej == nil {
-		m.note(Unmapped, u, n.path, typ, "a judgment job without ej=: a held placeholder keeps its place")
-		return placeholder(n.name, desc, u.Type())
+		// the manual's default judgment: the return code is greater than ejc
+		ej = &Param{Key: "ej", Value: "gt", Line: u.Line}
 	}
 	switch {
 	case judgeOps[ej.Value] != "":

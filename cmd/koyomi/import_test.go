@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -63,6 +64,15 @@ func TestImportJP1AppliesInOneTransaction(t *testing.T) {
 	exp, _, err = koyomi(t, dir, "export")
 	require.NoError(t, err)
 	require.Contains(t, exp, "JP1 name: 給与計算")
+
+	// importing the same export again changes nothing
+	out, _, err = koyomi(t, dir, "import", "jp1", src)
+	require.NoError(t, err)
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(line, "Folder") || strings.HasPrefix(line, "Calendar") || strings.HasPrefix(line, "Jobnet") {
+			require.Contains(t, line, "unchanged", line)
+		}
+	}
 }
 
 func TestImportJP1ParseErrorNamesFileAndLine(t *testing.T) {

@@ -164,6 +164,8 @@ func TestCycleCorpus(t *testing.T) {
 		{"cycles/by-hand", "2026-01-01", "2026-12-31", nil},
 		// no cycle: once; no st: 00:00.
 		{"cycles/once", "2026-01-01", "2026-12-31", []string{"2026-07-01 00:00"}},
+		// b of March, yearly: the 31st every March (2029-03-31 is a Saturday → the 30th).
+		{"cycles/fiscal-year-end", "2026-01-01", "2029-12-31", []string{"2026-03-31 23:00", "2027-03-31 23:00", "2028-03-31 23:00", "2029-03-30 23:00"}},
 	}
 	for _, c := range cases {
 		t.Run(c.jobnet, func(t *testing.T) {

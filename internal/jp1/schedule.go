@@ -307,6 +307,12 @@ func (m *mapper) rule(u *Unit, path string, rp *ruleParams, c *calInfo) (jobnet.
 			vf := startOfMonth(c, s.year, s.month)
 			r.ValidFrom = &vf
 		}
+	case months > 1 && months%12 == 0 && s.kind == 'b' && hasYM && s.month != 2 &&
+		(s.prefix == "" && c.baseDay == 1 || s.prefix == "+" && c.baseDay == 1):
+		// the end of a month other than February is the same day every year
+		last := calendar.NewDate(s.year, time.Month(s.month), 1).AddMonths(1) - 1
+		a := last - calendar.Date(s.day)
+		r.Kind, r.Every, r.Unit, r.Anchor = jobnet.RuleEvery, months, jobnet.EveryMonths, &a
 	case months > 1:
 		if s.kind != 'd' || s.prefix != "" || !hasYM {
 			return unmapped("a cycle of %d months is expressible only from an absolute date yyyy/mm/dd", months)

@@ -231,11 +231,19 @@ func (m *mapper) newNode(u *Unit, parent *node, path, jp1Name string, kind nodeK
 	return n
 }
 
+// joinFolder names the folder of a job group below prefix; a name longer
+// than Koyomi allows keeps its start and a hash of the whole.
 func joinFolder(prefix, name string) string {
 	if prefix == "" {
 		return name
 	}
-	return prefix + "." + name
+	s := prefix + "." + name
+	if len(s) <= 64 {
+		return s
+	}
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return fmt.Sprintf("%s-%08x", s[:64-9], h.Sum32())
 }
 
 func (m *mapper) placeUnit(u *Unit, parent *node, name string) {

@@ -15,4 +15,8 @@ func TestKoyomiNames(t *testing.T) {
 	require.Equal(t, "a", uniqueName("a", taken))
 	require.Equal(t, "a-2", uniqueName("a", taken))
 	require.Equal(t, "u-ed03c9af", koyomiName("給与計算"), "names are stable across imports")
+
+	long := joinFolder("a-rather-long-prefix.and-a-long-job-group", "and-another-long-job-group")
+	require.Len(t, long, 64)
+	require.NotEqual(t, long, joinFolder("a-rather-long-prefix.and-a-long-job-group", "and-another-long-job-groupX"))
 }

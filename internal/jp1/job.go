@@ -272,12 +272,16 @@ func (m *mapper) job(n *node, typ *Param, desc string) jobnet.Unit {
 		m.holdUnit(n, p, &out)
 	}
 	m.transfers(n)
-	for _, k := range []string{"ex", "un", "eu"} {
+	for _, k := range []string{"ex", "un", "eu", "jty"} {
 		if p := param(u, k); p != nil {
 			msg := map[string]string{"ex": "the execution agent is not kept: the job runs on the Koyomi host",
-				"un": "the job runs as the user of the Koyomi server", "eu": "the job runs as the user of the Koyomi server"}[k]
+				"un": "the job runs as the user of the Koyomi server", "eu": "the job runs as the user of the Koyomi server",
+				"jty": "Koyomi starts local jobs itself; JP1's queuing or queueless execution does not apply"}[k]
 			m.note(Approximated, u, n.path, p, "%s", msg)
 		}
+	}
+	if p := param(u, "pr"); p != nil {
+		m.note(Unmapped, u, n.path, p, "Koyomi has no job priority; limit concurrency with a pool instead")
 	}
 	out.Job = job
 	return out

@@ -118,3 +118,19 @@ func TestManagerJobnetAtGroupLevelIsReportedNotFatal(t *testing.T) {
 	require.Len(t, rep.Of(Unmapped), 2, rep.Of(Unmapped))
 	require.Equal(t, 6, rep.Of(Unmapped)[0].Line)
 }
+
+func TestStartConditionIsReportedAndLeftOut(t *testing.T) {
+	src := "unit=g,,u,;\n{\n\tty=g;\n\tunit=net,,u,;\n\t{\n\t\tty=n;\n\t\tsd=1,2026/01/01;\n\t\tcy=1,(1,d);\n" +
+		"\t\tunit=AJS_AUTO_START_CONDITION,,u,;\n\t\t{\n\t\t\tty=rc;\n\t\t\tunit=f,,u,;\n\t\t\t{\n\t\t\t\tty=flwj;\n\t\t\t\tflwf=\"/in\";\n\t\t\t}\n\t\t}\n" +
+		"\t\tunit=j,,u,;\n\t\t{\n\t\t\tty=j;\n\t\t\tte=\"true\";\n\t\t}\n\t}\n}\n"
+	us, err := Parse("x.jp1", []byte(src))
+	require.NoError(t, err)
+	b, rep, err := Map(us, Options{})
+	require.NoError(t, err)
+	require.Len(t, b.Jobnets[0].Units, 1)
+	var got []string
+	for _, f := range rep.Of(Unmapped) {
+		got = append(got, f.Param)
+	}
+	require.ElementsMatch(t, []string{"ty=rc", "ty=flwj", `flwf="/in"`}, got)
+}

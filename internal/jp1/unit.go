@@ -360,6 +360,10 @@ func (m *mapper) net(n *node) jobnet.Net {
 	byJP1 := map[string]*node{}
 	for _, c := range n.children {
 		byJP1[jp1Name(c)] = c
+		if c.u.Type() == "rc" {
+			m.note(Unmapped, c.u, c.path, param(c.u, "ty"), "start conditions are not carried over: the jobnet starts by its schedule only")
+			continue
+		}
 		unit := m.unit(c)
 		types[c.name] = c.u.Type()
 		net.Units = append(net.Units, unit)
@@ -373,7 +377,7 @@ func (m *mapper) net(n *node) jobnet.Net {
 		}
 		c := byJP1[strings.TrimSpace(f[0])]
 		var x, y int
-		if _, err := fmt.Sscanf(strings.TrimSpace(f[2]), "+%d +%d", &x, &y); err != nil || c == nil {
+		if _, err := fmt.Sscanf(strings.TrimSpace(f[2]), "+%d +%d", &x, &y); err != nil || c == nil || c.u.Type() == "rc" {
 			m.note(Approximated, n.u, n.path, p, "icon position not kept")
 			continue
 		}

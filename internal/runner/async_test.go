@@ -310,13 +310,14 @@ func TestOtherHostNeverAdoptsLocalUnits(t *testing.T) {
 		}
 		g := submit(t, st, &jobnet.Jobnet{Name: "hosts", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{localUnit("run"), nop("remote"), localUnit("held")},
 			Edges: []jobnet.Edge{edge("run", "held", "")}}}, nil)
+		away := submit(t, st, &jobnet.Jobnet{Name: "away", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{localUnit("orphan")}}}, nil)
 		a, err := runner.New(runner.Params{Store: st, Executors: reg, Node: "a", HostID: "host-1", PollInterval: 20 * time.Millisecond,
 			ClaimLease: time.Minute, Logger: testLogger()})
 		require.NoError(t, err)
 		stopA := running(t, a)
 		require.Eventually(t, func() bool {
 			us := unitsOf(t, st, g.ID)
-			return us["run"].State == jobrun.StateRunning && us["remote"].State == jobrun.StateRunning
+			return us["run"].State == jobrun.StateRunning && us["remote"].State == jobrun.StateRunning && unitsOf(t, st, away.ID)["orphan"].State == jobrun.StateRunning
 		}, 10*time.Second, 5*time.Millisecond)
 		release := loc.holdStarts()
 		defer release()
@@ -331,6 +332,7 @@ func TestOtherHostNeverAdoptsLocalUnits(t *testing.T) {
 		release()
 		require.Equal(t, jobrun.StateStarting, unitsOf(t, st, g.ID)["held"].State)
 
+		require.NoError(t, st.KillUnit(ctx, away.ID, "orphan", store.AuditEntry{Actor: "op", Action: "kill"}))
 		// Node a's claims expired an hour ago as far as the others know.
 		later := func() time.Time { return time.Now().Add(time.Hour) }
 		b, err := runner.New(runner.Params{Store: st, Executors: reg, Node: "b", HostID: "host-2", PollInterval: time.Hour, Logger: testLogger(), Now: later})
@@ -345,6 +347,10 @@ func TestOtherHostNeverAdoptsLocalUnits(t *testing.T) {
 		require.Equal(t, jobrun.StateStarting, us["held"].State)
 		require.Equal(t, 1, loc.startCalls("held"), "and never starts it")
 		require.Equal(t, "b", us["remote"].ClaimedBy, "another host adopts units of other job types")
+		orphan := unitsOf(t, st, away.ID)["orphan"]
+		require.Equal(t, jobrun.StateKilled, orphan.State, "an operator's kill of a local job on a host that is away is recorded")
+		require.Contains(t, orphan.Reason, "was not stopped")
+		require.True(t, loc.running("orphan"), "without touching the job, which is on the other host")
 
 		c, err := runner.New(runner.Params{Store: st, Executors: reg, Node: "c", HostID: "host-1", PollInterval: 20 * time.Millisecond, Logger: testLogger(), Now: later})
 		require.NoError(t, err)
@@ -360,6 +366,6 @@ func TestOtherHostNeverAdoptsLocalUnits(t *testing.T) {
 		require.Eventually(t, func() bool { return genState(t, st, g.ID).IsTerminal() }, 10*time.Second, 5*time.Millisecond)
 		stopB()
 		require.Equal(t, jobrun.GenEndedNormal, genState(t, st, g.ID), "units: %v", reasons(unitsOf(t, st, g.ID)))
-		require.Equal(t, 2, loc.executions(), "each local job ran once")
+		require.Equal(t, 3, loc.executions(), "each local job ran once")
 	})
 }

@@ -31,6 +31,9 @@ const (
 	actPoll
 	// actLost: no executor knows the handle; the unit ends unknown.
 	actLost
+	// actKillAway: an operator killed a local job dispatched on another
+	// host; it is recorded killed without a call, which could not reach it.
+	actKillAway
 )
 
 // watchInput is what decideWatch knows about one unit.
@@ -46,6 +49,8 @@ type watchInput struct {
 	NextPoll time.Time
 	// Hinted: the executor notified a change of the execution.
 	Hinted bool
+	// Away: a local job dispatched on another host (store.RunUnit.HostID).
+	Away bool
 }
 
 // watchDecision is decideWatch's answer: an action, the cancel cause for
@@ -64,6 +69,12 @@ func decideWatch(in watchInput, now time.Time) watchDecision {
 	}
 	if in.Def.Kind == jobnet.UnitWait {
 		return watchDecision{Action: actWait}
+	}
+	if in.Away {
+		if u.KillRequested {
+			return watchDecision{Action: actKillAway}
+		}
+		return watchDecision{}
 	}
 	if u.Handle == nil {
 		if u.State != jobrun.StateStarting {

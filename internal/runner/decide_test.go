@@ -50,6 +50,9 @@ func TestDecideWatch(t *testing.T) {
 		{"polled, next poll later", watchInput{Unit: running(nil), Def: job, HasExecutor: true, Polled: true, NextPoll: later}, watchDecision{}},
 		{"polled, next poll later, but notified", watchInput{Unit: running(nil), Def: job, HasExecutor: true, Polled: true, NextPoll: later, Hinted: true},
 			watchDecision{Action: actPoll}},
+		{"local job of another host: left alone", watchInput{Unit: running(nil), Def: job, HasExecutor: true, Away: true}, watchDecision{}},
+		{"local job of another host, killed: recorded", watchInput{Unit: running(func(u *store.RunUnit) { u.KillRequested = true }), Def: job, HasExecutor: true, Away: true},
+			watchDecision{Action: actKillAway}},
 		{"next poll due", watchInput{Unit: running(nil), Def: job, HasExecutor: true, Polled: true, NextPoll: now}, watchDecision{Action: actPoll}},
 	}
 	for _, tc := range tests {

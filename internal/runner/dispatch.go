@@ -441,7 +441,7 @@ func (r *Runner) watch(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 			continue
 		}
-		in := watchInput{Unit: u, Def: def}
+		in := watchInput{Unit: u, Def: def, Away: u.JobType == jobnet.JobLocal && u.HostID != "" && u.HostID != r.p.HostID}
 		var ex dispatch.Executor
 		if u.Handle != nil {
 			ex, err = r.p.Executors.For(jobnet.JobType(u.Handle.Executor))
@@ -468,6 +468,10 @@ func (r *Runner) watch(ctx context.Context) (int, error) {
 			changed++
 			errs = append(errs, r.finish(ctx, g, def, u, verdict{State: jobrun.StateUnknownEnd, Cause: jobrun.CauseLost,
 				Reason: fmt.Sprintf("no executor for job type %q", u.Handle.Executor)}))
+		case actKillAway:
+			changed++
+			errs = append(errs, r.finish(ctx, g, def, u, verdict{State: jobrun.StateKilled, Cause: jobrun.CauseKill,
+				Reason: fmt.Sprintf("killed by an operator while the host that ran it (host id %s) was away; a process still running there was not stopped", u.HostID)}))
 		case actCancel:
 			changed++
 			r.cancel(ctx, ex, u, d.Cause)

@@ -40,6 +40,9 @@ type RunUnit struct {
 	// StartErrors counts consecutive retryable dispatch failures of the
 	// current attempt.
 	StartErrors int
+	// HostID is the host id of the runner that dispatched the current
+	// attempt (ClaimForDispatch); empty before the first dispatch.
+	HostID string
 }
 
 type runUnitRecord struct {
@@ -47,6 +50,7 @@ type runUnitRecord struct {
 	CancelCause string
 	Tries       int
 	StartErrors int
+	HostID      string
 }
 
 func (runUnitRecord) TableName() string { return "unit_runs" }
@@ -56,7 +60,7 @@ func (r runUnitRecord) domain() (RunUnit, error) {
 	if err != nil {
 		return RunUnit{}, err
 	}
-	return RunUnit{UnitRun: u, CancelCause: r.CancelCause, Tries: r.Tries, StartErrors: r.StartErrors}, nil
+	return RunUnit{UnitRun: u, CancelCause: r.CancelCause, Tries: r.Tries, StartErrors: r.StartErrors, HostID: r.HostID}, nil
 }
 
 func runUnits(recs []runUnitRecord) ([]RunUnit, error) {
@@ -435,6 +439,7 @@ ORDER BY u.queued_at, u.id LIMIT ?` + lock
 					u.Tries = 1
 				}
 				u.DispatchKey = jobrun.DispatchKey(u.GenerationID, u.Path, u.Attempt)
+				u.HostID = host
 				u.State, u.Handle, u.ExitCode, u.Reason, u.NotBefore, u.CancelCause, u.StartErrors = jobrun.StateStarting, nil, nil, "", nil, "", 0
 				cases.WriteString(" WHEN ? THEN ?")
 				args = append(args, u.ID, u.DispatchKey)
@@ -845,9 +850,11 @@ func IsConflict(err error) bool { return errors.Is(err, fault.ErrConflict) }
 // adoptable selects the units a runner on host may adopt from another node:
 // all but local jobs dispatched on another host, whose supervisor state
 // (and so their outcome, and the idempotency of their start) is on that
-// host's disk. Units dispatched without a host id are adoptable.
+// host's disk, unless an operator asked to kill them (the runner then
+// records the kill without touching the job). Units dispatched without a
+// host id are adoptable.
 func adoptable(host string) clause.Expr {
-	return gorm.Expr("(job_type <> ? OR host_id = '' OR host_id = ?)", jobnet.JobLocal, host)
+	return gorm.Expr("(job_type <> ? OR host_id = '' OR host_id = ? OR kill_requested)", jobnet.JobLocal, host)
 }
 
 // AdoptAll makes node the owner of every starting and running unit it may

@@ -133,9 +133,10 @@
 // runner on its host (the restarted replica, or another one sharing the
 // data directory) adopts it. An operator who knows the host is gone kills
 // it: any runner then records it killed without calling the executor,
-// saying that a process still running on that host was not stopped. Units of other job types (ECS, EKS), whose state lives in
-// the backend, are adopted by any replica, and their Start is idempotent
-// by key everywhere. Replicas that share one data directory (a shared
+// saying that a process still running on that host was not stopped.
+// Units of other job types (ECS, EKS), whose state lives in the backend,
+// are adopted by any replica, and their Start is idempotent by key
+// everywhere. Replicas that share one data directory (a shared
 // volume) share the host id and adopt each other's local units.
 //
 // # Durability (DESIGN.md)

@@ -2,6 +2,8 @@ package runner_test
 
 import (
 	"context"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -70,7 +72,7 @@ func newECSWorld(t testing.TB) *ecsWorld {
 		Containers: []ecsfake.ContainerDefinition{{Name: "app", Image: "example/app:1"}}})
 	u, err := url.Parse(f.URL)
 	require.NoError(t, err)
-	hung := &hungRunTask{release: make(chan struct{}), seen: make(chan struct{}), proxy: httputil.NewSingleHostReverseProxy(u)}
+	hung := &hungRunTask{release: make(chan struct{}), seen: make(chan struct{}), proxy: quietProxy(u)}
 	proxy := httptest.NewServer(hung)
 	t.Cleanup(proxy.Close)
 	t.Cleanup(hung.free)
@@ -368,4 +370,41 @@ func TestOtherHostNeverAdoptsLocalUnits(t *testing.T) {
 		require.Equal(t, jobrun.GenEndedNormal, genState(t, st, g.ID), "units: %v", reasons(unitsOf(t, st, g.ID)))
 		require.Equal(t, 3, loc.executions(), "each local job ran once")
 	})
+}
+
+// quietProxy forwards to u without logging the calls its clients give up.
+func quietProxy(u *url.URL) http.Handler {
+	p := httputil.NewSingleHostReverseProxy(u)
+	p.ErrorLog = log.New(io.Discard, "", 0)
+	return p
+}
+
+// TestOtherProcessWakesRunner: on PostgreSQL a generation inserted by
+// another process (`koyomi run now`, another replica) wakes an idle runner
+// at once, not after its poll interval.
+func TestOtherProcessWakesRunner(t *testing.T) {
+	ctx := context.Background()
+	url := storetest.URL(t, store.DialectPostgres)
+	open := func() *store.Store {
+		st, err := store.Open(ctx, store.Config{URL: url})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	st, other := open(), open()
+	_, err := st.MigrateUp(ctx)
+	require.NoError(t, err)
+	r, err := runner.New(runner.Params{Store: st, Executors: dispatch.Registry{jobnet.JobNoop: noop.New(nil)}, Node: "idle", PollInterval: time.Hour, Logger: testLogger()})
+	require.NoError(t, err)
+	first := submit(t, st, &jobnet.Jobnet{Name: "first", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{nop("a")}}}, nil)
+	running(t, r)
+	require.Eventually(t, func() bool { return genState(t, st, first.ID).IsTerminal() }, 10*time.Second, 5*time.Millisecond)
+
+	g := first
+	g.Rule, g.ScheduledAt = "later", time.Now()
+	g.ID = store.GenerationID(g.JobnetID, g.BusinessDate, g.Rule, g.StartClock)
+	require.NoError(t, other.InsertGeneration(ctx, g))
+	require.Eventually(t, func() bool { return genState(t, st, g.ID).IsTerminal() }, 10*time.Second, 5*time.Millisecond,
+		"the runner woke for the other process's generation")
+	require.Equal(t, jobrun.GenEndedNormal, genState(t, st, g.ID))
 }

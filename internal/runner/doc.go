@@ -93,6 +93,13 @@
 // queued the successor (it claims in the same pass). An execution is also
 // polled at once after it started, and then every poll interval.
 //
+// On PostgreSQL the store also wakes the runners of every replica when a
+// transaction that may give them work commits (LISTEN/NOTIFY on channel
+// koyomi_runner: units queued by an evaluation, generations inserted, any
+// audited operator action; store.ListenRunners): a unit queued by one
+// replica, a `koyomi run now` from another process or a kill requested
+// through another replica is acted on at once by every idle runner.
+//
 // A unit's ended_at is when the execution ended as the executor recorded
 // it (dispatch.Status.EndedAt: the local exit record, the task's stop
 // time), not when the runner noticed: after downtime, durations and end

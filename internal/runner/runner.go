@@ -199,6 +199,15 @@ func (r *Runner) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	defer r.lanes.wait()
+	// On PostgreSQL other replicas' changes (units queued, generations
+	// inserted, operators' actions) wake this runner at once.
+	lctx, stopListen := context.WithCancel(ctx)
+	listening := make(chan struct{})
+	go func() {
+		defer close(listening)
+		_ = r.p.Store.ListenRunners(lctx, r.Notify)
+	}()
+	defer func() { stopListen(); <-listening }()
 	for {
 		busy, err := r.Pass(ctx)
 		if ctx.Err() != nil {

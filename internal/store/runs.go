@@ -219,6 +219,11 @@ func (s *Store) ApplyStep(ctx context.Context, a StepApply) error {
 				"claimed_by": "", "claim_expires": nil, "updated_at": stamp}); err != nil {
 				return err
 			}
+			if len(a.Step.Ready) > 0 {
+				if err := notifyRunners(tx); err != nil {
+					return err
+				}
+			}
 		}
 		if a.Step.Gen != "" && a.Step.Gen != a.GenFrom && a.Step.Gen.IsTerminal() {
 			if _, err := jobrun.TransitionGen(a.GenID, a.GenFrom, a.Step.Gen, jobrun.CauseEvaluate); err != nil {

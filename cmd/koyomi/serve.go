@@ -82,7 +82,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	run, err := runner.New(runner.Params{Store: st, Executors: execs, Node: cfg.Node, PollInterval: cfg.PollInterval,
+	host, err := hostID(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	run, err := runner.New(runner.Params{Store: st, Executors: execs, Node: cfg.Node, HostID: host, PollInterval: cfg.PollInterval,
 		KillGrace: cfg.KillGrace, BaseURL: cfg.BaseURL, Logger: log, OnDispatch: mx.ObserveDispatch})
 	if err != nil {
 		return err

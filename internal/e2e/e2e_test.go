@@ -182,10 +182,16 @@ func runNow(t *testing.T, dbURL, dataDir, jobnet string) string {
 }
 
 // TestCrashRecovery kills `koyomi serve` with SIGKILL at random points while
-// a chain of local jobs runs, restarts it, and checks every job started
-// exactly once and ended exactly once and the generation ended normally.
+// a chain of local jobs runs, restarts it (under another node name, as the
+// default --node does), and checks every job started exactly once and ended
+// exactly once and the generation ended normally, on PostgreSQL and on
+// SQLite (where the restarted server adopts the running jobs at once).
 func TestCrashRecovery(t *testing.T) {
-	dbURL := pgtest.Database(t)
+	t.Run("postgres", func(t *testing.T) { crashRecovery(t, pgtest.Database(t)) })
+	t.Run("sqlite", func(t *testing.T) { crashRecovery(t, "") })
+}
+
+func crashRecovery(t *testing.T, dbURL string) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	logFile := filepath.Join(dir, "jobs.log")
@@ -205,7 +211,11 @@ func TestCrashRecovery(t *testing.T) {
 		t.Logf("kill -9 #%d after %d lines", i+1, len(countLines(t, logFile)))
 		srv = startServe(t, dbURL, data, fmt.Sprintf("crash-%d", i+2))
 	}
-	st := openStore(t, dbURL)
+	storeURL := dbURL
+	if storeURL == "" {
+		storeURL = "sqlite:" + filepath.Join(data, "koyomi.db")
+	}
+	st := openStore(t, storeURL)
 	g := waitGeneration(t, st, id, 40*time.Second)
 	require.Equal(t, jobrun.GenEndedNormal, g.State, "server output:\n%s", srv.out.String())
 	lines := countLines(t, logFile)
@@ -318,4 +328,73 @@ func TestSQLiteRefusesSecondServer(t *testing.T) {
 	require.Equal(t, 5, ee.ExitCode(), "conflict exit code")
 	require.Contains(t, string(out), "in use by another koyomi process")
 	require.Contains(t, string(out), "use PostgreSQL for several replicas")
+}
+
+// TestReplicasOnSeparateHosts runs two servers on one PostgreSQL database
+// with a data directory each, as on two hosts. The replica that runs a
+// chain's local jobs is killed with SIGKILL mid-job: the other never takes
+// them over (it could not learn their outcome, nor restart them without
+// running them twice), and once the killed replica is back with its data
+// directory the chain ends normally, every job started and ended once.
+func TestReplicasOnSeparateHosts(t *testing.T) {
+	dbURL := pgtest.Database(t)
+	dir := t.TempDir()
+	dataA, dataB := filepath.Join(dir, "host-a"), filepath.Join(dir, "host-b")
+	logFile := filepath.Join(dir, "jobs.log")
+	const jobs = 3
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(jobnetYAML("chain", logFile, jobs, true, "1.5")), 0o644))
+	cli(t, dbURL, dataA, "migrate", "up")
+	cli(t, dbURL, dataA, "apply", "-f", filepath.Join(dir, "defs.yaml"))
+
+	a := startServe(t, dbURL, dataA, "replica-a")
+	b := startServe(t, dbURL, dataB, "replica-b", "--poll-interval", "50ms")
+	st := openStore(t, dbURL)
+	ctx := context.Background()
+	id := runNow(t, dbURL, dataA, "e2e/chain")
+	var owner string
+	require.Eventually(t, func() bool {
+		us, err := st.UnitRuns(ctx, id)
+		if err != nil {
+			return false
+		}
+		for _, u := range us {
+			if u.Path == "j0" && u.State == jobrun.StateRunning {
+				owner = u.ClaimedBy
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 20*time.Millisecond)
+	dead, survivor, ownerData := a, b, dataA
+	if owner == "replica-b" {
+		dead, survivor, ownerData = b, a, dataB
+	}
+	dead.kill() // the replica that runs j0
+	// Its claims would expire after 30 s; expire them now. The survivor
+	// (polling every 50 ms) then sees an orphan it must not adopt.
+	db, err := sql.Open("pgx", dbURL)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.ExecContext(ctx, "UPDATE unit_runs SET claim_expires = now() - interval '1 minute' WHERE claimed_by = $1", owner)
+	require.NoError(t, err)
+	require.Never(t, func() bool {
+		us, err := st.UnitRuns(ctx, id)
+		require.NoError(t, err)
+		for _, u := range us {
+			if u.State == jobrun.StateUnknownEnd || (u.Path == "j0" && u.ClaimedBy != owner) {
+				t.Logf("unit %s: %s, claimed by %s: %s", u.Path, u.State, u.ClaimedBy, u.Reason)
+				return true
+			}
+		}
+		return false
+	}, 3*time.Second, 50*time.Millisecond, "the other host leaves j0 alone")
+	// The host comes back (same data directory and node name).
+	back := startServe(t, dbURL, ownerData, owner)
+	g := waitGeneration(t, st, id, 40*time.Second)
+	require.Equal(t, jobrun.GenEndedNormal, g.State, "server output:\n%s\nsurvivor:\n%s", back.out.String(), survivor.out.String())
+	lines := countLines(t, logFile)
+	for i := range jobs {
+		require.Equal(t, 1, lines[fmt.Sprintf("start j%d", i)], "job j%d started once: %v", i, lines)
+		require.Equal(t, 1, lines[fmt.Sprintf("end j%d", i)], "job j%d ended once: %v", i, lines)
+	}
 }

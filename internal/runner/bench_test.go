@@ -10,8 +10,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/koyomi-dev/koyomi/internal/dispatch"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
 	"github.com/koyomi-dev/koyomi/internal/jobrun"
+	"github.com/koyomi-dev/koyomi/internal/runner"
 	"github.com/koyomi-dev/koyomi/internal/store"
 	"github.com/koyomi-dev/koyomi/internal/store/storetest"
 )
@@ -146,4 +148,60 @@ func (e *env) runUntilEndedWithin(t testing.TB, id string, limit time.Duration) 
 	}
 	t.Fatalf("generation %s did not end", id)
 	return store.Generation{}, nil
+}
+
+// BenchmarkLocalStartWithHungConnection measures the start delay of a local
+// jobnet (from the generation's insertion to its job's start) on a runner
+// that is idle, and on one whose ECS connection has a RunTask hanging for
+// the whole benchmark (target: no difference).
+func BenchmarkLocalStartWithHungConnection(b *testing.B) {
+	for _, hung := range []bool{false, true} {
+		name := "idle"
+		if hung {
+			name = "hung-connection"
+		}
+		b.Run(name, func(b *testing.B) {
+			eachDialect(b, func(b *testing.B, dialect string) {
+				ctx := context.Background()
+				st := storetest.Open(b, dialect, nil)
+				w := newECSWorld(b)
+				e := newEnv(b, st, time.Second)
+				r, err := runner.New(runner.Params{Store: st, Executors: dispatch.Registry{jobnet.JobLocal: e.local, jobnet.JobECS: w.ex},
+					Node: "bench", PollInterval: time.Second, Logger: testLogger()})
+				require.NoError(b, err)
+				j := &jobnet.Jobnet{Name: "nightly", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{sh("a", "true")}}}
+				tmpl := submit(b, st, j, nil)
+				running(b, r)
+				r.Notify()
+				require.Eventually(b, func() bool { return genState(b, st, tmpl.ID).IsTerminal() }, 30*time.Second, time.Millisecond)
+				if hung {
+					submit(b, st, &jobnet.Jobnet{Name: "cloud", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{ecsUnit("held", "stuck")}}}, nil)
+					r.Notify()
+					<-w.hung.seen
+				}
+				var delays []time.Duration
+				for i := 0; b.Loop(); i++ {
+					g := tmpl
+					g.Rule = fmt.Sprintf("b%06d", i)
+					g.ScheduledAt = time.Now().Add(-time.Second)
+					g.ID = store.GenerationID(g.JobnetID, g.BusinessDate, g.Rule, g.StartClock)
+					t0 := time.Now()
+					require.NoError(b, st.InsertGeneration(ctx, g))
+					r.Notify()
+					var u store.UnitRun
+					require.Eventually(b, func() bool {
+						u = unitsOf(b, st, g.ID)["a"]
+						return u.StartedAt != nil
+					}, 30*time.Second, time.Millisecond)
+					delays = append(delays, u.StartedAt.Sub(t0))
+				}
+				if hung {
+					require.EqualValues(b, 1, w.hung.held.Load(), "RunTask was held throughout")
+				}
+				slices.Sort(delays)
+				b.ReportMetric(float64(delays[len(delays)/2])/1e6, "p50-ms/start")
+				b.ReportMetric(float64(delays[len(delays)-1])/1e6, "max-ms/start")
+			})
+		})
+	}
 }

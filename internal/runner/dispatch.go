@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/koyomi-dev/koyomi/internal/alert"
@@ -16,82 +15,69 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/store"
 )
 
-// claimAndDispatch claims queued units and dispatches them in parallel.
+// Results of executor calls, delivered by the lane workers and recorded by
+// the next pass (record).
+type (
+	startDone struct {
+		u   store.RunUnit
+		h   dispatch.Handle
+		err error
+		at  time.Time
+	}
+	pollDone struct {
+		u    store.RunUnit
+		st   dispatch.Status
+		err  error
+		tail []string
+	}
+	cancelDone struct {
+		u     store.RunUnit
+		cause string
+		err   error
+	}
+)
+
+// claimAndDispatch claims queued units and hands their starts to the lanes;
+// the pass does not wait for them.
 func (r *Runner) claimAndDispatch(ctx context.Context) (int, error) {
-	units, err := r.p.Store.ClaimForDispatch(ctx, r.p.Node, ClaimBatch, r.p.ClaimLease, r.p.Now())
+	units, err := r.p.Store.ClaimForDispatch(ctx, r.p.Node, r.p.HostID, ClaimBatch, r.p.ClaimLease, r.p.Now())
 	if err != nil || len(units) == 0 {
 		return 0, err
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		sem  = make(chan struct{}, r.p.DispatchWorkers)
-	)
-	sink := &startSink{}
+	var errs []error
 	for _, u := range units {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := r.dispatch(ctx, sink, u); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("dispatch unit %q of generation %s: %w", u.Path, u.GenerationID, err))
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	// The handles of the executions started in this pass are recorded in
-	// one transaction; their keys were recorded before Start, so a crash
-	// before this write re-attaches them.
-	if _, err := r.p.Store.MarkRunningAll(ctx, sink.starts); err != nil {
-		errs = append(errs, err)
-	}
-	for _, st := range sink.starts {
-		r.pollNow(st.UnitID)
+		if err := r.dispatch(ctx, u); err != nil {
+			errs = append(errs, fmt.Errorf("dispatch unit %q of generation %s: %w", u.Path, u.GenerationID, err))
+		}
 	}
 	return len(units), errors.Join(errs...)
-}
-
-// startSink collects the starts of parallel dispatches.
-type startSink struct {
-	mu     sync.Mutex
-	starts []store.UnitStart
-}
-
-func (s *startSink) add(st store.UnitStart) {
-	s.mu.Lock()
-	s.starts = append(s.starts, st)
-	s.mu.Unlock()
 }
 
 // dispatch starts a claimed unit: a job unit comes with its dispatch key
 // already recorded (ClaimForDispatch: queued → starting); a wait unit
 // starts watching instead.
-func (r *Runner) dispatch(ctx context.Context, sink *startSink, u store.RunUnit) error {
+func (r *Runner) dispatch(ctx context.Context, u store.RunUnit) error {
 	g, c, def, err := r.unitDef(ctx, u.GenerationID, u.Path)
 	if err != nil {
 		return err
 	}
-	now := r.p.Now()
 	if u.State == jobrun.StateQueued {
 		if def.Kind != jobnet.UnitWait {
 			return fmt.Errorf("unit %q of generation %s: claimed without a recorded dispatch", u.Path, g.ID)
 		}
-		if err := r.p.Store.MarkRunning(ctx, u.ID, jobrun.StateQueued, nil, now); err != nil && !store.IsConflict(err) {
+		if err := r.p.Store.MarkRunning(ctx, u.ID, jobrun.StateQueued, nil, r.p.Now()); err != nil && !store.IsConflict(err) {
 			return err
 		}
 		r.pollNow(u.ID)
 		return nil
 	}
-	return r.start(ctx, sink, g, c, def, u)
+	return r.start(ctx, g, c, def, u)
 }
 
-// start calls the executor for a unit in starting with its recorded key
-// (a first dispatch or a re-attach) and records the handle (at once, or
-// through sink when not nil).
-func (r *Runner) start(ctx context.Context, sink *startSink, g store.Generation, c *compiled, def jobnet.Unit, u store.RunUnit) error {
+// start hands the executor call for a unit in starting with its recorded
+// key (a first dispatch or a re-attach) to the unit's start lane. A job
+// that cannot be turned into a request fails to start at once.
+func (r *Runner) start(ctx context.Context, g store.Generation, c *compiled, def jobnet.Unit, u store.RunUnit) error {
 	if def.Job == nil {
 		return r.failStart(ctx, g, def, u, "the unit has no job definition")
 	}
@@ -115,42 +101,216 @@ func (r *Runner) start(ctx context.Context, sink *startSink, g store.Generation,
 	}
 	req := dispatch.Request{Key: u.DispatchKey, RunID: g.ID, Jobnet: g.Jobnet, Unit: u.Path, Attempt: u.Attempt,
 		BusinessDate: g.BusinessDate.String(), Job: job, Env: env}
-	h, err := ex.Start(ctx, req)
+	r.setInFlight(u.ID)
+	r.lanes.submit(startLane(job), func() {
+		cctx, cancel := context.WithTimeout(ctx, r.p.CallTimeout)
+		h, err := ex.Start(cctx, req)
+		cancel()
+		r.deliver(func() { r.starts = append(r.starts, startDone{u: u, h: h, err: err, at: r.p.Now()}) })
+	})
+	return nil
+}
+
+// poll hands a status call for units on one watch lane to that lane: one
+// Statuses call per batch when the executor has it, else one Status call
+// per unit. The log tail of an execution whose end raises an alert is read
+// in the same call, off the pass.
+func (r *Runner) poll(ctx context.Context, k laneKey, ex dispatch.Executor, ps []watched) {
+	for _, p := range ps {
+		r.setInFlight(p.u.ID)
+	}
+	finish := func(p watched, st dispatch.Status, err error) pollDone {
+		d := pollDone{u: p.u, st: st, err: err}
+		if err == nil && st.State.IsTerminal() && alertsWithLog(endVerdict(p.def, p.u, st).State) {
+			d.tail = r.logTail(ctx, ex, *p.u.Handle, LogTailLinesDefault)
+		}
+		return d
+	}
+	if bs, ok := ex.(dispatch.BatchStatuser); ok {
+		for len(ps) > 0 {
+			batch := ps[:min(len(ps), statusBatch)]
+			ps = ps[len(batch):]
+			r.lanes.submit(k, func() {
+				hs := make([]dispatch.Handle, len(batch))
+				for i, p := range batch {
+					hs[i] = *p.u.Handle
+				}
+				cctx, cancel := context.WithTimeout(ctx, r.p.CallTimeout)
+				sts, err := bs.Statuses(cctx, hs)
+				cancel()
+				if err == nil && len(sts) != len(hs) {
+					err = fmt.Errorf("%s executor answered %d statuses for %d executions", ex.Type(), len(sts), len(hs))
+				}
+				done := make([]pollDone, len(batch))
+				for i, p := range batch {
+					if err != nil {
+						done[i] = pollDone{u: p.u, err: fmt.Errorf("poll %s executions: %w", ex.Type(), err)}
+						continue
+					}
+					done[i] = finish(p, sts[i], nil)
+				}
+				r.deliver(func() { r.polls = append(r.polls, done...) })
+			})
+		}
+		return
+	}
+	for _, p := range ps {
+		r.lanes.submit(k, func() {
+			cctx, cancel := context.WithTimeout(ctx, r.p.CallTimeout)
+			st, err := ex.Status(cctx, *p.u.Handle)
+			cancel()
+			d := finish(p, st, err)
+			r.deliver(func() { r.polls = append(r.polls, d) })
+		})
+	}
+}
+
+// cancel hands a Cancel call to the unit's watch lane.
+func (r *Runner) cancel(ctx context.Context, ex dispatch.Executor, u store.RunUnit, cause string) {
+	r.setInFlight(u.ID)
+	r.lanes.submit(watchLane(*u.Handle), func() {
+		cctx, cancel := context.WithTimeout(ctx, r.p.CallTimeout)
+		err := ex.Cancel(cctx, *u.Handle, r.p.KillGrace)
+		cancel()
+		r.deliver(func() { r.cancels = append(r.cancels, cancelDone{u: u, cause: cause, err: err}) })
+	})
+}
+
+// deliver adds a call's result under the lock and wakes the loop.
+func (r *Runner) deliver(add func()) {
+	r.mu.Lock()
+	add()
+	r.mu.Unlock()
+	r.Notify()
+}
+
+func (r *Runner) setInFlight(id int64) {
+	r.mu.Lock()
+	r.inFlight[id] = true
+	r.mu.Unlock()
+}
+
+// record writes what the executor calls returned since the last pass: the
+// handles of started executions in one transaction (guarded starting →
+// running), start errors, cancel causes, and the ends seen in one
+// transaction. The units become free for the next call only then.
+func (r *Runner) record(ctx context.Context) (int, error) {
+	r.mu.Lock()
+	starts, polls, cancels := r.starts, r.polls, r.cancels
+	r.starts, r.polls, r.cancels = nil, nil, nil
+	r.mu.Unlock()
+	if len(starts)+len(polls)+len(cancels) == 0 {
+		return 0, nil
+	}
+	defer func() {
+		r.mu.Lock()
+		for _, d := range starts {
+			delete(r.inFlight, d.u.ID)
+		}
+		for _, d := range polls {
+			delete(r.inFlight, d.u.ID)
+		}
+		for _, d := range cancels {
+			delete(r.inFlight, d.u.ID)
+		}
+		r.mu.Unlock()
+	}()
+	var errs []error
+	var ok []store.UnitStart
+	for _, d := range starts {
+		if d.err != nil {
+			errs = append(errs, r.startFailed(ctx, d))
+			continue
+		}
+		ok = append(ok, store.UnitStart{UnitID: d.u.ID, From: jobrun.StateStarting, Handle: d.h, StartedAt: d.at})
+		if r.p.OnDispatch != nil && d.u.QueuedAt != nil {
+			r.p.OnDispatch(d.at.Sub(*d.u.QueuedAt))
+		}
+	}
+	// Their keys were recorded before Start, so a crash before this write
+	// re-attaches them.
+	if _, err := r.p.Store.MarkRunningAll(ctx, ok); err != nil {
+		errs = append(errs, err)
+	}
+	for _, st := range ok {
+		r.pollNow(st.UnitID)
+	}
+	for _, d := range cancels {
+		if d.err != nil {
+			if ctx.Err() == nil {
+				errs = append(errs, fmt.Errorf("cancel unit %q of generation %s: %w", d.u.Path, d.u.GenerationID, d.err))
+			}
+			continue
+		}
+		if err := r.p.Store.SetCancelCause(ctx, d.u.ID, d.u.State, d.cause); err != nil && !store.IsConflict(err) {
+			errs = append(errs, err)
+		}
+		r.pollNow(d.u.ID)
+	}
+	now := r.p.Now()
+	var ends []store.UnitEnd
+	for _, d := range polls {
+		st, err := d.st, d.err
+		if err != nil {
+			if !errors.Is(err, dispatch.ErrUnknownHandle) {
+				if ctx.Err() == nil {
+					errs = append(errs, fmt.Errorf("poll unit %q of generation %s: %w", d.u.Path, d.u.GenerationID, err))
+				}
+				r.pollLater(d.u.ID, now)
+				continue
+			}
+			st = dispatch.Status{State: dispatch.StateLost, Reason: err.Error()}
+		}
+		if !st.State.IsTerminal() {
+			r.pollLater(d.u.ID, now)
+			continue
+		}
+		g, _, def, err := r.unitDef(ctx, d.u.GenerationID, d.u.Path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		v := endVerdict(def, d.u, st)
+		errs = append(errs, r.finishInto(ctx, &ends, g, def, d.u, v, endTime(st, d.u.StartedAt, now), d.tail))
+	}
+	// The ends seen are written in one transaction.
+	if _, err := r.p.Store.MarkEndedAll(ctx, ends); err != nil {
+		errs = append(errs, err)
+	}
+	return len(starts) + len(polls) + len(cancels), errors.Join(errs...)
+}
+
+// startFailed records a Start that returned an error: a permanent one (or
+// the StartErrorLimit-th retryable one) ends the attempt as failed to
+// start; a retryable one keeps the unit starting with its key and retries
+// with exponential backoff. A Start cut short by shutdown is left alone:
+// the recorded key re-attaches after the restart.
+func (r *Runner) startFailed(ctx context.Context, d startDone) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	u := d.u
+	g, _, def, err := r.unitDef(ctx, u.GenerationID, u.Path)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil // shutting down: the recorded key re-attaches after the restart
-		}
-		var perm *dispatch.Permanent
-		n := u.StartErrors + 1
-		if errors.As(err, &perm) || errors.Is(err, fault.ErrInvalid) || n >= StartErrorLimit {
-			return r.failStart(ctx, g, def, u, err.Error())
-		}
-		backoff := min(time.Second<<min(n-1, 6), time.Minute)
-		var evs []alert.Event
-		if n == 1 {
-			ev := r.event(g, alert.EventDispatchError, alert.SeverityWarning)
-			ev.Job, ev.State, ev.Attempt, ev.Detail = u.Path, string(jobrun.StateStarting), u.Attempt, err.Error()
-			evs = append(evs, ev)
-		}
-		at := r.p.Now().Add(backoff)
-		r.setWake(at)
-		if err := r.p.Store.MarkStartError(ctx, u.ID, n, at, err.Error(), evs); err != nil && !store.IsConflict(err) {
-			return err
-		}
-		return nil
-	}
-	started := r.p.Now()
-	if r.p.OnDispatch != nil && u.QueuedAt != nil {
-		r.p.OnDispatch(started.Sub(*u.QueuedAt))
-	}
-	if sink != nil {
-		sink.add(store.UnitStart{UnitID: u.ID, From: jobrun.StateStarting, Handle: h, StartedAt: started})
-		return nil
-	}
-	if err := r.p.Store.MarkRunning(ctx, u.ID, jobrun.StateStarting, &h, started); err != nil && !store.IsConflict(err) {
 		return err
 	}
-	r.pollNow(u.ID)
+	var perm *dispatch.Permanent
+	n := u.StartErrors + 1
+	if errors.As(d.err, &perm) || errors.Is(d.err, fault.ErrInvalid) || n >= StartErrorLimit {
+		return r.failStart(ctx, g, def, u, d.err.Error())
+	}
+	backoff := min(time.Second<<min(n-1, 6), time.Minute)
+	var evs []alert.Event
+	if n == 1 {
+		ev := r.event(g, alert.EventDispatchError, alert.SeverityWarning)
+		ev.Job, ev.State, ev.Attempt, ev.Detail = u.Path, string(jobrun.StateStarting), u.Attempt, d.err.Error()
+		evs = append(evs, ev)
+	}
+	at := r.p.Now().Add(backoff)
+	r.setWake(at)
+	if err := r.p.Store.MarkStartError(ctx, u.ID, n, at, d.err.Error(), evs); err != nil && !store.IsConflict(err) {
+		return err
+	}
 	return nil
 }
 
@@ -163,29 +323,30 @@ func (r *Runner) pollNow(id int64) {
 // failStart ends an attempt that could not start: a retry when the job's
 // policy retries failures to start, else failed to start.
 func (r *Runner) failStart(ctx context.Context, g store.Generation, def jobnet.Unit, u store.RunUnit, reason string) error {
-	return r.finish(ctx, g, def, u, jobrun.StateFailedToStart, jobrun.CauseStartFailed, nil, reason, false)
+	return r.finish(ctx, g, def, u, verdict{State: jobrun.StateFailedToStart, Cause: jobrun.CauseStartFailed, Reason: reason})
 }
 
-// finish ends an attempt in state (or retries it) with its events.
-func (r *Runner) finish(ctx context.Context, g store.Generation, def jobnet.Unit, u store.RunUnit, state jobrun.JobState,
-	cause jobrun.Cause, exit *int, reason string, timedOut bool) error {
-	return r.finishInto(ctx, nil, g, def, u, state, cause, exit, reason, timedOut)
+// finish ends an attempt as v says (or retries it) with its events, now.
+func (r *Runner) finish(ctx context.Context, g store.Generation, def jobnet.Unit, u store.RunUnit, v verdict) error {
+	return r.finishInto(ctx, nil, g, def, u, v, r.p.Now(), nil)
 }
 
-// finishInto is finish; with a non-nil sink an end (not a retry) is
-// collected there instead of written, for the caller to write several ends
-// in one transaction (store.MarkEndedAll) before it evaluates.
-func (r *Runner) finishInto(ctx context.Context, sink *[]store.UnitEnd, g store.Generation, def jobnet.Unit, u store.RunUnit, state jobrun.JobState,
-	cause jobrun.Cause, exit *int, reason string, timedOut bool) error {
-	now := r.p.Now()
+// finishInto ends an attempt at endedAt as v says, or retries it when the
+// job's retry policy retries the outcome. With a non-nil sink an end (not a
+// retry) is collected there instead of written, for the caller to write
+// several ends in one transaction (store.MarkEndedAll) before it evaluates.
+// tail is the end of the job's log, carried by the alert.
+func (r *Runner) finishInto(ctx context.Context, sink *[]store.UnitEnd, g store.Generation, def jobnet.Unit, u store.RunUnit, v verdict,
+	endedAt time.Time, tail []string) error {
 	defer r.markDirty(g.ID)
 	defer r.pollNow(u.ID)
+	state, exit, reason := v.State, v.Exit, v.Reason
 	var retry *jobnet.Retry
 	if def.Job != nil {
 		retry = def.Job.Retry
 	}
-	if outcome, ok := jobrun.OutcomeOf(state, timedOut); ok && retry != nil && cause != jobrun.CauseKill {
-		if again, at := jobrun.RetryDecision(retry, outcome, u.Tries, now); again {
+	if outcome, ok := jobrun.OutcomeOf(state, v.TimedOut); ok && retry != nil && v.Cause != jobrun.CauseKill {
+		if again, at := jobrun.RetryDecision(retry, outcome, u.Tries, endedAt); again {
 			if _, err := jobrun.Transition(u.Path, u.State, jobrun.StateWaiting, jobrun.CauseRetry); err != nil {
 				return err
 			}
@@ -200,14 +361,14 @@ func (r *Runner) finishInto(ctx context.Context, sink *[]store.UnitEnd, g store.
 			return nil
 		}
 	}
-	if _, err := jobrun.Transition(u.Path, u.State, state, cause); err != nil {
+	if _, err := jobrun.Transition(u.Path, u.State, state, v.Cause); err != nil {
 		return err
 	}
 	var evs []alert.Event
 	add := func(kind alert.EventKind, sev alert.Severity) {
 		ev := r.event(g, kind, sev)
 		ev.Job, ev.State, ev.ExitCode, ev.Attempt, ev.Detail = u.Path, string(state), exit, u.Attempt, reason
-		ev.LogTail = r.logTail(ctx, u, LogTailLinesDefault)
+		ev.LogTail = tail
 		evs = append(evs, ev)
 	}
 	switch state {
@@ -218,7 +379,7 @@ func (r *Runner) finishInto(ctx context.Context, sink *[]store.UnitEnd, g store.
 	case jobrun.StateFailedToStart:
 		add(alert.EventJobFailedToStart, alert.SeverityCritical)
 	}
-	end := store.UnitEnd{UnitID: u.ID, From: u.State, State: state, ExitCode: exit, Reason: reason, EndedAt: now, Events: evs}
+	end := store.UnitEnd{UnitID: u.ID, From: u.State, State: state, ExitCode: exit, Reason: reason, EndedAt: endedAt, Events: evs}
 	if sink != nil {
 		*sink = append(*sink, end)
 		return nil
@@ -230,9 +391,17 @@ func (r *Runner) finishInto(ctx context.Context, sink *[]store.UnitEnd, g store.
 	return nil
 }
 
-// watch polls this node's starting and running units: re-attaches
-// dispatches without a handle, honours kill requests and timeouts, ends wait
-// units, and ends jobs whose executions ended.
+// watched is a unit due for a status call, with what judging it needs.
+type watched struct {
+	u   store.RunUnit
+	def jobnet.Unit
+}
+
+// watch goes over this node's starting and running units and does what
+// decideWatch says: re-attaches dispatches without a handle, cancels on
+// kill requests and timeouts, checks wait units, ends executions nobody
+// knows, and hands status calls to the lanes (grouped per lane). Executor
+// calls are only handed out; record writes their results in a later pass.
 func (r *Runner) watch(ctx context.Context) (int, error) {
 	now := r.p.Now()
 	var (
@@ -242,7 +411,7 @@ func (r *Runner) watch(ctx context.Context) (int, error) {
 	// Orphans (claims of dead nodes expire after ClaimLease) are adopted
 	// once per poll interval; other passes only list this node's units.
 	if now.Sub(r.lastAdopt) >= r.p.PollInterval {
-		units, err = r.p.Store.ActiveUnits(ctx, r.p.Node, now, r.p.ClaimLease)
+		units, err = r.p.Store.ActiveUnits(ctx, r.p.Node, r.p.HostID, now, r.p.ClaimLease)
 		if err == nil {
 			r.lastAdopt = now
 		}
@@ -254,77 +423,71 @@ func (r *Runner) watch(ctx context.Context) (int, error) {
 	}
 	changed := 0
 	var errs []error
-	type polled struct {
-		u   store.RunUnit
-		g   store.Generation
-		def jobnet.Unit
+	type group struct {
+		ex dispatch.Executor
+		ps []watched
 	}
-	byExec := map[dispatch.Executor][]polled{}
-	var ends []store.UnitEnd
+	due := map[laneKey]*group{}
+	var order []laneKey
 	live := make(map[int64]bool, len(units))
+	liveHandles := make(map[string]bool, len(units))
 	for _, u := range units {
 		live[u.ID] = true
+		if u.Handle != nil {
+			liveHandles[u.Handle.ID] = true
+		}
 		g, c, def, err := r.unitDef(ctx, u.GenerationID, u.Path)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if def.Kind == jobnet.UnitWait {
+		in := watchInput{Unit: u, Def: def, Away: u.JobType == jobnet.JobLocal && u.HostID != "" && u.HostID != r.p.HostID}
+		var ex dispatch.Executor
+		if u.Handle != nil {
+			ex, err = r.p.Executors.For(jobnet.JobType(u.Handle.Executor))
+			in.HasExecutor = err == nil
+		}
+		r.mu.Lock()
+		in.InFlight = r.inFlight[u.ID]
+		in.NextPoll, in.Polled = r.nextPoll[u.ID]
+		if u.Handle != nil {
+			in.Hinted = r.hinted[u.Handle.ID]
+		}
+		r.mu.Unlock()
+		d := decideWatch(in, now)
+		r.setWake(d.Wake)
+		switch d.Action {
+		case actWait:
 			n, err := r.watchWait(ctx, g, def, u, now)
 			changed += n
 			errs = append(errs, err)
-			continue
-		}
-		if u.Handle == nil {
-			if u.State != jobrun.StateStarting {
-				continue
-			}
-			if u.NotBefore != nil && u.NotBefore.After(now) {
-				r.setWake(*u.NotBefore)
-				continue
-			}
+		case actStart:
 			changed++
-			errs = append(errs, r.start(ctx, nil, g, c, def, u))
-			continue
-		}
-		ex, err := r.p.Executors.For(jobnet.JobType(u.Handle.Executor))
-		if err != nil {
-			errs = append(errs, r.finish(ctx, g, def, u, jobrun.StateUnknownEnd, jobrun.CauseLost, nil, err.Error(), false))
+			errs = append(errs, r.start(ctx, g, c, def, u))
+		case actLost:
 			changed++
-			continue
-		}
-		if u.CancelCause == "" {
-			cause := ""
-			if u.KillRequested {
-				cause = store.CancelKill
-			} else if def.Job != nil && def.Job.Timeout != nil && def.Job.Timeout.After > 0 && u.StartedAt != nil {
-				deadline := u.StartedAt.Add(def.Job.Timeout.After.D())
-				if !now.Before(deadline) {
-					cause = store.CancelTimeout
-				} else {
-					r.setWake(deadline)
-				}
+			errs = append(errs, r.finish(ctx, g, def, u, verdict{State: jobrun.StateUnknownEnd, Cause: jobrun.CauseLost,
+				Reason: fmt.Sprintf("no executor for job type %q", u.Handle.Executor)}))
+		case actKillAway:
+			changed++
+			errs = append(errs, r.finish(ctx, g, def, u, verdict{State: jobrun.StateKilled, Cause: jobrun.CauseKill,
+				Reason: fmt.Sprintf("killed by an operator while the host that ran it (host id %s) was away; a process still running there was not stopped", u.HostID)}))
+		case actCancel:
+			changed++
+			r.cancel(ctx, ex, u, d.Cause)
+		case actPoll:
+			r.mu.Lock()
+			delete(r.hinted, u.Handle.ID)
+			r.mu.Unlock()
+			k := watchLane(*u.Handle)
+			gr := due[k]
+			if gr == nil {
+				gr = &group{ex: ex}
+				due[k] = gr
+				order = append(order, k)
 			}
-			if cause != "" {
-				if err := ex.Cancel(ctx, *u.Handle, r.p.KillGrace); err != nil {
-					errs = append(errs, fmt.Errorf("cancel unit %q of generation %s: %w", u.Path, g.ID, err))
-					continue
-				}
-				if err := r.p.Store.SetCancelCause(ctx, u.ID, u.State, cause); err != nil && !store.IsConflict(err) {
-					errs = append(errs, err)
-				}
-				u.CancelCause = cause
-				r.pollNow(u.ID)
-				changed++
-			}
+			gr.ps = append(gr.ps, watched{u: u, def: def})
 		}
-		r.mu.Lock()
-		next, seen := r.nextPoll[u.ID]
-		r.mu.Unlock()
-		if seen && now.Before(next) {
-			continue
-		}
-		byExec[ex] = append(byExec[ex], polled{u, g, def})
 	}
 	r.mu.Lock()
 	for id := range r.nextPoll {
@@ -332,48 +495,16 @@ func (r *Runner) watch(ctx context.Context) (int, error) {
 			delete(r.nextPoll, id)
 		}
 	}
-	r.mu.Unlock()
-	for ex, ps := range byExec {
-		sts := make([]dispatch.Status, len(ps))
-		stErrs := make([]error, len(ps))
-		if bs, ok := ex.(dispatch.BatchStatuser); ok {
-			hs := make([]dispatch.Handle, len(ps))
-			for i, p := range ps {
-				hs[i] = *p.u.Handle
-			}
-			got, err := bs.Statuses(ctx, hs)
-			if err != nil || len(got) != len(hs) {
-				errs = append(errs, fmt.Errorf("poll %s executions: %w", ex.Type(), err))
-				continue
-			}
-			sts = got
-		} else {
-			for i, p := range ps {
-				sts[i], stErrs[i] = ex.Status(ctx, *p.u.Handle)
-			}
-		}
-		for i, p := range ps {
-			st, err := sts[i], stErrs[i]
-			if err != nil {
-				if errors.Is(err, dispatch.ErrUnknownHandle) {
-					st = dispatch.Status{State: dispatch.StateLost, Reason: err.Error()}
-				} else {
-					errs = append(errs, fmt.Errorf("poll unit %q of generation %s: %w", p.u.Path, p.g.ID, err))
-					r.pollLater(p.u.ID, now)
-					continue
-				}
-			}
-			if !st.State.IsTerminal() {
-				r.pollLater(p.u.ID, now)
-				continue
-			}
-			changed++
-			errs = append(errs, r.ended(ctx, &ends, p.g, p.def, p.u, st))
+	// Hints about executions this node does not watch (yet) are dropped: a
+	// start just recorded is polled at once anyway.
+	for id := range r.hinted {
+		if !liveHandles[id] {
+			delete(r.hinted, id)
 		}
 	}
-	// The ends seen in this pass are written in one transaction.
-	if _, err := r.p.Store.MarkEndedAll(ctx, ends); err != nil {
-		errs = append(errs, err)
+	r.mu.Unlock()
+	for _, k := range order {
+		r.poll(ctx, k, due[k].ex, due[k].ps)
 	}
 	return changed, errors.Join(errs...)
 }
@@ -386,59 +517,12 @@ func (r *Runner) pollLater(id int64, now time.Time) {
 	r.setWake(at)
 }
 
-// ended judges an execution that ended.
-func (r *Runner) ended(ctx context.Context, sink *[]store.UnitEnd, g store.Generation, def jobnet.Unit, u store.RunUnit, st dispatch.Status) error {
-	switch {
-	case u.CancelCause == store.CancelKill && st.State != dispatch.StateFailedToStart:
-		return r.finishInto(ctx, sink, g, def, u, jobrun.StateKilled, jobrun.CauseKill, st.ExitCode, "killed by an operator", false)
-	case u.CancelCause == store.CancelTimeout && st.State != dispatch.StateFailedToStart:
-		var t *jobnet.Timeout
-		if def.Job != nil {
-			t = def.Job.Timeout
-		}
-		state, err := jobrun.TimeoutState(t)
-		if err != nil {
-			state = jobrun.StateEndedAbnormal
-		}
-		reason := "timed out"
-		if t != nil {
-			reason += " after " + t.After.String()
-		}
-		return r.finishInto(ctx, sink, g, def, u, state, jobrun.CauseTimeout, st.ExitCode, reason, true)
-	}
-	switch st.State {
-	case dispatch.StateExited:
-		code := -1
-		if st.ExitCode != nil {
-			code = *st.ExitCode
-		}
-		var end jobnet.EndJudgment
-		if def.Job != nil {
-			end = def.Job.End
-		}
-		return r.finishInto(ctx, sink, g, def, u, jobrun.Judge(end, code), jobrun.CauseExited, st.ExitCode, st.Reason, false)
-	case dispatch.StateFailedToStart:
-		return r.finishInto(ctx, sink, g, def, u, jobrun.StateFailedToStart, jobrun.CauseStartFailed, st.ExitCode, st.Reason, false)
-	case dispatch.StateCancelled:
-		return r.finishInto(ctx, sink, g, def, u, jobrun.StateKilled, jobrun.CauseKill, st.ExitCode, cmpOr(st.Reason, "cancelled"), false)
-	default:
-		return r.finishInto(ctx, sink, g, def, u, jobrun.StateUnknownEnd, jobrun.CauseLost, st.ExitCode, cmpOr(st.Reason, "the executor lost the job"), false)
-	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // watchWait ends a wait unit once the awaited unit of the other jobnet
 // ended normally or with warning on the same business date, or abnormally
 // when its limit passed; a kill request ends it killed.
 func (r *Runner) watchWait(ctx context.Context, g store.Generation, def jobnet.Unit, u store.RunUnit, now time.Time) (int, error) {
 	if u.KillRequested {
-		return 1, r.finish(ctx, g, def, u, jobrun.StateKilled, jobrun.CauseKill, nil, "killed by an operator", false)
+		return 1, r.finish(ctx, g, def, u, verdict{State: jobrun.StateKilled, Cause: jobrun.CauseKill, Reason: "killed by an operator"})
 	}
 	r.mu.Lock()
 	next, seen := r.nextPoll[u.ID]
@@ -447,7 +531,7 @@ func (r *Runner) watchWait(ctx context.Context, g store.Generation, def jobnet.U
 		return 0, nil
 	}
 	if def.Wait == nil {
-		return 1, r.finish(ctx, g, def, u, jobrun.StateEndedAbnormal, jobrun.CauseExited, nil, "the wait unit has no target", false)
+		return 1, r.finish(ctx, g, def, u, verdict{State: jobrun.StateEndedAbnormal, Cause: jobrun.CauseExited, Reason: "the wait unit has no target"})
 	}
 	target := def.Wait.Jobnet
 	if !strings.Contains(target, "/") {
@@ -462,13 +546,13 @@ func (r *Runner) watchWait(ctx context.Context, g store.Generation, def jobnet.U
 		what += " unit " + def.Wait.Unit
 	}
 	if ok {
-		return 1, r.finish(ctx, g, def, u, jobrun.StateEndedNormal, jobrun.CauseExited, nil, what+" ended", false)
+		return 1, r.finish(ctx, g, def, u, verdict{State: jobrun.StateEndedNormal, Cause: jobrun.CauseExited, Reason: what + " ended"})
 	}
 	if def.Wait.Limit > 0 && u.StartedAt != nil {
 		limit := u.StartedAt.Add(def.Wait.Limit.D())
 		if !now.Before(limit) {
-			return 1, r.finish(ctx, g, def, u, jobrun.StateEndedAbnormal, jobrun.CauseExited, nil,
-				fmt.Sprintf("%s did not end within %s", what, def.Wait.Limit), false)
+			return 1, r.finish(ctx, g, def, u, verdict{State: jobrun.StateEndedAbnormal, Cause: jobrun.CauseExited,
+				Reason: fmt.Sprintf("%s did not end within %s", what, def.Wait.Limit)})
 		}
 		r.setWake(limit)
 	}

@@ -5,7 +5,8 @@
 //
 // # The loop
 //
-// Run repeats Pass. One pass:
+// Run repeats Pass. A pass decides and writes; it never waits for a
+// backend. One pass:
 //
 //  1. starts the startable generations (store.StartableGenerations honours
 //     the overlap policy and the catch-up gate below; StartGenerationWith:
@@ -15,16 +16,22 @@
 //     (store.MarkSeenInTime) and every active generation for evaluation
 //     (operators' holds, releases, reruns and marks, and delay deadlines,
 //     are picked up within one interval);
-//  3. watches this node's starting and running units (once per poll
+//  3. records what the executor calls handed out earlier returned (see
+//     Executor calls): the handles of started executions in one
+//     transaction (store.MarkRunningAll, guarded starting → running), start
+//     errors, cancel causes, and the executions that ended, judged (end
+//     judgment, timeout end state, retry policy) and written in one
+//     transaction (store.MarkEndedAll, each end still guarded by its state
+//     and written with its events), marking their generations dirty;
+//  4. watches this node's starting and running units (once per poll
 //     interval adopting orphans first, store.ActiveUnits; otherwise only
-//     listing its own, store.WatchedUnits): re-attaches
-//     dispatches without a handle, cancels on kill requests and timeouts,
-//     ends wait units, polls executors (BatchStatuser when the executor has
-//     it) and judges the executions that ended (end judgment, timeout end
-//     state, retry policy), marking their generations dirty; the ends seen
-//     in one pass are written in one transaction (store.MarkEndedAll, each
-//     end still guarded by its state and written with its events);
-//  4. evaluates the generations marked dirty: Graph.Evaluate on the stored
+//     listing its own, store.WatchedUnits) and does what the pure
+//     decideWatch says for each: re-attach a dispatch without a handle
+//     (Start again with the recorded key), cancel on a kill request or a
+//     timeout, check a wait unit, end an execution no executor knows, or
+//     poll it (BatchStatuser when the executor has it) when it is due or
+//     its executor notified a change. Executor calls are only handed out;
+//  5. evaluates the generations marked dirty: Graph.Evaluate on the stored
 //     states, judgments resolved in-process (variables and Stat), delay
 //     flags raised, and the step applied in one transaction (ApplyStep:
 //     derived nested jobnet states, bypassed units, judgment results, ready
@@ -34,31 +41,69 @@
 //     needs) and a persisted step is applied to them in
 //     memory, so further rounds read nothing. A conflict means someone
 //     changed the generation meanwhile: re-read both and evaluate again;
-//  5. claims queued units and records their dispatch in the same update
+//  6. claims queued units and records their dispatch in the same update
 //     (ClaimForDispatch: pools and max_concurrent_jobs respected, FOR
 //     UPDATE SKIP LOCKED on PostgreSQL; job units queued → starting with
-//     their dispatch keys) and starts them in parallel (DispatchWorkers;
-//     one on SQLite); the handles of the executions started are then
-//     recorded in one transaction (store.MarkRunningAll, guarded
-//     starting → running). Their keys were recorded before Start, so a crash
-//     before that write re-attaches them like any starting unit without a
-//     handle. Params.OnDispatch observes each accepted start with the time
-//     the unit spent since it was queued;
-//  6. renews this node's claims.
+//     their dispatch keys and this runner's HostID) and hands their starts
+//     to the lanes. Params.OnDispatch observes each accepted start with the
+//     time the unit spent since it was queued;
+//  7. renews this node's claims.
 //
 // Compiled graphs are cached by (jobnet id, version): a generation pins its
 // version, so a cached graph never goes stale.
 //
+// # Executor calls
+//
+// Every executor call (Start, Status, Statuses, Cancel, and the log tail an
+// alert carries) runs off the pass, in a lane: one per executor and
+// connection (the connection an ECS or EKS job spec names for Start, the one
+// its handle's data names afterwards) and per kind of call (starts apart
+// from watching, so hung RunTasks do not hide the ends of running tasks).
+// A lane runs at most DispatchWorkers calls at once, in order; each call is
+// bounded by CallTimeout (a Start cut off by it is a retryable dispatch
+// error, retried with the same key). A unit has at most one call out at a
+// time; it is handed nothing else until the call's result is recorded by a
+// pass (step 3), and a returning call wakes the loop. So a hung backend
+// call delays the jobs on its connection only: local jobs, other
+// connections and the database work of the pass go on, and the pass never
+// waits for a call. Starts of a wide fan-out run in parallel (on SQLite
+// too) while their database writes stay batched per pass. A stopping Run
+// cancels the calls still out and waits for them.
+//
+// The decisions (decideWatch: what to do about a unit; startLane and
+// watchLane: where a call goes; endVerdict and endTime: how and when an
+// execution ended) are pure functions; dispatch.go applies them.
+//
 // # Wake-ups
 //
-// The order watch → evaluate → claim makes one hop (a job's end is seen →
-// its successor is queued, claimed and started) a single pass; a pass that
-// changed anything is followed at once by another, without waiting for a
-// timer. Otherwise the loop sleeps until the
+// The order record → watch → evaluate → claim makes one hop (a job's end
+// is recorded → its successor is queued, claimed and its start handed out)
+// a single pass; a pass that changed anything is followed at once by
+// another, without waiting for a timer. Otherwise the loop sleeps until the
 // poll interval, a Notify, or the earliest wake-up a pass computed (a retry
-// time, a timeout, a delay deadline, a wait limit, a dispatch backoff). An
-// execution is polled at once after it started and then every poll
-// interval.
+// time, a timeout, a delay deadline, a wait limit, a dispatch backoff).
+// Notify comes from operators (after they changed a generation), from every
+// executor call that returns, and from executors that implement
+// dispatch.Notifier: New subscribes to them, and a notification about a
+// handle makes the next pass (at once) poll that execution, whatever its
+// poll interval. So no poll interval lies in a hop whose executor notifies
+// (the local executor does when a job exits): the end is seen, recorded,
+// evaluated and the successor claimed and started by the node that watched
+// the job, which on PostgreSQL with several replicas is also the node that
+// queued the successor (it claims in the same pass). An execution is also
+// polled at once after it started, and then every poll interval.
+//
+// On PostgreSQL the store also wakes the runners of every replica when a
+// transaction that may give them work commits (LISTEN/NOTIFY on channel
+// koyomi_runner: units queued by an evaluation, generations inserted, any
+// audited operator action; store.ListenRunners): a unit queued by one
+// replica, a `koyomi run now` from another process or a kill requested
+// through another replica is acted on at once by every idle runner.
+//
+// A unit's ended_at is when the execution ended as the executor recorded
+// it (dispatch.Status.EndedAt: the local exit record, the task's stop
+// time), not when the runner noticed: after downtime, durations and end
+// delays stay true. Without such a record it is when the runner noticed.
 //
 // # Claims and several replicas
 //
@@ -70,6 +115,36 @@
 // slots count starting and running units and queued units under a live
 // claim; on PostgreSQL the pool and generation rows are locked while counting
 // so two replicas never overfill a pool.
+//
+// After a restart a runner watches the units of its own node name at once.
+// A runner that is the only process on its database (an SQLite file locked
+// exclusively, store.Exclusive, as `koyomi serve` opens it) adopts every
+// starting and running unit at once whatever node name claimed it, since
+// that was an earlier life of the same process (the default --node,
+// host-pid, changes on every start): a restart after kill -9 does not wait
+// for ClaimLease. On PostgreSQL a restarted replica with the same --node
+// adopts its units at once; with another name it waits for the old claims
+// to expire, since the old name may be a live replica.
+//
+// # Replicas on separate hosts
+//
+// A local job's supervisor state (its exit record and the lock that tells
+// whether it runs) is on the disk of the host that started it, in its data
+// directory; it is not in the database. Params.HostID names that data
+// directory (`koyomi serve` keeps it in <data-dir>/host-id) and is recorded
+// with every dispatch (unit_runs.host_id). A runner never adopts a starting
+// or running local unit recorded with another host id: it could not learn
+// the job's outcome (it would record a job that ended normally as unknown
+// end and bypass its successors), and Start with the same key on another
+// disk would run the job a second time. Such a unit stays as it is until a
+// runner on its host (the restarted replica, or another one sharing the
+// data directory) adopts it. An operator who knows the host is gone kills
+// it: any runner then records it killed without calling the executor,
+// saying that a process still running on that host was not stopped.
+// Units of other job types (ECS, EKS), whose state lives in the backend,
+// are adopted by any replica, and their Start is idempotent by key
+// everywhere. Replicas that share one data directory (a shared
+// volume) share the host id and adopt each other's local units.
 //
 // # Durability (DESIGN.md)
 //

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/koyomi-dev/koyomi/internal/store"
+	"github.com/koyomi-dev/koyomi/internal/dispatch"
 )
 
 // Bounds of the log tail an alert carries.
@@ -18,15 +18,9 @@ const (
 
 // logTail reads the last lines of a unit's log for its alert event. It is
 // best effort: a log that cannot be read yields no lines, never an error,
-// since the state change must not wait on it.
-func (r *Runner) logTail(ctx context.Context, u store.RunUnit, n int) []string {
-	if u.Handle == nil {
-		return nil
-	}
-	ex, err := r.p.Executors.For(u.JobType)
-	if err != nil {
-		return nil
-	}
+// since the state change must not wait on it. It runs in a lane worker,
+// off the pass.
+func (r *Runner) logTail(ctx context.Context, ex dispatch.Executor, h dispatch.Handle, n int) []string {
 	ctx, cancel := context.WithTimeout(ctx, logTailTimeout)
 	defer cancel()
 	var (
@@ -36,7 +30,7 @@ func (r *Runner) logTail(ctx context.Context, u store.RunUnit, n int) []string {
 		read   int
 	)
 	for read < logTailReadMax {
-		chunk, err := ex.Logs(ctx, *u.Handle, cursor, 64<<10)
+		chunk, err := ex.Logs(ctx, h, cursor, 64<<10)
 		if err != nil {
 			break
 		}

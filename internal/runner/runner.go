@@ -28,14 +28,21 @@ const (
 	ClaimBatch = 256
 	// DueBatch is how many due generations one pass starts at most.
 	DueBatch = 200
-	// DispatchWorkersDefault is how many dispatches run in parallel.
-	DispatchWorkersDefault = 8
+	// DispatchWorkersDefault is how many executor calls run in parallel on
+	// one lane (an executor, one of its connections, starts or watching).
+	DispatchWorkersDefault = 16
+	// CallTimeoutDefault bounds one executor call made by the runner (Start,
+	// Status, Statuses, Cancel); a Start cut off by it is a retryable
+	// dispatch error, retried with the same key.
+	CallTimeoutDefault = 5 * time.Minute
 	// CatchUpGraceDefault is how late a generation may start before it
 	// counts as missed (the scheduler's default Grace).
 	CatchUpGraceDefault = time.Minute
 	// StartErrorLimit ends an attempt as failed to start after this many
 	// consecutive retryable dispatch errors.
 	StartErrorLimit = 10
+	// statusBatch is the most executions one Statuses call asks about.
+	statusBatch = 100
 )
 
 // Params configures a Runner.
@@ -55,9 +62,17 @@ type Params struct {
 	// Stat reports whether a path exists, for file_exists judgments
 	// (os.Stat if nil).
 	Stat func(path string) bool
-	// DispatchWorkers bounds parallel dispatches (DispatchWorkersDefault if
-	// 0; 1 on SQLite, whose single connection serialises anyway).
+	// HostID names the host whose disk holds this replica's local job state
+	// (the data directory): replicas that share it may adopt each other's
+	// local units; a replica with another one never does (store.ActiveUnits).
+	// Empty: local units are not bound to a host.
+	HostID string
+	// DispatchWorkers bounds the executor calls in flight per lane: per
+	// executor and connection, separately for starts and for status and
+	// cancel calls (DispatchWorkersDefault if 0).
 	DispatchWorkers int
+	// CallTimeout bounds each executor call (CallTimeoutDefault if 0).
+	CallTimeout time.Duration
 	// CatchUpGrace is the scheduler's grace period (CatchUpGraceDefault if
 	// 0): a generation overdue by more than it starts only once its
 	// catch-up was decided. It must exceed PollInterval.
@@ -72,6 +87,7 @@ type Params struct {
 type Runner struct {
 	p      Params
 	notify chan struct{}
+	lanes  *lanes
 
 	mu     sync.Mutex
 	graphs map[versionKey]*compiled
@@ -84,6 +100,14 @@ type Runner struct {
 	lastAdopt time.Time
 	wake      time.Time
 	attached  bool
+	// inFlight holds the units with an executor call out; hinted the
+	// handle ids executors notified (dispatch.Notifier).
+	inFlight map[int64]bool
+	hinted   map[string]bool
+	// Results of executor calls, recorded by the next pass.
+	starts  []startDone
+	polls   []pollDone
+	cancels []cancelDone
 }
 
 type versionKey struct {
@@ -133,13 +157,29 @@ func New(p Params) (*Runner, error) {
 	}
 	if p.DispatchWorkers <= 0 {
 		p.DispatchWorkers = DispatchWorkersDefault
-		if p.Store.Dialect() == store.DialectSQLite {
-			p.DispatchWorkers = 1
-		}
+	}
+	if p.CallTimeout <= 0 {
+		p.CallTimeout = CallTimeoutDefault
 	}
 	p.BaseURL = strings.TrimRight(p.BaseURL, "/")
-	return &Runner{p: p, notify: make(chan struct{}, 1), graphs: map[versionKey]*compiled{},
-		gens: map[string]store.Generation{}, dirty: map[string]bool{}, nextPoll: map[int64]time.Time{}}, nil
+	r := &Runner{p: p, notify: make(chan struct{}, 1), lanes: newLanes(p.DispatchWorkers), graphs: map[versionKey]*compiled{},
+		gens: map[string]store.Generation{}, dirty: map[string]bool{}, nextPoll: map[int64]time.Time{},
+		inFlight: map[int64]bool{}, hinted: map[string]bool{}}
+	for _, ex := range p.Executors {
+		if n, ok := ex.(dispatch.Notifier); ok {
+			n.Subscribe(r.hint)
+		}
+	}
+	return r, nil
+}
+
+// hint is the runner's dispatch.Notifier callback: the execution with
+// handle id changed, so it is polled in the next pass, which starts at once.
+func (r *Runner) hint(handleID string) {
+	r.mu.Lock()
+	r.hinted[handleID] = true
+	r.mu.Unlock()
+	r.Notify()
 }
 
 // Notify wakes the loop at once (after an operator changed a generation).
@@ -151,10 +191,23 @@ func (r *Runner) Notify() {
 }
 
 // Run loops until ctx ends: a pass, then another at once if the pass changed
-// anything, else after PollInterval, a Notify or the next due wake-up.
+// anything, else after PollInterval, a Notify (an executor call returned, an
+// executor notified a change, an operator acted) or the next due wake-up.
+// It returns once the executor calls still out have returned (ctx cancels
+// them).
 func (r *Runner) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	defer r.lanes.wait()
+	// On PostgreSQL other replicas' changes (units queued, generations
+	// inserted, operators' actions) wake this runner at once.
+	lctx, stopListen := context.WithCancel(ctx)
+	listening := make(chan struct{})
+	go func() {
+		defer close(listening)
+		_ = r.p.Store.ListenRunners(lctx, r.Notify)
+	}()
+	defer func() { stopListen(); <-listening }()
 	for {
 		busy, err := r.Pass(ctx)
 		if ctx.Err() != nil {
@@ -195,7 +248,7 @@ func (r *Runner) Pass(ctx context.Context) (bool, error) {
 	r.wake = time.Time{}
 	r.mu.Unlock()
 	if !r.attached {
-		if err := r.p.Store.ReleaseClaims(ctx, r.p.Node); err != nil {
+		if err := r.attach(ctx, now); err != nil {
 			return false, err
 		}
 		r.attached = true
@@ -212,6 +265,9 @@ func (r *Runner) Pass(ctx context.Context) (bool, error) {
 			r.lastSweep = now
 		}
 	}
+	n, err = r.record(ctx)
+	changed = changed || n > 0
+	errs = append(errs, err)
 	n, err = r.watch(ctx)
 	changed = changed || n > 0
 	errs = append(errs, err)
@@ -378,4 +434,19 @@ func (r *Runner) vars(g store.Generation, c *compiled, path string, attempt int)
 	}
 	maps.Copy(params, g.Params)
 	return jobrun.Variables(jobrun.GenVars{BusinessDate: g.BusinessDate, Jobnet: g.Jobnet, Job: path, RunID: g.ID, Attempt: attempt, Params: params})
+}
+
+// attach takes up what this node left in an earlier life, before its first
+// pass. A runner that is the only process on its database (an exclusively
+// locked SQLite file) adopts every starting and running unit at once, since
+// whoever claimed them was an earlier life of this process, and releases
+// every queued unit's claim; otherwise it releases the claims its own node
+// name holds on queued units, and adopts the units of other nodes only when
+// their claims expire (ActiveUnits). Its own starting and running units it
+// watches at once in either case.
+func (r *Runner) attach(ctx context.Context, now time.Time) error {
+	if r.p.Store.Exclusive() {
+		return r.p.Store.AdoptAll(ctx, r.p.Node, r.p.HostID, now.Add(r.p.ClaimLease))
+	}
+	return r.p.Store.ReleaseClaims(ctx, r.p.Node)
 }

@@ -289,7 +289,12 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 
 func audit(db *gorm.DB, now time.Time, e AuditEntry) error {
 	rec := auditRecord{At: now, Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail}
-	return translate(db.Create(&rec).Error, "write audit log")
+	if err := db.Create(&rec).Error; err != nil {
+		return translate(err, "write audit log")
+	}
+	// An operator's change (kill, release, rerun, run now…) may be work for
+	// the runners of every replica.
+	return notifyRunners(db)
 }
 
 // AuditQuery filters the audit log.

@@ -56,7 +56,10 @@ func (s *Store) InsertGenerations(ctx context.Context, gs []Generation) ([]Gener
 		created = created[:0]
 		var err error
 		created, err = insertGenerations(tx, s.now(), gs)
-		return err
+		if err != nil || len(created) == 0 {
+			return err
+		}
+		return notifyRunners(tx)
 	})
 	return created, err
 }

@@ -40,6 +40,9 @@ type RunUnit struct {
 	// StartErrors counts consecutive retryable dispatch failures of the
 	// current attempt.
 	StartErrors int
+	// HostID is the host id of the runner that dispatched the current
+	// attempt (ClaimForDispatch); empty before the first dispatch.
+	HostID string
 }
 
 type runUnitRecord struct {
@@ -47,6 +50,7 @@ type runUnitRecord struct {
 	CancelCause string
 	Tries       int
 	StartErrors int
+	HostID      string
 }
 
 func (runUnitRecord) TableName() string { return "unit_runs" }
@@ -56,7 +60,7 @@ func (r runUnitRecord) domain() (RunUnit, error) {
 	if err != nil {
 		return RunUnit{}, err
 	}
-	return RunUnit{UnitRun: u, CancelCause: r.CancelCause, Tries: r.Tries, StartErrors: r.StartErrors}, nil
+	return RunUnit{UnitRun: u, CancelCause: r.CancelCause, Tries: r.Tries, StartErrors: r.StartErrors, HostID: r.HostID}, nil
 }
 
 func runUnits(recs []runUnitRecord) ([]RunUnit, error) {
@@ -215,6 +219,11 @@ func (s *Store) ApplyStep(ctx context.Context, a StepApply) error {
 				"claimed_by": "", "claim_expires": nil, "updated_at": stamp}); err != nil {
 				return err
 			}
+			if len(a.Step.Ready) > 0 {
+				if err := notifyRunners(tx); err != nil {
+					return err
+				}
+			}
 		}
 		if a.Step.Gen != "" && a.Step.Gen != a.GenFrom && a.Step.Gen.IsTerminal() {
 			if _, err := jobrun.TransitionGen(a.GenID, a.GenFrom, a.Step.Gen, jobrun.CauseEvaluate); err != nil {
@@ -277,19 +286,21 @@ func guardedUnits(tx *gorm.DB, genID string, from jobrun.JobState, paths []strin
 // skips rows other nodes are claiming (FOR UPDATE SKIP LOCKED) and serialises
 // the pool and limit counts on the pool and generation rows.
 func (s *Store) ClaimQueued(ctx context.Context, node string, limit int, leaseFor time.Duration, now time.Time) ([]RunUnit, error) {
-	return s.claimQueued(ctx, node, limit, leaseFor, now, false)
+	return s.claimQueued(ctx, node, "", limit, leaseFor, now, false)
 }
 
 // ClaimForDispatch is ClaimQueued that also records the dispatch of the
 // claimed job units in the same update (MarkStarting: queued → starting
 // with the next attempt, its key jobrun.DispatchKey(generation, path,
 // attempt) and the try count), so the key is recorded before the executor
-// is called. Wait units are returned claimed and still queued.
-func (s *Store) ClaimForDispatch(ctx context.Context, node string, limit int, leaseFor time.Duration, now time.Time) ([]RunUnit, error) {
-	return s.claimQueued(ctx, node, limit, leaseFor, now, true)
+// is called. host (the claiming runner's HostID) is recorded with the key:
+// ActiveUnits never adopts a local unit dispatched on another host. Wait
+// units are returned claimed and still queued.
+func (s *Store) ClaimForDispatch(ctx context.Context, node, host string, limit int, leaseFor time.Duration, now time.Time) ([]RunUnit, error) {
+	return s.claimQueued(ctx, node, host, limit, leaseFor, now, true)
 }
 
-func (s *Store) claimQueued(ctx context.Context, node string, limit int, leaseFor time.Duration, now time.Time, start bool) ([]RunUnit, error) {
+func (s *Store) claimQueued(ctx context.Context, node, host string, limit int, leaseFor time.Duration, now time.Time, start bool) ([]RunUnit, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -433,6 +444,7 @@ ORDER BY u.queued_at, u.id LIMIT ?` + lock
 					u.Tries = 1
 				}
 				u.DispatchKey = jobrun.DispatchKey(u.GenerationID, u.Path, u.Attempt)
+				u.HostID = host
 				u.State, u.Handle, u.ExitCode, u.Reason, u.NotBefore, u.CancelCause, u.StartErrors = jobrun.StateStarting, nil, nil, "", nil, "", 0
 				cases.WriteString(" WHEN ? THEN ?")
 				args = append(args, u.ID, u.DispatchKey)
@@ -444,7 +456,7 @@ ORDER BY u.queued_at, u.id LIMIT ?` + lock
 				cols := maps.Clone(claim)
 				maps.Copy(cols, map[string]any{"state": string(jobrun.StateStarting), "dispatch_key": gorm.Expr(cases.String(), args...),
 					"attempt": gorm.Expr("attempt + 1"), "tries": gorm.Expr("CASE WHEN not_before IS NULL THEN 1 ELSE tries + 1 END"),
-					"handle": "", "exit_code": nil, "reason": "", "not_before": nil, "cancel_cause": "", "start_errors": 0})
+					"handle": "", "exit_code": nil, "reason": "", "not_before": nil, "cancel_cause": "", "start_errors": 0, "host_id": host})
 				res := tx.Model(&unitRunRecord{}).Where("id IN ? AND state = ?", jobs, jobrun.StateQueued).Updates(cols)
 				if res.Error != nil {
 					return translate(res.Error, "claim and record dispatch of queued units")
@@ -699,12 +711,13 @@ func (s *Store) guardedUnit(ctx context.Context, unitID int64, from jobrun.JobSt
 
 // ActiveUnits returns the starting and running units this node watches. It
 // first adopts those of nodes whose claim expired (a dead replica) or that
-// nobody claims, so their executions are polled and never lost.
-func (s *Store) ActiveUnits(ctx context.Context, node string, now time.Time, leaseFor time.Duration) ([]RunUnit, error) {
+// nobody claims, so their executions are polled and never lost, except
+// local units dispatched on another host than host (see adoptable).
+func (s *Store) ActiveUnits(ctx context.Context, node, host string, now time.Time, leaseFor time.Duration) ([]RunUnit, error) {
 	now = now.UTC()
 	var recs []runUnitRecord
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Model(&unitRunRecord{}).Where("state IN ?", unitInFlight).
+		if err := tx.Model(&unitRunRecord{}).Where("state IN ?", unitInFlight).Where(adoptable(host)).
 			Where("claimed_by = '' OR (claimed_by <> ? AND (claim_expires IS NULL OR claim_expires < ?))", node, now).
 			Updates(map[string]any{"claimed_by": node, "claim_expires": now.Add(leaseFor)}).Error; err != nil {
 			return translate(err, "adopt orphaned units")
@@ -838,3 +851,31 @@ func (s *Store) WaitSatisfied(ctx context.Context, jobnetPath, businessDate, uni
 // IsConflict reports whether err is a guarded update that found another
 // state (the caller re-reads and decides again).
 func IsConflict(err error) bool { return errors.Is(err, fault.ErrConflict) }
+
+// adoptable selects the units a runner on host may adopt from another node:
+// all but local jobs dispatched on another host, whose supervisor state
+// (and so their outcome, and the idempotency of their start) is on that
+// host's disk, unless an operator asked to kill them (the runner then
+// records the kill without touching the job). Units dispatched without a
+// host id are adoptable.
+func adoptable(host string) clause.Expr {
+	return gorm.Expr("(job_type <> ? OR host_id = '' OR host_id = ? OR kill_requested)", jobnet.JobLocal, host)
+}
+
+// AdoptAll makes node the owner of every starting and running unit it may
+// adopt (adoptable) whoever claimed it, until until, and releases every
+// queued unit's claim. It is for a runner that is the only one on its
+// database (an exclusively locked SQLite file, Exclusive): the nodes named
+// in the claims are its own earlier lives, so it need not wait for their
+// claims to expire.
+func (s *Store) AdoptAll(ctx context.Context, node, host string, until time.Time) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&unitRunRecord{}).Where("state IN ? AND claimed_by <> ?", unitInFlight, node).Where(adoptable(host)).
+			Updates(map[string]any{"claimed_by": node, "claim_expires": until.UTC()}).Error; err != nil {
+			return translate(err, "adopt units")
+		}
+		err := tx.Model(&unitRunRecord{}).Where("state = ? AND claimed_by <> ''", jobrun.StateQueued).
+			Updates(map[string]any{"claimed_by": "", "claim_expires": nil}).Error
+		return translate(err, "release claims")
+	})
+}

@@ -123,6 +123,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
+// Exclusive reports whether this process holds the embedded database's
+// exclusive lock (Config.ExclusiveSQLite): no other koyomi process uses the
+// database while it is open.
+func (s *Store) Exclusive() bool { return s.lockFile != nil }
+
 // Dialect returns "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
 

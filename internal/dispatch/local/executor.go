@@ -134,7 +134,7 @@ func (e *Executor) dirOf(h dispatch.Handle) (string, error) {
 	dir := filepath.Join(e.cfg.StateDir, h.ID)
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.IsDir()) {
-		return "", fmt.Errorf("local: no execution %q in %s: %w", h.ID, e.cfg.StateDir, dispatch.ErrUnknownHandle)
+		return "", fmt.Errorf("local: no execution %q in %s (not started on this host, or removed after the --job-retention period): %w", h.ID, e.cfg.StateDir, dispatch.ErrUnknownHandle)
 	}
 	if err != nil {
 		return "", fmt.Errorf("local: execution %q: %w", h.ID, err)

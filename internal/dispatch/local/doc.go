@@ -24,7 +24,8 @@
 // seconds with no job and no connection. A server started from another
 // build of the binary (path, size or modification time differ) asks a
 // running supervisor to retire: it closes its socket, supervises its running
-// jobs to their end and exits, while a new one takes the socket.
+// jobs to their end and exits, while a new one takes the socket. Servers
+// sharing a state directory should therefore run the same build.
 //
 // The supervisor forks each job itself, in its own process group, with the
 // request's environment plus PATH and HOME from the server's (the request

@@ -26,6 +26,7 @@ type client struct {
 	seq     uint64
 	pending map[uint64]chan message
 	dead    bool
+	closed  chan struct{} // closed when the supervisor's end of the connection is gone
 }
 
 // errConnLost fails the calls waiting on a connection that broke.
@@ -95,6 +96,7 @@ func (c *client) read(r *bufio.Reader, ended func(string)) {
 			}
 		}
 	}
+	close(c.closed)
 	c.close()
 }
 
@@ -146,7 +148,14 @@ func (e *Executor) client(ctx context.Context, spawn bool) (*client, error) {
 		if err == nil && cl.hello.ID != e.id && spawn {
 			// A supervisor left by another build: it finishes its
 			// jobs, a new one takes the socket.
+			// The supervisor closes every connection once it has let go
+			// of the socket and its lock.
 			_ = cl.send(message{Op: opRetire})
+			select {
+			case <-cl.closed:
+			case <-time.After(e.cfg.StartTimeout):
+			case <-ctx.Done():
+			}
 			cl.close()
 			err = fmt.Errorf("the supervisor (pid %d) runs another binary (%s)", cl.hello.PID, cl.hello.ID)
 			cl = nil
@@ -204,7 +213,7 @@ func (e *Executor) dial(ctx context.Context) (*client, error) {
 		return nil, fmt.Errorf("connect to the supervisor: %w", err)
 	}
 	_ = conn.SetReadDeadline(time.Time{})
-	cl := &client{c: conn, hello: *m.Hello, pending: map[uint64]chan message{}}
+	cl := &client{c: conn, hello: *m.Hello, pending: map[uint64]chan message{}, closed: make(chan struct{})}
 	go func() {
 		cl.read(r, e.ended)
 		e.lost(cl)

@@ -638,15 +638,17 @@ func TestChildrenLeftBehind(t *testing.T) {
 	}
 }
 
-// A child that ignores SIGTERM is killed after the grace period.
+// A child that ignores SIGTERM is killed after the grace period, even when
+// the grace outlasts the supervisor's idle time and no server is connected.
 func TestStubbornChildKilled(t *testing.T) {
 	dir := newStateDir(t)
-	ex, err := local.New(local.Config{StateDir: dir, SupervisorCmd: supervisorCmd(), KillGrace: 200 * time.Millisecond})
+	ex, err := local.New(local.Config{StateDir: dir, SupervisorCmd: supervisorCmd(), KillGrace: 3 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ex.Close() })
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	h := start(t, ex, "stubborn-child", "(trap '' TERM; sleep 300) & echo $! > "+shQuote(pidFile))
 	dispatchtest.WaitTerminal(t, ex, h, 20*time.Second)
+	require.NoError(t, ex.Close())
 	pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, pidFile)))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })

@@ -91,11 +91,15 @@ type daemon struct {
 	lock    *flockFile // supervisor.lock, while the socket is ours
 	ln      net.Listener
 
-	mu       sync.Mutex
-	jobs     map[int]*job    // running jobs by pid
-	byKey    map[string]*job // running jobs by key
-	busy     map[string]chan struct{}
-	conns    map[*dconn]struct{}
+	mu    sync.Mutex
+	jobs  map[int]*job    // running jobs by pid
+	byKey map[string]*job // running jobs by key
+	busy  map[string]chan struct{}
+	conns map[*dconn]struct{}
+	// pending counts work that must not be cut short by an idle exit:
+	// outcomes of reaped jobs being recorded, and SIGKILLs due to the
+	// processes ended jobs left behind.
+	pending  int
 	retired  bool // no longer accepts starts
 	shutdown bool // stopping every job (SIGTERM to the supervisor)
 	idleAt   time.Time
@@ -223,7 +227,7 @@ func (d *daemon) run() int {
 func (d *daemon) idleFor() time.Duration {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(d.jobs) > 0 || len(d.busy) > 0 || (len(d.conns) > 0 && !d.retired) {
+	if len(d.jobs) > 0 || len(d.busy) > 0 || d.pending > 0 || (len(d.conns) > 0 && !d.retired) {
 		d.idleAt = time.Time{}
 		return 0
 	}
@@ -459,6 +463,9 @@ func (d *daemon) reap(chld <-chan os.Signal) {
 			d.mu.Lock()
 			j := d.jobs[pid]
 			delete(d.jobs, pid)
+			if j != nil {
+				d.pending++
+			}
 			d.mu.Unlock()
 			if j != nil {
 				go d.finish(j, ws, ended)
@@ -470,6 +477,7 @@ func (d *daemon) reap(chld <-chan os.Signal) {
 // finish handles what the job left in its process group, records the
 // outcome durably, releases the execution and tells the executors.
 func (d *daemon) finish(j *job, ws syscall.WaitStatus, ended time.Time) {
+	defer d.done()
 	d.mu.Lock()
 	stopping, cancelled := j.stopping, j.cancelled
 	d.mu.Unlock()
@@ -484,7 +492,13 @@ func (d *daemon) finish(j *job, ws syscall.WaitStatus, ended time.Time) {
 			fmt.Fprintf(j.log, "\n[koyomi: the job ended and left processes running in its process group %d: sent them SIGTERM, SIGKILL after %v (keep_children: true keeps them)]\n", j.pid, d.grace)
 			_ = syscall.Kill(-j.pid, syscall.SIGTERM)
 			pgid := j.pid
-			time.AfterFunc(d.grace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+			d.mu.Lock()
+			d.pending++
+			d.mu.Unlock()
+			time.AfterFunc(d.grace, func() {
+				defer d.done()
+				_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			})
 		}
 	}
 	d.capLog(j)
@@ -530,6 +544,13 @@ func (d *daemon) record(key, dir string, rec exitRecord) error {
 		return err
 	}
 	return nil
+}
+
+// done ends one piece of pending work.
+func (d *daemon) done() {
+	d.mu.Lock()
+	d.pending--
+	d.mu.Unlock()
 }
 
 // notify tells every connected executor that key's outcome is recorded.

@@ -149,3 +149,14 @@ func aliasBomb() string {
 	}
 	return b.String()
 }
+
+func TestParseFileKeepChildren(t *testing.T) {
+	b, err := ParseFile("k.yaml", []byte("kind: Jobnet\nname: n\nfolder: f\nunits: [{name: a, kind: job, job: {type: local, local: {command: x, keep_children: true}}}]\n"))
+	require.NoError(t, err)
+	require.True(t, b.Jobnets[0].Units[0].Job.Local.KeepChildren)
+	data, err := Encode(b)
+	require.NoError(t, err)
+	require.Contains(t, string(data), "keep_children: true")
+	_, err = ParseFile("k.yaml", []byte("kind: Jobnet\nname: n\nfolder: f\nunits: [{name: a, kind: job, job: {type: local, local: {command: x, keep_children: sometimes}}}]\n"))
+	require.ErrorContains(t, err, "k.yaml:4:")
+}

@@ -57,9 +57,11 @@ test: deps k8s-bins check-generated vet ## run the whole test suite (installs an
 	echo "PostgreSQL for tests: $$KOYOMI_TEST_POSTGRES_URL"; \
 	$(GO) test -p 2 -count=1 -timeout 40m ./...
 
-bench: ## run the benchmarks (figures in the issue notes)
+bench: build ## run the benchmarks, then local jobs end to end with bin/koyomi on SQLite and durable PostgreSQL (docs/bench.md)
 	@set -e; eval "$$(hack/pg.sh start)"; trap 'hack/pg.sh stop $$KOYOMI_TEST_PGDIR' EXIT; \
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/calendar/ ./internal/plan/ ./internal/jobrun/ ./internal/runner/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/calendar/ ./internal/plan/ ./internal/jobrun/ ./internal/runner/ ./internal/dispatch/local/
+	@set -e; eval "$$(hack/pg.sh start --durable)"; trap 'hack/pg.sh stop $$KOYOMI_TEST_PGDIR' EXIT; \
+	$(GO) run ./hack/bench --bin $(BIN) --postgres "$$KOYOMI_TEST_POSTGRES_URL" $(BENCH_FLAGS)
 
 clean: ## remove build outputs (keeps .cache and var)
 	rm -rf bin artifacts

@@ -112,6 +112,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	g.Go(func() error { return run.Run(gctx) })
 	g.Go(func() error { return sch.Run(gctx) })
 	g.Go(func() error { return deliverer.Run(gctx) })
+	g.Go(func() error { return pruneLocalJobs(gctx, execs, cfg, log) })
 	err = g.Wait()
 	log.Info("stopped")
 	return err

@@ -25,6 +25,11 @@ const (
 	PollIntervalDefault = time.Second
 	KillGraceDefault    = 10 * time.Second
 	LeaseTTLDefault     = 10 * time.Second
+	// JobLogMaxDefault caps the log kept of each local job.
+	JobLogMaxDefault = 64 << 20
+	// JobRetentionDefault is how long a local job's state and log are kept
+	// after it ended.
+	JobRetentionDefault = 30 * 24 * time.Hour
 )
 
 // Config is the server's configuration.
@@ -56,6 +61,12 @@ type Config struct {
 	LeaseTTL time.Duration
 	// SecureCookies marks session cookies Secure (behind HTTPS).
 	SecureCookies bool
+	// JobLogMax caps the bytes kept of each local job's log (0: no cap);
+	// its start and end are kept.
+	JobLogMax int64
+	// JobRetention is how long the state directory and log of a local job
+	// are kept after it ended (0: forever).
+	JobRetention time.Duration
 }
 
 // EnvPrefix prefixes every environment variable.
@@ -88,6 +99,8 @@ func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) 
 		{name: "kill-grace", usage: "grace period between a graceful and a forced stop", def: KillGraceDefault.String(), set: dur(&c.KillGrace)},
 		{name: "lease-ttl", usage: "planner leader lease; a dead leader is replaced after it", def: LeaseTTLDefault.String(), set: dur(&c.LeaseTTL)},
 		{name: "secure-cookies", usage: "mark session cookies Secure (serve behind HTTPS)", def: "false", set: boolean(&c.SecureCookies)},
+		{name: "job-log-max", usage: "most of a local job's log kept, e.g. 64MiB; its first quarter and its end are kept (0: no cap)", def: "64MiB", set: size(&c.JobLogMax)},
+		{name: "job-retention", usage: "how long a local job's state and log are kept after it ended, e.g. 30d or 12h (0: forever)", def: "30d", set: days(&c.JobRetention)},
 	}
 	flagVals := map[string]*string{}
 	for i := range fields {
@@ -165,10 +178,13 @@ func (c *Config) validate() fault.Problems {
 		name string
 		v    time.Duration
 		min  time.Duration
-	}{{"plan-horizon", c.PlanHorizon, time.Hour}, {"poll-interval", c.PollInterval, 10 * time.Millisecond}, {"kill-grace", c.KillGrace, 0}, {"lease-ttl", c.LeaseTTL, time.Second}} {
+	}{{"plan-horizon", c.PlanHorizon, time.Hour}, {"poll-interval", c.PollInterval, 10 * time.Millisecond}, {"kill-grace", c.KillGrace, 0}, {"lease-ttl", c.LeaseTTL, time.Second}, {"job-retention", c.JobRetention, 0}} {
 		if d.v < d.min {
 			ps.Add(d.name, "%v is below the minimum %v", d.v, d.min)
 		}
+	}
+	if c.JobLogMax != 0 && c.JobLogMax < 4<<10 {
+		ps.Add("job-log-max", "%d bytes is below the minimum 4KiB (0 for no cap)", c.JobLogMax)
 	}
 	return ps
 }
@@ -213,6 +229,44 @@ func dur(p *time.Duration) func(string) error {
 		d, err := time.ParseDuration(s)
 		if err != nil {
 			return fmt.Errorf("%q is not a duration (e.g. 30s, 5m, 48h)", s)
+		}
+		*p = d
+		return nil
+	}
+}
+
+// size parses a byte count with an optional unit: 1048576, 512KiB, 64MiB,
+// 1GiB (KB/MB/GB and K/M/G are taken as binary units too).
+func size(p *int64) func(string) error {
+	return func(s string) error {
+		t := strings.TrimSpace(s)
+		num := strings.TrimRight(t, "KMGTiBkmgtib ")
+		unit := strings.ToUpper(strings.TrimSpace(t[len(num):]))
+		mult := map[string]int64{"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "KIB": 1 << 10, "M": 1 << 20, "MB": 1 << 20, "MIB": 1 << 20,
+			"G": 1 << 30, "GB": 1 << 30, "GIB": 1 << 30, "T": 1 << 40, "TB": 1 << 40, "TIB": 1 << 40}[unit]
+		n, err := strconv.ParseInt(num, 10, 64)
+		if err != nil || mult == 0 || n < 0 || n > (1<<62)/mult {
+			return fmt.Errorf("%q is not a size (e.g. 0, 512KiB, 64MiB, 1GiB)", s)
+		}
+		*p = n * mult
+		return nil
+	}
+}
+
+// days parses a duration that may also be a number of days ("30d").
+func days(p *time.Duration) func(string) error {
+	return func(s string) error {
+		if n, ok := strings.CutSuffix(s, "d"); ok {
+			d, err := strconv.Atoi(n)
+			if err != nil || d < 0 || d > 100_000 {
+				return fmt.Errorf("%q is not a number of days (e.g. 30d)", s)
+			}
+			*p = time.Duration(d) * 24 * time.Hour
+			return nil
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q is not a duration (e.g. 30d, 12h)", s)
 		}
 		*p = d
 		return nil

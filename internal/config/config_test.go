@@ -27,6 +27,33 @@ func TestDefaults(t *testing.T) {
 	require.True(t, c.MigrateAtStart())
 	require.Equal(t, "sqlite:var/koyomi.db", c.StoreURL())
 	require.Equal(t, PlanHorizonDefault, c.PlanHorizon)
+	require.Equal(t, int64(JobLogMaxDefault), c.JobLogMax)
+	require.Equal(t, JobRetentionDefault, c.JobRetention)
+}
+
+func TestJobLogMaxAndRetention(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "4096": 4096, "512KiB": 512 << 10, "64MiB": 64 << 20, "64M": 64 << 20, "1 GiB": 1 << 30, "2gb": 2 << 30} {
+		c, err := resolve(t, []string{"--job-log-max", in}, nil)
+		require.NoError(t, err, in)
+		require.Equal(t, want, c.JobLogMax, in)
+	}
+	for in, want := range map[string]time.Duration{"0": 0, "30d": 30 * 24 * time.Hour, "12h": 12 * time.Hour, "1d": 24 * time.Hour} {
+		c, err := resolve(t, nil, map[string]string{"KOYOMI_JOB_RETENTION": in})
+		require.NoError(t, err, in)
+		require.Equal(t, want, c.JobRetention, in)
+	}
+	for flagName, bad := range map[string]string{"--job-log-max": "lots", "--job-retention": "-3d"} {
+		_, err := resolve(t, []string{flagName, bad}, nil)
+		require.ErrorIs(t, err, fault.ErrInvalid, bad)
+		ps, _ := fault.AsProblems(err)
+		require.Equal(t, flagName, ps[0].Path)
+	}
+	for _, bad := range []string{"-5", "1.5MiB", "9XB"} {
+		_, err := resolve(t, []string{"--job-log-max", bad}, nil)
+		require.ErrorContains(t, err, "is not a size", bad)
+	}
+	_, err := resolve(t, []string{"--job-log-max", "100"}, nil)
+	require.ErrorContains(t, err, "job-log-max: 100 bytes is below the minimum 4KiB")
 }
 
 func TestFlagBeatsEnvBeatsDefault(t *testing.T) {

@@ -19,17 +19,26 @@ import (
 type decoder struct {
 	file     string
 	problems fault.Problems
-	// depth and steps bound recursive aliases ("a: &x [*x]") and alias
-	// bombs, which a node tree can hold but no definition needs.
-	depth, steps int
-	exhausted    bool
-	fields       map[reflect.Type][]field
+	// depth bounds nesting; open holds the anchored nodes being decoded,
+	// so that an alias to one of them (a recursive alias, "a: &x [*x]") is
+	// refused; expanded counts the values decoded through aliases, which
+	// bounds alias bombs (an alias list of alias lists…) by what they
+	// expand to, however large the plain definitions are.
+	depth     int
+	open      map[*yaml.Node]bool
+	inAlias   *yaml.Node // the outermost alias being expanded
+	expanded  int
+	exhausted bool
+	fields    map[reflect.Type][]field
 }
 
 // Limits of one ParseFile call.
 const (
-	maxDecodeDepth = 64
-	maxDecodeSteps = 200_000
+	// maxDecodeDepth bounds nesting: a jobnet nested in a jobnet takes
+	// four levels, so this allows definitions nested about 60 deep.
+	maxDecodeDepth = 256
+	// maxAliasExpansion bounds the values decoded through aliases.
+	maxAliasExpansion = 1_000_000
 )
 
 var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
@@ -123,15 +132,43 @@ func structFields(t reflect.Type) []field {
 // since the nearest list element or document ("job.local"), or that
 // element's label ("unit").
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, ctx string) {
-	n = resolveAlias(n)
 	if n == nil || d.exhausted {
 		return
 	}
-	d.steps++
-	if d.steps > maxDecodeSteps || d.depth >= maxDecodeDepth {
+	if n.Kind == yaml.AliasNode {
+		alias := n
+		if n = resolveAlias(n); n == nil {
+			return
+		}
+		if d.open[n] {
+			d.exhausted = true
+			d.fail(alias, "%s: alias *%s refers to a value that contains it (a recursive alias)", ctx, alias.Value)
+			return
+		}
+		if d.inAlias == nil {
+			d.inAlias = alias
+			defer func() { d.inAlias = nil }()
+		}
+	}
+	if d.inAlias != nil {
+		d.expanded++
+		if d.expanded > maxAliasExpansion {
+			d.exhausted = true
+			d.fail(d.inAlias, "%s: aliases expand to more than %d values (an alias bomb?); write the values out instead", ctx, maxAliasExpansion)
+			return
+		}
+	}
+	if d.depth >= maxDecodeDepth {
 		d.exhausted = true
-		d.fail(n, "%s: nested too deeply or aliases expand too much", ctx)
+		d.fail(n, "%s: nested more than %d levels deep", ctx, maxDecodeDepth)
 		return
+	}
+	if n.Anchor != "" {
+		if d.open == nil {
+			d.open = map[*yaml.Node]bool{}
+		}
+		d.open[n] = true
+		defer delete(d.open, n)
 	}
 	d.depth++
 	defer func() { d.depth-- }()

@@ -123,14 +123,20 @@ units:
 }
 
 func TestParseFileBoundsAliases(t *testing.T) {
-	for _, src := range []string{
-		"kind: Jobnet\nname: n\nfolder: f\nunits: &u [{name: a, kind: jobnet, net: {units: *u}}]\n",
-		aliasBomb(),
+	for src, want := range map[string]string{
+		"kind: Jobnet\nname: n\nfolder: f\nunits: &u [{name: a, kind: jobnet, net: {units: *u}}]\n": "loop.yaml:4:49: net.units: alias *u refers to a value that contains it (a recursive alias)",
+		aliasBomb(): "aliases expand to more than 1000000 values (an alias bomb?)",
+		"kind: Jobnet\nname: n\nfolder: f\nunits: " + strings.Repeat("[{name: a, kind: jobnet, net: {units: ", 70) + "[]" + strings.Repeat("}}]", 70) + "\n": "nested more than 256 levels deep",
 	} {
 		_, err := ParseFile("loop.yaml", []byte(src))
 		require.Error(t, err)
-		require.Contains(t, err.Error(), "nested too deeply or aliases expand too much")
+		require.Contains(t, err.Error(), want)
+		require.ErrorIs(t, err, fault.ErrInvalid)
 	}
+	// Aliases that expand moderately are fine.
+	b, err := ParseFile("ok.yaml", []byte("kind: Jobnet\nname: n\nfolder: f\nunits:\n  - &a {name: a, kind: job, job: &j {type: local, local: {command: x}}}\n  - {name: b, kind: job, job: *j}\n"))
+	require.NoError(t, err)
+	require.Equal(t, "x", b.Jobnets[0].Units[1].Job.Local.Command)
 }
 
 // aliasBomb nests 9 aliases per level, 8 levels deep: 9^8 units once expanded.
@@ -142,4 +148,15 @@ func aliasBomb() string {
 		fmt.Fprintf(&b, "  - &l%d {name: a, kind: jobnet, net: {units: [%s]}}\n", i, strings.TrimSuffix(strings.Repeat(prev+", ", 9), ", "))
 	}
 	return b.String()
+}
+
+func TestParseFileKeepChildren(t *testing.T) {
+	b, err := ParseFile("k.yaml", []byte("kind: Jobnet\nname: n\nfolder: f\nunits: [{name: a, kind: job, job: {type: local, local: {command: x, keep_children: true}}}]\n"))
+	require.NoError(t, err)
+	require.True(t, b.Jobnets[0].Units[0].Job.Local.KeepChildren)
+	data, err := Encode(b)
+	require.NoError(t, err)
+	require.Contains(t, string(data), "keep_children: true")
+	_, err = ParseFile("k.yaml", []byte("kind: Jobnet\nname: n\nfolder: f\nunits: [{name: a, kind: job, job: {type: local, local: {command: x, keep_children: sometimes}}}]\n"))
+	require.ErrorContains(t, err, "k.yaml:4:")
 }

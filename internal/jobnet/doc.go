@@ -17,8 +17,11 @@
 // document, or that element's label ("unit", "rule", "Jobnet"). Malformed
 // YAML is one finding at the line the parser names; yaml/v3 does not report
 // a column, so the column is that of the line's first non-space character.
-// Anchors and aliases work; recursion and alias bombs are cut off after a
-// fixed depth and number of decoded nodes. LoadPath reads a file or every
+// Anchors and aliases work. An alias to a value that contains it is
+// refused as a recursive alias; values decoded through aliases are counted,
+// and more than a million is refused as an alias bomb; nesting deeper than
+// 256 levels is refused. Plain definitions have no size bound: an export
+// of thousands of jobs and tens of thousands of edges reads back. LoadPath reads a file or every
 // *.yaml/*.yml under a directory (recursively, lexical order, hidden
 // directories skipped) and returns the findings of all files together.
 //

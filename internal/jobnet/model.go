@@ -129,6 +129,10 @@ type Job struct {
 type LocalSpec struct {
 	Command string `json:"command" yaml:"command"`
 	WorkDir string `json:"workdir,omitempty" yaml:"workdir,omitempty"`
+	// KeepChildren leaves the processes the command started in its process
+	// group running when it ends; by default they are sent SIGTERM, then
+	// SIGKILL after the kill grace.
+	KeepChildren bool `json:"keep_children,omitempty" yaml:"keep_children,omitempty"`
 }
 
 // CapacityProvider is one entry of an ECS capacity provider strategy.

@@ -198,11 +198,15 @@ func TestSchemaRejects(t *testing.T) {
 		"kind: Folders\nname: f\n",
 		"kind: Calendar\nname: c\nbase_time: '5'\n",
 		"kind: Jobnet\nname: n\nfolder: f\nunits: []\nedges: [{from: a, to: b, kind: maybe}]\n",
+		"kind: Jobnet\nname: n\nfolder: f\nunits: [{name: a, kind: job, job: {type: local, local: {command: x, keep_children: yes-please}}}]\n",
 	} {
 		var n yaml.Node
 		require.NoError(t, yaml.Unmarshal([]byte(src), &n))
 		require.Error(t, root.check(root, "doc", plain(&n)), src)
 	}
+	var n yaml.Node
+	require.NoError(t, yaml.Unmarshal([]byte("kind: Jobnet\nname: n\nfolder: f\nunits: [{name: a, kind: job, job: {type: local, local: {command: x, keep_children: true}}}]\n"), &n))
+	require.NoError(t, root.check(root, "doc", plain(&n)))
 	data, err := Schema()
 	require.NoError(t, err)
 	require.Contains(t, string(data), `"description": "Hold starts the unit held in every generation until an operator releases it."`)

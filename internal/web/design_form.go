@@ -19,6 +19,7 @@ func unitValues(u *jobnet.Unit) (map[string]string, map[string]bool) {
 		v["job.type"] = string(j.Type)
 		if l := j.Local; l != nil {
 			v["local.command"], v["local.workdir"] = l.Command, l.WorkDir
+			ck["local.keep_children=true"] = l.KeepChildren
 		}
 		if e := j.ECS; e != nil {
 			v["ecs.cluster"], v["ecs.task_definition"], v["ecs.launch_type"] = e.Cluster, e.TaskDefinition, e.LaunchType
@@ -200,7 +201,7 @@ func jobFromForm(r *formReader, orig *jobnet.Job) *jobnet.Job {
 	}
 	switch j.Type {
 	case jobnet.JobLocal:
-		j.Local = &jobnet.LocalSpec{Command: r.f.Get("local.command"), WorkDir: r.text("local.workdir")}
+		j.Local = &jobnet.LocalSpec{Command: r.f.Get("local.command"), WorkDir: r.text("local.workdir"), KeepChildren: r.f.Get("local.keep_children") == "true"}
 		j.Local.Command = strings.TrimSpace(strings.ReplaceAll(j.Local.Command, "\r\n", "\n"))
 	case jobnet.JobECS:
 		e := &jobnet.ECSSpec{}

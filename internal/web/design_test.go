@@ -176,6 +176,12 @@ func TestDesignFlow(t *testing.T) {
 			require.Equal(t, http.StatusOK, resp.StatusCode, body)
 			require.Contains(t, body, "data-applied")
 			require.Contains(t, body, `&#34;name&#34;:&#34;extract2&#34;`)
+			require.NotContains(t, body, `&#34;keep_children&#34;`)
+			resp, body = c.post("/jobnets/sales/nightly/unit", url.Values{"unit": {string(unit)}, "path": {"extract"}, "name": {"extract"},
+				"job.type": {"local"}, "local.command": {"run.sh"}, "local.keep_children": {"true"}})
+			require.Equal(t, http.StatusOK, resp.StatusCode, body)
+			require.Contains(t, body, `&#34;keep_children&#34;:true`)
+			require.Regexp(t, `name="local.keep_children" value="true" checked`, body)
 			resp, body = c.post("/jobnets/sales/nightly/unit", url.Values{"unit": {string(unit)}, "path": {"extract"}, "name": {"extract"},
 				"job.type": {"local"}, "retry.count": {"three"}})
 			require.Equal(t, http.StatusOK, resp.StatusCode, body)

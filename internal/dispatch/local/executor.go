@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,10 +24,11 @@ import (
 // Defaults.
 const (
 	// KillGraceDefault is the time between SIGTERM and SIGKILL when Cancel
-	// is given no grace, or when the supervisor itself is asked to stop.
+	// is given no grace, when the supervisor itself is asked to stop, and
+	// for the processes a job leaves behind.
 	KillGraceDefault = 10 * time.Second
-	// StartTimeoutDefault bounds how long Start waits for the supervisor to
-	// report that the job runs.
+	// StartTimeoutDefault bounds how long Start waits for the supervisor
+	// to come up and start the job.
 	StartTimeoutDefault = 30 * time.Second
 	// LogLimitDefault is the most Logs returns when given no limit.
 	LogLimitDefault = 64 << 10
@@ -37,26 +38,37 @@ const (
 
 // Config configures the local executor.
 type Config struct {
-	// StateDir holds one directory per execution (see the package doc). It
-	// must survive a server restart.
+	// StateDir holds one directory per execution and the supervisor's
+	// socket (see the package doc). It must survive a server restart.
 	StateDir string
 	// SupervisorCmd is the command line that runs SupervisorMain, e.g.
 	// ["/usr/local/bin/koyomi", "supervise"]. The supervisor's own flags
-	// and the execution's directory are appended.
+	// and the state directory are appended.
 	SupervisorCmd []string
 	// KillGrace is used when Cancel is given no grace (KillGraceDefault if 0).
 	KillGrace time.Duration
 	// StartTimeout bounds Start's wait for the supervisor (StartTimeoutDefault if 0).
 	StartTimeout time.Duration
+	// LogMax caps the bytes kept of each job's log (0: no cap): the first
+	// quarter and the end are kept, and readers see where it was cut.
+	LogMax int64
 	// Getenv reads the server's environment for the job's PATH and HOME
 	// (os.Getenv if nil).
 	Getenv func(string) string
 }
 
-// Executor runs jobs as local processes under a supervisor. It is safe for
-// concurrent use, and several instances (or servers) may share a StateDir.
+// Executor runs jobs as local processes under the state directory's
+// supervisor. It is safe for concurrent use, and several instances (or
+// servers) may share a StateDir.
 type Executor struct {
 	cfg Config
+	id  string // binaryID of the supervisor command
+
+	connMu sync.Mutex // serialises connecting and spawning
+	mu     sync.Mutex // guards what follows
+	cl     *client
+	subs   []func(string)
+	closed bool
 }
 
 // New checks cfg and creates the state directory.
@@ -66,6 +78,9 @@ func New(cfg Config) (*Executor, error) {
 	}
 	if len(cfg.SupervisorCmd) == 0 || cfg.SupervisorCmd[0] == "" {
 		return nil, fmt.Errorf("local executor: supervisor command is empty: %w", fault.ErrInvalid)
+	}
+	if cfg.LogMax < 0 {
+		return nil, fmt.Errorf("local executor: log cap %d is negative: %w", cfg.LogMax, fault.ErrInvalid)
 	}
 	if cfg.KillGrace <= 0 {
 		cfg.KillGrace = KillGraceDefault
@@ -85,10 +100,17 @@ func New(cfg Config) (*Executor, error) {
 		return nil, fmt.Errorf("local executor: create state dir: %w", err)
 	}
 	cfg.SupervisorCmd = append([]string(nil), cfg.SupervisorCmd...)
-	return &Executor{cfg: cfg}, nil
+	bin := cfg.SupervisorCmd[0]
+	if p, err := exec.LookPath(bin); err == nil {
+		bin = p
+	}
+	return &Executor{cfg: cfg, id: binaryID(bin)}, nil
 }
 
-var _ dispatch.Executor = (*Executor)(nil)
+var (
+	_ dispatch.Executor = (*Executor)(nil)
+	_ dispatch.Notifier = (*Executor)(nil)
+)
 
 // Type returns jobnet.JobLocal.
 func (e *Executor) Type() jobnet.JobType { return jobnet.JobLocal }
@@ -112,7 +134,7 @@ func (e *Executor) dirOf(h dispatch.Handle) (string, error) {
 	dir := filepath.Join(e.cfg.StateDir, h.ID)
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.IsDir()) {
-		return "", fmt.Errorf("local: no execution %q in %s: %w", h.ID, e.cfg.StateDir, dispatch.ErrUnknownHandle)
+		return "", fmt.Errorf("local: no execution %q in %s (not started on this host, or removed after the --job-retention period): %w", h.ID, e.cfg.StateDir, dispatch.ErrUnknownHandle)
 	}
 	if err != nil {
 		return "", fmt.Errorf("local: execution %q: %w", h.ID, err)
@@ -140,7 +162,7 @@ func (e *Executor) jobEnv(req dispatch.Request) []string {
 	return out
 }
 
-// Start starts the job under a new supervisor, or returns the handle of the
+// Start hands the job to the supervisor, or returns the handle of the
 // execution already started with req.Key. It returns once the job runs or
 // is recorded as failed to start.
 func (e *Executor) Start(ctx context.Context, req dispatch.Request) (dispatch.Handle, error) {
@@ -169,11 +191,14 @@ func (e *Executor) Start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 	if exists(dir, fileSupervisor) || exists(dir, fileExit) {
 		return e.handle(req.Key), nil
 	}
-	sp := spec{Command: req.Job.Local.Command, WorkDir: req.Job.Local.WorkDir, Env: e.jobEnv(req)}
-	if err := writeJSON(dir, fileRequest, sp); err != nil {
+	sp := spec{Command: req.Job.Local.Command, WorkDir: req.Job.Local.WorkDir, Env: e.jobEnv(req),
+		KeepChildren: req.Job.Local.KeepChildren, LogMax: e.cfg.LogMax}
+	// The request is only read by the supervisor; the supervisor's own
+	// record is what makes the start durable.
+	if err := writeJSONFile(dir, fileRequest, sp, false); err != nil {
 		return dispatch.Handle{}, fmt.Errorf("start local job %q: %w", req.Unit, err)
 	}
-	if err := e.spawn(ctx, dir); err != nil {
+	if err := e.startOn(ctx, req.Key); err != nil {
 		return dispatch.Handle{}, fmt.Errorf("start local job %q: %w", req.Unit, err)
 	}
 	return e.handle(req.Key), nil
@@ -189,66 +214,47 @@ func (e *Executor) lockStart(ctx context.Context, dir string) (*flockFile, error
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("wait for a concurrent start: %w", ctx.Err())
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(time.Millisecond):
 		}
 	}
 }
 
-// spawn starts a detached supervisor for dir and waits for its report.
-func (e *Executor) spawn(ctx context.Context, dir string) error {
-	supLog, err := os.OpenFile(filepath.Join(dir, fileSupLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_CLOEXEC, 0o600)
-	if err != nil {
-		return fmt.Errorf("open supervisor log: %w", err)
-	}
-	defer supLog.Close()
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return fmt.Errorf("supervisor pipe: %w", err)
-	}
-	defer pr.Close()
-	args := append(append([]string(nil), e.cfg.SupervisorCmd[1:]...),
-		"-ready-fd", "3", "-grace", e.cfg.KillGrace.String(), dir)
-	cmd := exec.Command(e.cfg.SupervisorCmd[0], args...)
-	cmd.Dir = dir
-	cmd.Stdout = supLog
-	cmd.Stderr = supLog
-	cmd.ExtraFiles = []*os.File{pw}
-	// A session of its own: no controlling terminal, and no signal meant
-	// for the server's process group (Ctrl-C, a service manager stopping
-	// the server) reaches it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		pw.Close()
-		return fmt.Errorf("start supervisor %q: %w", e.cfg.SupervisorCmd[0], err)
-	}
-	pw.Close()
-	// The server reaps its direct child; after a server restart the
-	// supervisor is re-parented to init, which reaps it.
-	go func() { _ = cmd.Wait() }()
-
-	deadline := time.Now().Add(e.cfg.StartTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	wait := time.Until(deadline)
-	_ = pr.SetReadDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { _ = pr.SetReadDeadline(time.Now()) })
-	defer stop()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil && line == "" {
-		if errors.Is(err, io.EOF) {
-			return fmt.Errorf("supervisor ended before it reported (see %s): %w", filepath.Join(dir, fileSupLog), errRetry)
+// startOn asks the supervisor to start key, connecting (and starting the
+// supervisor) as needed. A connection lost before the reply is retried:
+// the supervisor starts a key once, however often it is asked.
+func (e *Executor) startOn(ctx context.Context, key string) error {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.StartTimeout)
+	defer cancel()
+	var last error
+	for attempt := 0; attempt < 4; attempt++ {
+		if ctx.Err() != nil {
+			break
 		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			// It may still come up; the next Start or Status will see.
-			if ctx.Err() != nil {
-				return fmt.Errorf("wait for the supervisor: %w", ctx.Err())
+		cl, err := e.client(ctx, true)
+		if err != nil {
+			last = err
+			continue
+		}
+		rep, err := cl.call(ctx, message{Op: opStart, Key: key})
+		if err != nil {
+			last = err
+			e.drop(cl)
+			continue
+		}
+		if rep.Err != "" {
+			if rep.Retry {
+				last = errors.New(rep.Err)
+				e.drop(cl)
+				continue
 			}
-			return fmt.Errorf("supervisor did not report within %v: %w", wait.Round(time.Millisecond), errRetry)
+			return fmt.Errorf("supervisor: %s", rep.Err)
 		}
-		return fmt.Errorf("read supervisor report: %w", err)
+		return nil
 	}
-	return nil
+	if ctx.Err() != nil && last == nil {
+		last = ctx.Err()
+	}
+	return fmt.Errorf("%w (see %s): %w", last, filepath.Join(e.cfg.StateDir, fileSupDaemon), errRetry)
 }
 
 // errRetry marks a start that may succeed when tried again.
@@ -350,10 +356,10 @@ func jobAlive(job jobRecord) bool {
 }
 
 // Cancel asks the supervisor to stop the job: it records the cancel marker
-// (which a supervisor that has not started the job yet obeys) and sends the
-// supervisor SIGTERM; the supervisor sends the job's process group SIGTERM
-// and, after grace, SIGKILL, so the escalation survives a server crash. An
-// ended execution is left alone.
+// (which the supervisor obeys if it has not started the job yet) and sends
+// the supervisor SIGUSR1; the supervisor sends the job's process group
+// SIGTERM and, after grace, SIGKILL, so the escalation survives a server
+// crash. An ended execution is left alone.
 func (e *Executor) Cancel(ctx context.Context, h dispatch.Handle, grace time.Duration) error {
 	dir, err := e.dirOf(h)
 	if err != nil {
@@ -369,7 +375,7 @@ func (e *Executor) Cancel(ctx context.Context, h dispatch.Handle, grace time.Dur
 		return fmt.Errorf("local: cancel %q: %w", h.ID, err)
 	}
 	if !exists(dir, fileSupervisor) {
-		return nil // a supervisor still to come reads the marker
+		return nil // the supervisor reads the marker before it starts the job
 	}
 	alive, err := supervisorAlive(dir)
 	if err != nil {
@@ -384,7 +390,7 @@ func (e *Executor) Cancel(ctx context.Context, h dispatch.Handle, grace time.Dur
 		if err != nil || pid <= 0 {
 			return fmt.Errorf("local: cancel %q: supervisor pid %q: %w", h.ID, data, fault.ErrInvalid)
 		}
-		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil && !errors.Is(err, syscall.ESRCH) {
 			return fmt.Errorf("local: cancel %q: signal supervisor %d: %w", h.ID, pid, err)
 		}
 		return nil
@@ -404,7 +410,9 @@ func (e *Executor) Cancel(ctx context.Context, h dispatch.Handle, grace time.Dur
 	return nil
 }
 
-// Logs reads the job's log from a byte offset cursor ("" is 0).
+// Logs reads the job's log from a byte offset cursor ("" is 0). Where the
+// size cap left a part out, the chunk holds a line that says so and the
+// cursor jumps past the part.
 func (e *Executor) Logs(ctx context.Context, h dispatch.Handle, cursor string, limit int) (dispatch.LogChunk, error) {
 	dir, err := e.dirOf(h)
 	if err != nil {
@@ -421,32 +429,68 @@ func (e *Executor) Logs(ctx context.Context, h dispatch.Handle, cursor string, l
 		limit = LogLimitDefault
 	}
 	limit = min(limit, LogLimitMax)
-	next := strconv.FormatInt(off, 10)
 	f, err := os.Open(filepath.Join(dir, fileLog))
 	if errors.Is(err, fs.ErrNotExist) {
 		if off != 0 {
 			return dispatch.LogChunk{}, fmt.Errorf("local: log cursor %d past the end of an empty log: %w", off, fault.ErrInvalid)
 		}
-		return dispatch.LogChunk{Next: next}, nil
+		return dispatch.LogChunk{Next: "0"}, nil
 	}
 	if err != nil {
 		return dispatch.LogChunk{}, fmt.Errorf("local: logs of %q: %w", h.ID, err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
+	// The supervisor records a new cut before it frees the range: a read
+	// that saw the cut change reads again.
+	for range 3 {
+		before, err := readCut(dir)
+		if err != nil {
+			return dispatch.LogChunk{}, fmt.Errorf("local: logs of %q: %w", h.ID, err)
+		}
+		chunk, err := readLog(f, before, off, limit)
+		if err != nil {
+			return dispatch.LogChunk{}, fmt.Errorf("local: logs of %q: %w", h.ID, err)
+		}
+		after, err := readCut(dir)
+		if err != nil {
+			return dispatch.LogChunk{}, fmt.Errorf("local: logs of %q: %w", h.ID, err)
+		}
+		if after == before {
+			return chunk, nil
+		}
+	}
+	return dispatch.LogChunk{Next: strconv.FormatInt(off, 10), More: true}, nil
+}
+
+// readLog reads at most limit bytes of the log from off, skipping the cut.
+func readLog(f *os.File, cut logCut, off int64, limit int) (dispatch.LogChunk, error) {
+	size, err := statLog(f)
 	if err != nil {
-		return dispatch.LogChunk{}, fmt.Errorf("local: logs of %q: %w", h.ID, err)
+		return dispatch.LogChunk{}, err
 	}
-	size := fi.Size()
 	if off > size {
-		return dispatch.LogChunk{}, fmt.Errorf("local: log cursor %d past the end of the log (%d bytes): %w", off, size, fault.ErrInvalid)
+		return dispatch.LogChunk{}, fmt.Errorf("log cursor %d past the end of the log (%d bytes): %w", off, size, fault.ErrInvalid)
 	}
-	n := min(int64(limit), size-off)
+	var data []byte
+	end := size
+	if !cut.empty() {
+		switch {
+		case off < cut.From:
+			end = cut.From
+		case off < cut.To:
+			// The marker counts against the limit; a limit shorter
+			// than the marker gets its start.
+			m := cutMarker(cut)
+			data = []byte(m[:min(len(m), limit)])
+			off = cut.To
+		}
+	}
+	n := min(int64(limit-len(data)), end-off)
 	buf := make([]byte, n)
 	read, err := f.ReadAt(buf, off)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return dispatch.LogChunk{}, fmt.Errorf("local: logs of %q: %w", h.ID, err)
+		return dispatch.LogChunk{}, err
 	}
-	end := off + int64(read)
-	return dispatch.LogChunk{Data: buf[:read], Next: strconv.FormatInt(end, 10), More: end < size}, nil
+	next := off + int64(read)
+	return dispatch.LogChunk{Data: append(data, buf[:read]...), Next: strconv.FormatInt(next, 10), More: next < size}, nil
 }

@@ -105,6 +105,7 @@ func killAll(dir string) {
 func newExecutor(t *testing.T, dir string) *local.Executor {
 	ex, err := local.New(local.Config{StateDir: dir, SupervisorCmd: supervisorCmd(), KillGrace: 2 * time.Second})
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = ex.Close() })
 	return ex
 }
 
@@ -361,12 +362,14 @@ func TestCancelBeforeStart(t *testing.T) {
 	require.NoFileExists(t, mark)
 }
 
-// The server reaps its supervisors: none is left as a zombie.
+// An idle supervisor exits once no executor is connected, and the server
+// reaps it: none is left as a zombie.
 func TestSupervisorReaped(t *testing.T) {
 	dir := newStateDir(t)
 	ex := newExecutor(t, dir)
 	h := start(t, ex, "reap-1", "true")
 	dispatchtest.WaitTerminal(t, ex, h, 20*time.Second)
+	require.NoError(t, ex.Close())
 	pid := readFile(t, filepath.Join(dir, "reap-1", "supervisor"))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -473,11 +476,21 @@ func TestSupervisorKilled(t *testing.T) {
 	require.Equal(t, 9, *st.ExitCode)
 }
 
+// BenchmarkStartExitTrue runs `true` jobs one after another, each started
+// when the previous one's end is notified: the cost of one chain hop in the
+// executor. Compare with BenchmarkForkExecTrue.
 func BenchmarkStartExitTrue(b *testing.B) {
 	dir := b.TempDir()
 	ex, err := local.New(local.Config{StateDir: dir, SupervisorCmd: supervisorCmd()})
 	require.NoError(b, err)
+	b.Cleanup(func() { _ = ex.Close() })
+	ended := make(chan string, 1)
+	ex.Subscribe(func(id string) { ended <- id })
 	ctx := context.Background()
+	// The supervisor starts once per node, not per job.
+	h, err := ex.Start(ctx, dispatchtest.NewRequest("warm", localJob("true", "")))
+	require.NoError(b, err)
+	require.Equal(b, h.ID, <-ended)
 	i := 0
 	for b.Loop() {
 		i++
@@ -485,18 +498,306 @@ func BenchmarkStartExitTrue(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for {
-			st, err := ex.Status(ctx, h)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if st.State.IsTerminal() {
-				if st.State != dispatch.StateExited || *st.ExitCode != 0 {
-					b.Fatalf("status %+v", st)
-				}
-				break
-			}
-			time.Sleep(100 * time.Microsecond)
+		if id := <-ended; id != h.ID {
+			b.Fatalf("ended %s, want %s", id, h.ID)
+		}
+		st, err := ex.Status(ctx, h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.State != dispatch.StateExited || *st.ExitCode != 0 {
+			b.Fatalf("status %+v", st)
 		}
 	}
+}
+
+// BenchmarkForkExecTrue is the floor: the server itself running `/bin/sh
+// -c true` and waiting for it, with no record of anything.
+func BenchmarkForkExecTrue(b *testing.B) {
+	for b.Loop() {
+		if err := exec.Command("/bin/sh", "-c", "true").Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// subscribe collects the notified handle IDs.
+func subscribe(ex *local.Executor) <-chan string {
+	ch := make(chan string, 100)
+	ex.Subscribe(func(id string) { ch <- id })
+	return ch
+}
+
+func waitNotified(t *testing.T, ch <-chan string, id string) {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case got := <-ch:
+			if got == id {
+				return
+			}
+		case <-timeout:
+			require.Failf(t, "no notification", "for %s", id)
+		}
+	}
+}
+
+// The executor tells its subscribers when a job's outcome is recorded,
+// and the outcome is there when it does.
+func TestNotifiesEnd(t *testing.T) {
+	dir := newStateDir(t)
+	ex := newExecutor(t, dir)
+	ended := subscribe(ex)
+	gate := filepath.Join(t.TempDir(), "gate")
+	h := start(t, ex, "notify-1", "while [ ! -e "+shQuote(gate)+" ]; do sleep 0.02; done; exit 3")
+	select {
+	case id := <-ended:
+		require.Failf(t, "notified before the end", "%s", id)
+	case <-time.After(100 * time.Millisecond):
+	}
+	require.NoError(t, os.WriteFile(gate, nil, 0o600))
+	waitNotified(t, ended, h.ID)
+	st, err := ex.Status(context.Background(), h)
+	require.NoError(t, err)
+	require.Equal(t, dispatch.StateExited, st.State)
+	require.Equal(t, 3, *st.ExitCode)
+
+	// Failing to start and cancelling before the start are ends too.
+	bad, err := ex.Start(context.Background(), dispatchtest.NewRequest("notify-2", localJob("true", filepath.Join(t.TempDir(), "missing"))))
+	require.NoError(t, err)
+	waitNotified(t, ended, bad.ID)
+}
+
+// An executor of a restarted server, subscribed before it starts anything,
+// hears of the end of a job started by its predecessor.
+func TestNotifiesAdoptedJob(t *testing.T) {
+	dir := newStateDir(t)
+	gate := filepath.Join(t.TempDir(), "gate")
+	first := newExecutor(t, dir)
+	h := start(t, first, "adopt-1", "while [ ! -e "+shQuote(gate)+" ]; do sleep 0.02; done")
+	second := newExecutor(t, dir)
+	ended := subscribe(second)
+	require.NoError(t, first.Close())
+	// The second executor connects in the background; give the
+	// supervisor a way to tell when it has.
+	require.Eventually(t, func() bool { return supervisorConns(t, dir) >= 1 }, 20*time.Second, 10*time.Millisecond)
+	require.NoError(t, os.WriteFile(gate, nil, 0o600))
+	waitNotified(t, ended, h.ID)
+}
+
+// supervisorConns counts the unix connections the supervisor of dir
+// accepted that are still open, from /proc/net/unix.
+func supervisorConns(t *testing.T, dir string) int {
+	data, err := os.ReadFile("/proc/net/unix")
+	require.NoError(t, err)
+	n := 0
+	for _, l := range strings.Split(string(data), "\n") {
+		// Accepted sockets carry the listener's path, state 03 (connected).
+		f := strings.Fields(l)
+		if len(f) == 8 && f[5] == "03" && f[7] == filepath.Join(dir, "supervisor.sock") {
+			n++
+		}
+	}
+	return n
+}
+
+func pidAlive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return err == nil && !strings.Contains(string(data), ") Z ")
+}
+
+// A background process left by a job that ended normally is stopped with
+// the job, unless the job keeps its children.
+func TestChildrenLeftBehind(t *testing.T) {
+	dir := newStateDir(t)
+	ex := newExecutor(t, dir)
+	ctx := context.Background()
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keep=%v", keep), func(t *testing.T) {
+			pidFile := filepath.Join(t.TempDir(), "pid")
+			job := localJob("sleep 300 & echo $! > "+shQuote(pidFile), "")
+			job.Local.KeepChildren = keep
+			h, err := ex.Start(ctx, dispatchtest.NewRequest(fmt.Sprintf("child-%v", keep), job))
+			require.NoError(t, err)
+			st := dispatchtest.WaitTerminal(t, ex, h, 20*time.Second)
+			require.Equal(t, 0, *st.ExitCode)
+			pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, pidFile)))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+			out, _ := dispatchtest.ReadLogs(t, ex, h, "", 0)
+			if keep {
+				require.True(t, pidAlive(pid), "the child is kept")
+				require.Empty(t, string(out))
+				return
+			}
+			require.Eventually(t, func() bool { return !pidAlive(pid) }, 20*time.Second, 10*time.Millisecond, "the child %d is stopped", pid)
+			require.Contains(t, string(out), "left processes running in its process group")
+			require.Contains(t, string(out), "keep_children: true")
+		})
+	}
+}
+
+// A child that ignores SIGTERM is killed after the grace period, even when
+// the grace outlasts the supervisor's idle time and no server is connected.
+func TestStubbornChildKilled(t *testing.T) {
+	dir := newStateDir(t)
+	ex, err := local.New(local.Config{StateDir: dir, SupervisorCmd: supervisorCmd(), KillGrace: 3 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ex.Close() })
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	h := start(t, ex, "stubborn-child", "(trap '' TERM; sleep 300) & echo $! > "+shQuote(pidFile))
+	dispatchtest.WaitTerminal(t, ex, h, 20*time.Second)
+	require.NoError(t, ex.Close())
+	pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, pidFile)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	require.Eventually(t, func() bool { return !pidAlive(pid) }, 20*time.Second, 10*time.Millisecond)
+}
+
+// A log over its cap keeps its start and its end, says where it was cut,
+// and takes no more disk than the cap; cursors stay valid.
+func TestLogCap(t *testing.T) {
+	dir := newStateDir(t)
+	const max = 64 << 10
+	ex, err := local.New(local.Config{StateDir: dir, SupervisorCmd: supervisorCmd(), LogMax: max})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ex.Close() })
+	// 4000 numbered lines of 100 bytes: 400 kB.
+	h := start(t, ex, "cap-1", `i=0; while [ $i -lt 4000 ]; do printf '%099d\n' $i; i=$((i+1)); done`)
+	st := dispatchtest.WaitTerminal(t, ex, h, 60*time.Second)
+	require.Equal(t, 0, *st.ExitCode)
+
+	out, _ := dispatchtest.ReadLogs(t, ex, h, "", 1000)
+	text := string(out)
+	head, rest, ok := strings.Cut(text, "\n[koyomi: log truncated here, ")
+	require.True(t, ok, "the log says where it was cut")
+	require.True(t, strings.HasPrefix(head, fmt.Sprintf("%099d\n%099d\n", 0, 1)), "the start is kept")
+	require.Len(t, head, max/4)
+	marker, tail, ok := strings.Cut(rest, "]\n")
+	require.True(t, ok)
+	require.Contains(t, marker, "left out: a job's log is capped at 64 KiB, its first 16 KiB and its last 48 KiB are kept")
+	require.Len(t, tail, max-max/4)
+	require.True(t, strings.HasSuffix(tail, fmt.Sprintf("%099d\n", 3999)), "the end is kept")
+
+	var fst syscall.Stat_t
+	require.NoError(t, syscall.Stat(filepath.Join(dir, "cap-1", "log"), &fst))
+	require.Equal(t, int64(400_000), fst.Size, "offsets are kept")
+	require.LessOrEqual(t, fst.Blocks*512, int64(max+64<<10), "the disk holds about the cap")
+}
+
+// A supervisor started from another binary is retired: it supervises its
+// running job to the end while a new supervisor takes new jobs.
+func TestSupervisorOfAnotherBinaryRetired(t *testing.T) {
+	dir := newStateDir(t)
+	other := filepath.Join(t.TempDir(), "koyomi-old")
+	data, err := os.ReadFile(os.Args[0])
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(other, data, 0o700))
+	old, err := local.New(local.Config{StateDir: dir, SupervisorCmd: []string{other, roleSupervisor}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = old.Close() })
+	gate := filepath.Join(t.TempDir(), "gate")
+	h := start(t, old, "old-1", "while [ ! -e "+shQuote(gate)+" ]; do sleep 0.02; done; exit 4")
+	oldPID := readFile(t, filepath.Join(dir, "old-1", "supervisor"))
+
+	ex := newExecutor(t, dir)
+	h2 := start(t, ex, "new-1", "exit 6")
+	newPID := readFile(t, filepath.Join(dir, "new-1", "supervisor"))
+	require.NotEqual(t, oldPID, newPID)
+	st := dispatchtest.WaitTerminal(t, ex, h2, 20*time.Second)
+	require.Equal(t, 6, *st.ExitCode)
+
+	st, err = ex.Status(context.Background(), h)
+	require.NoError(t, err)
+	require.Equal(t, dispatch.StateRunning, st.State)
+	require.NoError(t, os.WriteFile(gate, nil, 0o600))
+	st = dispatchtest.WaitTerminal(t, ex, h, 20*time.Second)
+	require.Equal(t, 4, *st.ExitCode)
+	// The retired supervisor exits once its job has ended.
+	require.Eventually(t, func() bool { _, err := os.Stat("/proc/" + oldPID); return err != nil }, 20*time.Second, 10*time.Millisecond)
+}
+
+// Many jobs started at once from one executor share one supervisor and
+// all run, once each.
+func TestFanOut(t *testing.T) {
+	dir := newStateDir(t)
+	ex := newExecutor(t, dir)
+	ended := subscribe(ex)
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := ex.Start(context.Background(), dispatchtest.NewRequest(fmt.Sprintf("fan-%d", i), localJob("exit "+strconv.Itoa(i%3), "")))
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	seen := map[string]bool{}
+	timeout := time.After(30 * time.Second)
+	for len(seen) < n {
+		select {
+		case id := <-ended:
+			seen[id] = true
+		case <-timeout:
+			require.Failf(t, "missing notifications", "got %d of %d", len(seen), n)
+		}
+	}
+	sups := map[string]bool{}
+	for i := range n {
+		h := dispatch.Handle{Executor: "local", ID: fmt.Sprintf("fan-%d", i)}
+		st, err := ex.Status(context.Background(), h)
+		require.NoError(t, err)
+		require.Equal(t, i%3, *st.ExitCode)
+		sups[readFile(t, filepath.Join(dir, h.ID, "supervisor"))] = true
+	}
+	require.Len(t, sups, 1, "one supervisor")
+}
+
+// Prune removes what ended before the cutoff and keeps what ended after it,
+// what runs and what is being started.
+func TestPrune(t *testing.T) {
+	dir := newStateDir(t)
+	ex := newExecutor(t, dir)
+	ctx := context.Background()
+	old := start(t, ex, "prune-old", "true")
+	dispatchtest.WaitTerminal(t, ex, old, 20*time.Second)
+	// Age the outcome by rewriting its end time.
+	exitPath := filepath.Join(dir, old.ID, "exit")
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal([]byte(readFile(t, exitPath)), &rec))
+	rec["ended_at"] = time.Now().Add(-48 * time.Hour).UTC().Format(time.RFC3339Nano)
+	data, err := json.Marshal(rec)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(exitPath, data, 0o600))
+
+	recent := start(t, ex, "prune-recent", "true")
+	dispatchtest.WaitTerminal(t, ex, recent, 20*time.Second)
+	running := start(t, ex, "prune-running", "sleep 600")
+	// An abandoned directory (the server died before the supervisor got it), old.
+	abandoned := filepath.Join(dir, "prune-abandoned")
+	require.NoError(t, os.Mkdir(abandoned, 0o700))
+	require.NoError(t, os.Chtimes(abandoned, time.Now().Add(-48*time.Hour), time.Now().Add(-48*time.Hour)))
+	// Its running job's directory is untouched for long too.
+	require.NoError(t, os.Chtimes(filepath.Join(dir, running.ID), time.Now().Add(-48*time.Hour), time.Now().Add(-48*time.Hour)))
+
+	n, err := ex.Prune(ctx, time.Now().Add(-24*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.NoDirExists(t, filepath.Join(dir, old.ID))
+	require.NoDirExists(t, abandoned)
+	require.DirExists(t, filepath.Join(dir, recent.ID))
+	require.DirExists(t, filepath.Join(dir, running.ID))
+	_, err = ex.Status(ctx, old)
+	require.ErrorIs(t, err, dispatch.ErrUnknownHandle)
+	st, err := ex.Status(ctx, running)
+	require.NoError(t, err)
+	require.Equal(t, dispatch.StateRunning, st.State)
 }

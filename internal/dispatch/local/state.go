@@ -15,15 +15,15 @@ import (
 
 // Files in an execution's state directory <StateDir>/<key>/.
 const (
-	fileRequest    = "request.json"   // what to run: command, workdir, env (0600)
-	fileStartLock  = "start.lock"     // flock held by the executor while it starts a supervisor
-	fileRunLock    = "run.lock"       // flock held by the supervisor for its whole life
-	fileSupervisor = "supervisor"     // the supervisor's pid, written once it holds run.lock
-	fileSupLog     = "supervisor.log" // the supervisor's own stdout/stderr
-	fileJob        = "job"            // the job's pid and start time, written once it runs
-	fileLog        = "log"            // the job's stdout and stderr
-	fileCancel     = "cancel"         // marker: Cancel was asked, with the grace period
-	fileExit       = "exit"           // the outcome, written last and atomically
+	fileRequest    = "request.json" // what to run: command, workdir, env (0600)
+	fileStartLock  = "start.lock"   // flock held by the executor while it hands the request to the supervisor
+	fileRunLock    = "run.lock"     // flock held by the supervisor while it supervises the job
+	fileSupervisor = "supervisor"   // the supervisor's pid, made durable before the job is started
+	fileJob        = "job"          // the job's pid and start time, written once it runs
+	fileLog        = "log"          // the job's stdout and stderr
+	fileLogCut     = "log.cut"      // the byte range left out of the log by the size cap
+	fileCancel     = "cancel"       // marker: Cancel was asked, with the grace period
+	fileExit       = "exit"         // the outcome, written last, atomically and durably
 )
 
 // spec is the content of request.json: everything the supervisor needs.
@@ -31,6 +31,11 @@ type spec struct {
 	Command string   `json:"command"`
 	WorkDir string   `json:"workdir,omitempty"`
 	Env     []string `json:"env"`
+	// KeepChildren leaves what the job started in its process group
+	// running after the job ends (jobnet.LocalSpec.KeepChildren).
+	KeepChildren bool `json:"keep_children,omitempty"`
+	// LogMax caps the bytes kept of the log (0: no cap).
+	LogMax int64 `json:"log_max,omitempty"`
 }
 
 // jobRecord is the content of the job file.
@@ -65,8 +70,16 @@ type exitRecord struct {
 }
 
 // writeAtomic writes data to dir/name through a temporary file, fsync and
-// rename, so readers see either nothing or the whole content.
+// rename, and syncs the directory, so readers see either nothing or the
+// whole content, even after a host crash.
 func writeAtomic(dir, name string, data []byte) error {
+	return writeFile(dir, name, data, true)
+}
+
+// writeFile writes data to dir/name through a temporary file and rename;
+// durable adds the fsyncs of the file and the directory. Without them the
+// content still survives a crash of any process, but not of the host.
+func writeFile(dir, name string, data []byte, durable bool) error {
 	tmp, err := os.CreateTemp(dir, "."+name+".tmp*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
@@ -80,9 +93,11 @@ func writeAtomic(dir, name string, data []byte) error {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", name, err)
+	if durable {
+		if err := tmp.Sync(); err != nil {
+			tmp.Close()
+			return fmt.Errorf("write %s: %w", name, err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
@@ -90,19 +105,49 @@ func writeAtomic(dir, name string, data []byte) error {
 	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
+	if durable {
+		return syncDir(dir)
+	}
+	return nil
+}
+
+// syncFile makes dir/name, its content and its entry durable.
+func syncFile(dir, name string) error {
+	f, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", name, err)
+	}
+	err = f.Sync()
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", name, err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes the entries of dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }
 
 func writeJSON(dir, name string, v any) error {
+	return writeJSONFile(dir, name, v, true)
+}
+
+func writeJSONFile(dir, name string, v any, durable bool) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	return writeAtomic(dir, name, data)
+	return writeFile(dir, name, data, durable)
 }
 
 // readJSON reads dir/name into v; ok is false when the file does not exist.

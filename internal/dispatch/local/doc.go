@@ -35,27 +35,31 @@
 //
 // # Why a long-lived supervisor
 //
-// Measured on the 2-core development machine (BenchmarkStartExitTrue and
-// BenchmarkForkExecTrue, 300 `true` jobs one after another, each started
-// when the previous one's end was notified; the machine was shared and
-// loaded, so compare the columns of one row):
+// Measured on the 2-core development machine (BenchmarkStartExitTrue:
+// `true` jobs one after another, each started when the previous one's end
+// was notified, its status then read; BenchmarkForkExecTrue: the server
+// running `/bin/sh -c true` itself and waiting, recording nothing). The
+// machine was shared with other work (load average 20–38), so only the
+// columns of one run compare:
 //
-//	                                                  per job
-//	fork/exec of /bin/sh -c true by the server        14.0 ms   (no record of anything)
-//	this package (fsyncs on)                          20.6 ms   1.5×
-//	this package (fsyncs off, for comparison)         12.0 ms   vs 10.8 ms fork/exec: 1.1×
-//	a `koyomi supervise` process per job (before)    ≈ 105 ms   + poll interval
-//	a supervisor-only binary per job                  ≈ 25 ms   + its own Go runtime start-up
+//	                                   run 1     run 2     run 3 (fsyncs disabled for the run)
+//	fork/exec of /bin/sh -c true      14.0 ms   12.3 ms    6.1 ms
+//	this package                      20.6 ms   30.5 ms   15.0 ms
+//	ratio                              1.5×      2.5×      2.5×
+//	`koyomi supervise` per job (before)        ≈ 105 ms on a quiet machine, + the poll interval
+//	a supervisor-only binary per job            ≈ 25 ms on a quiet machine
 //
-// A process per job pays a Go runtime start-up per job (the whole server
-// binary's package initialisation, 64–72 ms, for `koyomi supervise`; a
-// minimal binary still ≈ 10 ms on this machine under load, as long as the
-// job itself) and holds tens of MB per running job. The long-lived
-// supervisor pays its start-up once per node; what is left per job is the
-// fork/exec, one socket round trip and the file system's durability: the
-// fsyncs dominate the difference, and they are the price of a record that
-// survives a host crash. One supervisor holds the memory of one process
-// for any number of running jobs.
+// A process per job pays a Go runtime start-up per job — the whole server
+// binary's package initialisation (64–72 ms) for `koyomi supervise`; a
+// minimal Go binary still ≈ 10 ms here under load, as much as the job
+// itself — and holds tens of MB per running job. The long-lived supervisor
+// pays its start-up once per node and one process's memory for any number
+// of running jobs (≈ 70 MB resident). What is left per job is the fork/exec,
+// a socket round trip each way, a few small files, and two directory fsyncs
+// before the job starts (the durable start record). Under load the wake-ups
+// of three processes instead of two, and the disk flushes, make up the
+// difference; on a quiet machine the figures of run 1 apply. The exit
+// record's fsync is off the notified path.
 //
 // # State directory
 //

@@ -12,6 +12,7 @@ import (
 
 	"github.com/koyomi-dev/koyomi/internal/alert"
 	"github.com/koyomi-dev/koyomi/internal/config"
+	"github.com/koyomi-dev/koyomi/internal/deadline"
 	"github.com/koyomi-dev/koyomi/internal/metrics"
 	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/runner"
@@ -103,11 +104,17 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
+	watch, err := deadline.New(deadline.Params{Store: st, BaseURL: cfg.BaseURL, Logger: log})
+	if err != nil {
+		return err
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(gctx, l) })
 	g.Go(func() error { return run.Run(gctx) })
 	g.Go(func() error { return sch.Run(gctx) })
 	g.Go(func() error { return deliverer.Run(gctx) })
+	g.Go(func() error { return watch.Run(gctx) })
 	err = g.Wait()
 	log.Info("stopped")
 	return err

@@ -61,7 +61,9 @@ type Unit struct {
 }
 
 // AtRisk reports whether the generation's deadline is at risk or missed.
-func (g Generation) AtRisk() bool { return g.Risk == forecast.RiskAtRisk || g.Risk == forecast.RiskMissed }
+func (g Generation) AtRisk() bool {
+	return g.Risk == forecast.RiskAtRisk || g.Risk == forecast.RiskMissed
+}
 
 // Find returns the forecast of a generation.
 func (r Report) Find(id string) (Generation, bool) {

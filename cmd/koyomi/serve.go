@@ -66,7 +66,12 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := web.New(web.Params{Ops: svc, Sessions: st, DB: st, Logger: log, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies, Version: version, Metrics: mx.Handler()})
+	watch, err := deadline.New(deadline.Params{Store: st, BaseURL: cfg.BaseURL, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv := web.New(web.Params{Ops: svc, Sessions: st, DB: st, Logger: log, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies, Version: version, Metrics: mx.Handler(),
+		Forecast: watch})
 
 	fmt.Fprintf(e.stdout, "Koyomi %s is serving on %s (database: %s %s)\n", version, cfg.BaseURL, st.Dialect(), st.Location())
 	switch {
@@ -100,11 +105,6 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 
 	deliverer, err := alert.NewDeliverer(alert.DelivererParams{Store: st, Open: ops.AlertOpener, Logger: log})
-	if err != nil {
-		return err
-	}
-
-	watch, err := deadline.New(deadline.Params{Store: st, BaseURL: cfg.BaseURL, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,11 @@ package deadline
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/koyomi-dev/koyomi/internal/calendar"
+	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/koyomi-dev/koyomi/internal/forecast"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
 	"github.com/koyomi-dev/koyomi/internal/jobrun"
@@ -301,3 +303,64 @@ func (s *Service) Day(ctx context.Context, date calendar.Date) (Report, error) {
 	}
 	return r, nil
 }
+
+// UnitHistory is one unit's successful runs, oldest first, and what the
+// forecast expects of it on the target date.
+type UnitHistory struct {
+	Path     string                 `json:"path"`
+	Kind     jobnet.UnitKind        `json:"kind"`
+	Runs     []store.DurationSample `json:"runs"`
+	Estimate forecast.Estimate      `json:"estimate"`
+}
+
+// Durations returns the run history of every unit of the current version
+// of a jobnet (folder/name) up to the current business date (in the
+// jobnet's calendar), and the estimates for the next one.
+func (s *Service) Durations(ctx context.Context, path string) ([]UnitHistory, error) {
+	folder, name, ok := strings.Cut(path, "/")
+	if !ok {
+		return nil, fmt.Errorf("jobnet %q: want folder/name: %w", path, fault.ErrInvalid)
+	}
+	jv, err := s.p.Store.JobnetByPath(ctx, folder, name, 0)
+	if err != nil {
+		return nil, err
+	}
+	shape, err := forecast.Compile(jv.Jobnet.Net)
+	if err != nil {
+		return nil, fmt.Errorf("jobnet %s: %w", path, err)
+	}
+	dc, err := s.newDayContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	calName, cal := dc.calendarOf(jv.Jobnet)
+	date := calendar.DateOf(s.p.Now().UTC()) + 1
+	if cal != nil {
+		date = cal.BusinessDate(s.p.Now()) + 1
+	}
+	hist, err := s.History(ctx, jv.JobnetID, date)
+	if err != nil {
+		return nil, err
+	}
+	target := dc.class(calName, cal, date)
+	out := make([]UnitHistory, 0, len(shape.Units))
+	for _, su := range shape.Units {
+		if su.Kind == jobnet.UnitJobnet {
+			continue
+		}
+		runs := hist[su.Path]
+		fs := make([]forecast.Sample, len(runs))
+		for j, x := range runs {
+			fs[j] = forecast.Sample{Date: x.BusinessDate, Class: dc.class(calName, cal, x.BusinessDate), Duration: x.Duration()}
+		}
+		h := UnitHistory{Path: su.Path, Kind: su.Kind, Estimate: s.p.Estimates.Estimate(fs, target)}
+		for j := len(runs) - 1; j >= 0; j-- {
+			h.Runs = append(h.Runs, runs[j])
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// HistoryDays is how many business dates the history reaches back.
+func (s *Service) HistoryDays() int { return s.p.HistoryDays }

@@ -15,6 +15,8 @@ import (
 // Forecaster forecasts a business date (package deadline).
 type Forecaster interface {
 	Day(ctx context.Context, date calendar.Date) (deadline.Report, error)
+	Durations(ctx context.Context, jobnet string) ([]deadline.UnitHistory, error)
+	HistoryDays() int
 }
 
 // forecast returns the forecast of a business date; ok is false when the

@@ -15,8 +15,10 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/forecast"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
 	"github.com/koyomi-dev/koyomi/internal/jobrun"
+	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/store"
 	"github.com/koyomi-dev/koyomi/internal/store/storetest"
+	"github.com/koyomi-dev/koyomi/internal/testpeer/slackd"
 )
 
 func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
@@ -229,5 +231,29 @@ func TestScriptedNight(t *testing.T) {
 		require.Len(t, marks, 2)
 		require.NoError(t, newService().Check(ctx))
 		require.Len(t, deadlineEvents(t, s), 2)
+
+		// Both go through the alert rules and channels like any event.
+		slack := slackd.Start(t, slackd.Options{})
+		svc2 := ops.New(ops.Params{Store: s})
+		admin := ops.Actor{Username: "test", Role: store.RoleAdmin}
+		ch, err := svc2.CreateAlertChannel(ctx, admin, ops.ChannelInput{Name: "ops-slack", Kind: alert.ChannelSlack, Enabled: true,
+			Config: []byte(`{}`), Secrets: alert.Secrets{WebhookURL: slack.WebhookURL()}})
+		require.NoError(t, err)
+		_, err = svc2.CreateAlertRule(ctx, admin, alert.Rule{Name: "nightly deadline", Enabled: true,
+			Kinds: []alert.EventKind{alert.EventDeadlineAtRisk, alert.EventDeadlineMissed}, Scope: "sales/nightly", Channels: []int64{ch.ID}})
+		require.NoError(t, err)
+		d, err := alert.NewDeliverer(alert.DelivererParams{Store: s, Open: ops.AlertOpener, Now: clk.Now})
+		require.NoError(t, err)
+		require.NoError(t, d.Tick(ctx))
+		posts := slack.Posts()
+		require.Len(t, posts, 2, "one message per kind")
+		var texts []string
+		for _, p := range posts {
+			texts = append(texts, p.Text, string(p.Blocks))
+		}
+		all := strings.Join(texts, "\n")
+		require.Contains(t, all, "sales/nightly is predicted to miss its deadline")
+		require.Contains(t, all, "sales/nightly missed its deadline")
+		require.Contains(t, all, "critical path: extract → load → report")
 	})
 }

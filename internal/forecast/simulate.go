@@ -489,22 +489,23 @@ func (h *slotHeap) take(end int64) {
 }
 
 // readyQueue orders queued jobs by ready time, then node order (generation
-// order, then unit order), so the schedule is deterministic.
-type readyQueue []int32
+// order, then unit order), so the schedule is deterministic. Entries carry
+// their key, so the heap does not reach into the nodes.
+type readyQueue []queued
 
-func less(nodes []simNode, a, b int32) bool {
-	if nodes[a].ready != nodes[b].ready {
-		return nodes[a].ready < nodes[b].ready
-	}
-	return a < b
+type queued struct {
+	ready int64
+	x     int32
 }
 
+func (a queued) less(b queued) bool { return a.ready < b.ready || a.ready == b.ready && a.x < b.x }
+
 func (q *readyQueue) push(nodes []simNode, x int32) {
-	*q = append(*q, x)
+	*q = append(*q, queued{ready: nodes[x].ready, x: x})
 	h := *q
 	for i := len(h) - 1; i > 0; {
 		p := (i - 1) / 2
-		if !less(nodes, h[i], h[p]) {
+		if !h[i].less(h[p]) {
 			break
 		}
 		h[i], h[p] = h[p], h[i]
@@ -512,9 +513,9 @@ func (q *readyQueue) push(nodes []simNode, x int32) {
 	}
 }
 
-func (q *readyQueue) pop(nodes []simNode) int32 {
+func (q *readyQueue) pop(_ []simNode) int32 {
 	h := *q
-	top := h[0]
+	top := h[0].x
 	last := len(h) - 1
 	h[0] = h[last]
 	h = h[:last]
@@ -524,10 +525,10 @@ func (q *readyQueue) pop(nodes []simNode) int32 {
 			break
 		}
 		m := l
-		if r := l + 1; r < len(h) && less(nodes, h[r], h[l]) {
+		if r := l + 1; r < len(h) && h[r].less(h[l]) {
 			m = r
 		}
-		if !less(nodes, h[m], h[i]) {
+		if !h[m].less(h[i]) {
 			break
 		}
 		h[i], h[m] = h[m], h[i]

@@ -4,14 +4,15 @@
 //
 // # Expected durations
 //
-// Params.Estimate takes the last Window (20) successful runs of a unit,
-// newest first, each with its DayClass (weekday, and whether the business
-// date was the last open day of its business month), and returns the
-// Percentile (p90, nearest rank) of the runs that resemble the target day:
-// month-end runs on a month-end day when the month ends differ from the
-// other days (medians more than 25 % apart, at least 3 runs); else the
+// Params.Estimate takes the successful runs of a unit, newest first, each
+// with its DayClass (weekday, and whether the business date was the last
+// open day of its business month), and returns the Percentile (p90,
+// nearest rank) of the newest Window (20) runs that resemble the target
+// day: month-end runs on a month-end day when the month ends differ from
+// the other days (medians more than 25 % apart, at least 3 runs); else the
 // same weekday's runs when some weekday differs from the rest; else all of
-// them. A unit without a successful run is expected to take no time, and
+// them. Each class is judged on its own newest Window runs, so rare days
+// keep enough history. A unit without a successful run is expected to take no time, and
 // the estimate says so (BasisNone).
 //
 // # Propagation

@@ -97,10 +97,11 @@ func (p Params) withDefaults() Params {
 }
 
 // Estimate returns the expected duration of a unit on a day of class
-// target, from samples (newest first; only the first Window are used):
+// target, from samples (newest first). Each class is judged on its own
+// newest Window samples, so rare days (month ends) keep enough history:
 //   - on a month-end day, the month-end samples when there are at least
-//     MinClass of them and their median differs from the others' by more
-//     than Difference;
+//     MinClass of them and their median differs from the other days' by
+//     more than Difference;
 //   - else, when the history shows a weekday difference (a weekday with at
 //     least MinClass samples whose median differs from the other days' by
 //     more than Difference), the samples of the target's weekday if it has
@@ -109,20 +110,27 @@ func (p Params) withDefaults() Params {
 //   - else all samples.
 //
 // On a day that is not a month end, month-end samples that differ are
-// left out first.
-//
-// The estimate is the Percentile (nearest rank) of the chosen samples.
+// left out first. The estimate is the Percentile (nearest rank) of the
+// newest Window samples chosen.
 func (p Params) Estimate(samples []Sample, target DayClass) Estimate {
 	p = p.withDefaults()
-	if len(samples) > p.Window {
-		samples = samples[:p.Window]
-	}
 	if len(samples) == 0 {
 		return Estimate{Basis: BasisNone}
 	}
+	pick := func(ss []Sample, f func(Sample) bool) (in, out []time.Duration) {
+		for _, s := range ss {
+			if f(s) {
+				if len(in) < p.Window {
+					in = append(in, s.Duration)
+				}
+			} else if len(out) < p.Window {
+				out = append(out, s.Duration)
+			}
+		}
+		return in, out
+	}
 	monthEnd := func(s Sample) bool { return s.Class.MonthEnd }
-	sameDay := func(s Sample) bool { return s.Class.Weekday == target.Weekday }
-	in, out := split(samples, monthEnd)
+	in, out := pick(samples, monthEnd)
 	meDiffers := len(in) >= p.MinClass && len(out) > 0 && differs(in, out, p.Difference)
 	if target.MonthEnd && meDiffers {
 		return Estimate{Duration: percentile(in, p.Percentile), Basis: BasisMonthEnd, N: len(in)}
@@ -131,35 +139,22 @@ func (p Params) Estimate(samples []Sample, target DayClass) Estimate {
 	if meDiffers {
 		pool = others(samples, monthEnd) // month-end runs would distort an ordinary day
 	}
-	// The history shows a weekday difference when some weekday with enough
-	// runs differs from the other days.
 	var differing [7]bool
 	anyDiffers := false
 	for wd := time.Sunday; wd <= time.Saturday; wd++ {
-		in, out := split(pool, func(s Sample) bool { return s.Class.Weekday == wd })
+		in, out := pick(pool, func(s Sample) bool { return s.Class.Weekday == wd })
 		if len(in) >= p.MinClass && len(out) > 0 && differs(in, out, p.Difference) {
 			differing[wd], anyDiffers = true, true
 		}
 	}
 	if anyDiffers {
-		if in, _ := split(pool, sameDay); len(in) >= p.MinClass {
+		if in, _ := pick(pool, func(s Sample) bool { return s.Class.Weekday == target.Weekday }); len(in) >= p.MinClass {
 			return Estimate{Duration: percentile(in, p.Percentile), Basis: BasisWeekday, N: len(in)}
 		}
 		pool = others(pool, func(s Sample) bool { return differing[s.Class.Weekday] })
 	}
-	all, _ := split(pool, func(Sample) bool { return true })
+	all, _ := pick(pool, func(Sample) bool { return true })
 	return Estimate{Duration: percentile(all, p.Percentile), Basis: BasisAll, N: len(all)}
-}
-
-func split(ss []Sample, f func(Sample) bool) (in, out []time.Duration) {
-	for _, s := range ss {
-		if f(s) {
-			in = append(in, s.Duration)
-		} else {
-			out = append(out, s.Duration)
-		}
-	}
-	return in, out
 }
 
 func others(ss []Sample, f func(Sample) bool) []Sample {

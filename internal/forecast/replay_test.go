@@ -53,8 +53,8 @@ func TestReplayedHistory(t *testing.T) {
 		basis forecast.Basis
 		load  time.Duration // the p90 of the class, noise included
 	}{
-		{calendar.NewDate(2026, 4, 15), forecast.BasisWeekday, 21 * time.Minute}, // Wednesday
-		{calendar.NewDate(2026, 4, 20), forecast.BasisWeekday, 31 * time.Minute}, // Monday
+		{calendar.NewDate(2026, 4, 15), forecast.BasisWeekday, 21 * time.Minute},  // Wednesday
+		{calendar.NewDate(2026, 4, 20), forecast.BasisWeekday, 31 * time.Minute},  // Monday
 		{calendar.NewDate(2026, 4, 30), forecast.BasisMonthEnd, 61 * time.Minute}, // Thursday, last open day of April
 		{calendar.NewDate(2026, 5, 29), forecast.BasisMonthEnd, 61 * time.Minute}, // Friday; May 31 is a Sunday
 	}

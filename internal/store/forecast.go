@@ -13,17 +13,15 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/jobrun"
 )
 
-// terminalGenStates are the generation states that do not change any more
-// without an operator.
-var terminalGenStates = []string{string(jobrun.GenEndedNormal), string(jobrun.GenEndedWarning), string(jobrun.GenEndedAbnormal),
-	string(jobrun.GenKilled), string(jobrun.GenSkipped), string(jobrun.GenNotExecuted)}
+// unendedGenStates are the generation states before an end.
+var unendedGenStates = []string{string(jobrun.GenPlanned), string(jobrun.GenWaiting), string(jobrun.GenHeld), string(jobrun.GenRunning)}
 
 // ForecastDates returns the business dates that have a generation not ended
 // yet, or one that ended at or after endedSince, oldest first.
 func (s *Store) ForecastDates(ctx context.Context, endedSince time.Time) ([]calendar.Date, error) {
 	var ds []string
 	if err := s.db.WithContext(ctx).Model(&generationRecord{}).Distinct("business_date").
-		Where("state NOT IN ? OR ended_at >= ?", terminalGenStates, endedSince.UTC()).
+		Where("state IN ? OR ended_at >= ?", unendedGenStates, endedSince.UTC()).
 		Order("business_date").Pluck("business_date", &ds).Error; err != nil {
 		return nil, translate(err, "list business dates to forecast")
 	}

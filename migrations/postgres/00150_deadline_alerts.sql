@@ -15,7 +15,10 @@ CREATE TABLE deadline_alerts (
 );
 -- The history the forecast reads: successful runs of a jobnet's units.
 CREATE INDEX generations_jobnet_business_date ON generations (jobnet_id, business_date);
+-- The dates the forecast service checks: generations not ended, or ended lately.
+CREATE INDEX generations_ended_at ON generations (ended_at);
 
 -- +goose Down
+DROP INDEX generations_ended_at;
 DROP INDEX generations_jobnet_business_date;
 DROP TABLE deadline_alerts;

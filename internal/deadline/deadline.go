@@ -28,6 +28,8 @@ const (
 	// RecentEndsDefault: generations that ended this long ago are still
 	// checked for a missed deadline.
 	RecentEndsDefault = 6 * time.Hour
+	// ReportTTLDefault is how long Day reuses a forecast.
+	ReportTTLDefault = 10 * time.Second
 )
 
 // Params configure a Service.
@@ -44,6 +46,8 @@ type Params struct {
 	Estimates   forecast.Params
 	HistoryDays int
 	HistoryTTL  time.Duration
+	// ReportTTL is how long Day reuses a forecast (default ReportTTLDefault).
+	ReportTTL time.Duration
 }
 
 // Service forecasts the generations of the business dates in flight and
@@ -55,7 +59,7 @@ type Service struct {
 	mu       sync.Mutex
 	shapes   map[versionKey]*version
 	history  map[int64]historyEntry
-	calendar map[string]*calendar.Calendar
+	reports  map[calendar.Date]Report
 }
 
 type versionKey struct {
@@ -94,8 +98,11 @@ func New(p Params) (*Service, error) {
 	if p.HistoryTTL <= 0 {
 		p.HistoryTTL = HistoryTTLDefault
 	}
+	if p.ReportTTL <= 0 {
+		p.ReportTTL = ReportTTLDefault
+	}
 	p.BaseURL = strings.TrimRight(p.BaseURL, "/")
-	return &Service{p: p, shapes: map[versionKey]*version{}, history: map[int64]historyEntry{}}, nil
+	return &Service{p: p, shapes: map[versionKey]*version{}, history: map[int64]historyEntry{}, reports: map[calendar.Date]Report{}}, nil
 }
 
 // Run checks every Interval until ctx ends.
@@ -115,7 +122,7 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // Check forecasts every business date with a generation in flight (or one
-// that ended lately) and raises the deadline events that became due, each
+// that ended lately), afresh, and raises the deadline events that became due, each
 // once per generation, unit and kind.
 func (s *Service) Check(ctx context.Context) error {
 	now := s.p.Now()
@@ -125,7 +132,7 @@ func (s *Service) Check(ctx context.Context) error {
 	}
 	var errs []error
 	for _, d := range dates {
-		r, err := s.Day(ctx, d)
+		r, err := s.compute(ctx, d)
 		if err != nil {
 			errs = append(errs, err)
 			continue

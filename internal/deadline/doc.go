@@ -36,5 +36,7 @@
 // # Reading
 //
 // Day is also what the GUI, the REST API and `koyomi run forecast` show: the
-// same forecast, computed on demand from the store as of now.
+// same forecast, computed on demand from the store as of now and reused for
+// ReportTTL (10 s; Check always computes afresh and refreshes it), so pages
+// that poll stay cheap.
 package deadline

@@ -209,6 +209,16 @@ func TestScriptedNight(t *testing.T) {
 		require.Equal(t, "predicted end 2026-04-01 23:35 JST, deadline 2026-04-01 23:30 JST (5m0s late); critical path: extract → load → report", evs[0].Detail)
 		require.Equal(t, "http://koyomi.test/runs/"+id, evs[0].URL)
 
+		// Pages reuse a forecast for ReportTTL, then read the store again.
+		clk.t = at(today, 23, 5).Add(5 * time.Second)
+		r, err = svc.Day(ctx, today)
+		require.NoError(t, err)
+		require.True(t, r.Now.Equal(at(today, 23, 5)), "reused: %s", r.Now)
+		clk.t = at(today, 23, 5).Add(deadline.ReportTTLDefault)
+		r, err = svc.Day(ctx, today)
+		require.NoError(t, err)
+		require.True(t, r.Now.Equal(clk.t), "read again: %s", r.Now)
+
 		// Checked again, and after a restart: not raised again.
 		clk.t = at(today, 23, 6)
 		require.NoError(t, svc.Check(ctx))

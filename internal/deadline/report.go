@@ -200,8 +200,21 @@ func (s *Service) History(ctx context.Context, jobnetID int64, before calendar.D
 }
 
 // Day forecasts every generation of a business date (skipped and not
-// executed ones aside) from the store, as of now.
+// executed ones aside) from the store, as of now. A forecast made less than
+// ReportTTL ago is reused, so pages that refresh often stay cheap.
 func (s *Service) Day(ctx context.Context, date calendar.Date) (Report, error) {
+	now := s.p.Now()
+	s.mu.Lock()
+	c, ok := s.reports[date]
+	s.mu.Unlock()
+	if ok && !now.Before(c.Now) && now.Sub(c.Now) < s.p.ReportTTL {
+		return c, nil
+	}
+	return s.compute(ctx, date)
+}
+
+// compute forecasts a business date as of now and keeps the report.
+func (s *Service) compute(ctx context.Context, date calendar.Date) (Report, error) {
 	now := s.p.Now()
 	r := Report{Date: date, Now: now}
 	gens, units, err := s.p.Store.DayRuns(ctx, date)
@@ -301,6 +314,9 @@ func (s *Service) Day(ctx context.Context, date calendar.Date) (Report, error) {
 		}
 		r.Generations = append(r.Generations, gen)
 	}
+	s.mu.Lock()
+	s.reports[date] = r
+	s.mu.Unlock()
 	return r, nil
 }
 

@@ -56,10 +56,10 @@ type Params struct {
 type Service struct {
 	p Params
 
-	mu       sync.Mutex
-	shapes   map[versionKey]*version
-	history  map[int64]historyEntry
-	reports  map[calendar.Date]Report
+	mu      sync.Mutex
+	shapes  map[versionKey]*version
+	history map[int64]historyEntry
+	reports map[calendar.Date]Report
 }
 
 type versionKey struct {

@@ -167,7 +167,13 @@ type sim struct {
 	limits   []slotHeap // per generation; empty: no limit
 	queue    readyQueue
 	stack    []int32
-	nodeDefs []*Node
+	scratch  []int32
+}
+
+// def returns the input node of simulation node x.
+func (s *sim) def(x int32) *Node {
+	g := s.nodes[x].gen
+	return &s.in.Gens[g].Nodes[x-s.base[g]]
 }
 
 func newSim(in Input) *sim {
@@ -179,21 +185,24 @@ func newSim(in Input) *sim {
 	}
 	s.base[len(in.Gens)] = int32(total)
 	s.nodes = make([]simNode, total)
-	s.nodeDefs = make([]*Node, total)
 	s.succOff = make([]int32, total+1)
 	s.kidsOff = make([]int32, total+1)
 	poolIndex := map[string]int32{}
+	slots := 0
+	for gi := range in.Gens {
+		slots += max(in.Gens[gi].MaxConcurrent, 0)
+	}
+	limitSlots := make([]int64, slots) // one allocation for every generation's limit
 	for gi := range in.Gens {
 		g := &in.Gens[gi]
 		b := s.base[gi]
-		if g.MaxConcurrent > 0 {
-			s.limits[gi] = newSlotHeap(g.MaxConcurrent)
+		if n := g.MaxConcurrent; n > 0 {
+			s.limits[gi], limitSlots = slotHeap{t: limitSlots[:n:n]}, limitSlots[n:]
 		}
 		start := ns(g.Start)
 		for i := range g.Nodes {
 			n := &g.Nodes[i]
 			x := b + int32(i)
-			s.nodeDefs[x] = n
 			sn := &s.nodes[x]
 			sn.by, sn.endBy, sn.pool, sn.gen, sn.ready = -1, -1, -1, int32(gi), start
 			if n.Slot && n.Pool != "" {
@@ -288,7 +297,7 @@ func (s *sim) run() {
 		x := s.queue.pop(s.nodes)
 		sn := &s.nodes[x]
 		sn.start = max(sn.ready, s.freeAt(x))
-		sn.end = sn.start + int64(s.nodeDefs[x].Expected)
+		sn.end = sn.start + int64(s.def(x).Expected)
 		s.take(x, sn.end)
 		s.finish(x)
 	}
@@ -297,7 +306,7 @@ func (s *sim) run() {
 // begin handles a node whose predecessors have all ended (and whose parent
 // has started): it starts, or is queued for a slot.
 func (s *sim) begin(x int32) {
-	n := s.nodeDefs[x]
+	n := s.def(x)
 	sn := &s.nodes[x]
 	if nb := ns(n.NotBefore); nb > sn.ready {
 		sn.ready, sn.by, sn.byParent = nb, -1, false
@@ -342,7 +351,7 @@ func (s *sim) begin(x int32) {
 // started releases a nested jobnet's units (one without units ends at
 // once) and finishes any other node, whose end is known.
 func (s *sim) started(x int32) {
-	n := s.nodeDefs[x]
+	n := s.def(x)
 	sn := &s.nodes[x]
 	if !n.Container {
 		s.finish(x)
@@ -382,7 +391,7 @@ func (s *sim) finish(x int32) {
 			s.stack = append(s.stack, succ)
 		}
 	}
-	n := s.nodeDefs[x]
+	n := s.def(x)
 	if n.Parent < 0 {
 		return
 	}
@@ -393,7 +402,7 @@ func (s *sim) finish(x int32) {
 	}
 	pn.childrenLeft--
 	if pn.childrenLeft == 0 {
-		if pd := s.nodeDefs[p]; pd.Status == Done {
+		if pd := s.def(p); pd.Status == Done {
 			pn.end = ns(pd.End)
 		} else {
 			pn.end = max(pn.start, s.nodes[pn.endBy].end)
@@ -442,11 +451,11 @@ func (s *sim) result(gi int, units []UnitForecast) GenForecast {
 // ended last.
 func (s *sim) critical(gi int, last int32, units []UnitForecast) []string {
 	b := s.base[gi]
-	var rev []int32
+	rev := s.scratch[:0]
 	cur, viaParent := last, false
 	for steps := 0; cur >= 0 && steps <= 2*len(units); steps++ {
 		sn := &s.nodes[cur]
-		if !viaParent && s.nodeDefs[cur].Container && sn.endBy >= 0 && !units[sn.endBy-b].Skipped {
+		if !viaParent && s.def(cur).Container && sn.endBy >= 0 && !units[sn.endBy-b].Skipped {
 			cur = sn.endBy
 			continue
 		}
@@ -455,9 +464,10 @@ func (s *sim) critical(gi int, last int32, units []UnitForecast) []string {
 		viaParent = sn.byParent
 		cur = sn.by
 	}
+	s.scratch = rev
 	out := make([]string, len(rev))
 	for i, x := range rev {
-		out[len(rev)-1-i] = s.nodeDefs[x].Path
+		out[len(rev)-1-i] = s.def(x).Path
 	}
 	return out
 }

@@ -155,19 +155,19 @@ type simNode struct {
 }
 
 type sim struct {
-	in       Input
-	now      int64
-	nodes    []simNode // every node of every generation
-	base     []int32   // first node of each generation
-	succ     []int32   // successors, CSR by succOff
-	succOff  []int32
-	kids     []int32 // children of nested jobnets, CSR by kidsOff
-	kidsOff  []int32
-	pools    []slotHeap
-	limits   []slotHeap // per generation; empty: no limit
-	queue    readyQueue
-	stack    []int32
-	scratch  []int32
+	in      Input
+	now     int64
+	nodes   []simNode // every node of every generation
+	base    []int32   // first node of each generation
+	succ    []int32   // successors, CSR by succOff
+	succOff []int32
+	kids    []int32 // children of nested jobnets, CSR by kidsOff
+	kidsOff []int32
+	pools   []slotHeap
+	limits  []slotHeap // per generation; empty: no limit
+	queue   readyQueue
+	stack   []int32
+	scratch []int32
 }
 
 // def returns the input node of simulation node x.

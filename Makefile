@@ -59,7 +59,7 @@ test: deps k8s-bins check-generated vet ## run the whole test suite (installs an
 
 bench: ## run the benchmarks (figures in the issue notes)
 	@set -e; eval "$$(hack/pg.sh start)"; trap 'hack/pg.sh stop $$KOYOMI_TEST_PGDIR' EXIT; \
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/calendar/ ./internal/plan/ ./internal/jobrun/ ./internal/runner/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/calendar/ ./internal/plan/ ./internal/jobrun/ ./internal/runner/ ./internal/forecast/
 
 clean: ## remove build outputs (keeps .cache and var)
 	rm -rf bin artifacts

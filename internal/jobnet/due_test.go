@@ -98,3 +98,25 @@ func TestValidateDeadlines(t *testing.T) {
 		{Path: jn + ".units[w].deadline", Message: "a deadline applies to job and jobnet units"},
 	}, ps)
 }
+
+func FuzzParseDue(f *testing.F) {
+	for _, s := range []string{"30:00", "+3h", "+90m", "47:59", "+1h30m0.5s", "48:00", "+", "+-1s", "5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDue(s)
+		if err != nil {
+			return
+		}
+		if (d.At == nil) == (d.After == 0) {
+			t.Fatalf("ParseDue(%q) = %+v: exactly one of at and after must be set", s, d)
+		}
+		again, err := ParseDue(d.String())
+		if err != nil {
+			t.Fatalf("ParseDue(%q).String() = %q does not parse: %v", s, d.String(), err)
+		}
+		if again.String() != d.String() {
+			t.Fatalf("round trip of %q: %q then %q", s, d.String(), again.String())
+		}
+	})
+}

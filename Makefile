@@ -59,7 +59,7 @@ test: deps k8s-bins check-generated vet ## run the whole test suite (installs an
 
 bench: build ## run the benchmarks, then local jobs end to end with bin/koyomi on SQLite and durable PostgreSQL (docs/bench.md)
 	@set -e; eval "$$(hack/pg.sh start)"; trap 'hack/pg.sh stop $$KOYOMI_TEST_PGDIR' EXIT; \
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/calendar/ ./internal/plan/ ./internal/jobrun/ ./internal/runner/ ./internal/dispatch/local/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/calendar/ ./internal/plan/ ./internal/jobrun/ ./internal/runner/ ./internal/dispatch/local/ ./internal/forecast/
 	@set -e; eval "$$(hack/pg.sh start --durable)"; trap 'hack/pg.sh stop $$KOYOMI_TEST_PGDIR' EXIT; \
 	$(GO) run ./hack/bench --bin $(BIN) --postgres "$$KOYOMI_TEST_POSTGRES_URL" $(BENCH_FLAGS)
 

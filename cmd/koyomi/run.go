@@ -31,6 +31,7 @@ const runUsage = `usage: koyomi run SUBCOMMAND [flags]
   cancel RUN-ID [--reason TEXT]               cancel a generation that has not started
   retime RUN-ID --at HH:MM                    change its start time (00:00-47:59 of its business date)
   mark RUN-ID --unit PATH --as bypassed|ended_normal
+  forecast [--date D] [-o json]               predicted end of each generation vs its deadline
 
 Every subcommand takes --database-url and --data-dir, or --server URL and --token
 (env KOYOMI_SERVER, KOYOMI_TOKEN) to use a server's REST API instead.`
@@ -59,6 +60,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	at := fs.String("at", "", "new start time HH:MM")
 	as := fs.String("as", "", "bypassed or ended_normal")
 	reason := fs.String("reason", "", "why (recorded with the cancellation)")
+	output := fs.String("o", "", "forecast output: text (default) or json")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
@@ -77,12 +79,17 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		}
 		return nil
 	}
-	known := map[string]bool{"now": true, "status": true, "rerun": true, "hold": true, "release": true, "kill": true, "logs": true, "cancel": true, "retime": true, "mark": true}
+	known := map[string]bool{"now": true, "status": true, "rerun": true, "hold": true, "release": true, "kill": true, "logs": true, "cancel": true, "retime": true, "mark": true,
+		"forecast": true}
 	if !known[sub] {
 		fmt.Fprintln(e.stderr, runUsage)
 		return fmt.Errorf("unknown run subcommand %q: %w", sub, errUsage)
 	}
-	if sub != "status" {
+	if sub == "forecast" {
+		if err := forecastArgs(pos, *output); err != nil {
+			return err
+		}
+	} else if sub != "status" {
 		if err := need(1, map[bool]string{true: "JOBNET (folder/name)", false: "RUN-ID"}[sub == "now"]); err != nil {
 			return err
 		}
@@ -92,6 +99,8 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 
 	if c, err := srv.client(e); err != nil {
 		return err
+	} else if c != nil && sub == "forecast" {
+		return forecastViaServer(ctx, e.stdout, c, day, *output)
 	} else if c != nil {
 		return runViaServer(ctx, e, c, sub, pos, runOptions{day: day, params: params.m, unit: *unit, mode: *mode, unitMode: *unitMode,
 			at: *at, as: *as, reason: *reason, follow: *follow})
@@ -105,6 +114,8 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	actor := cliActor(e)
 
 	switch sub {
+	case "forecast":
+		return runForecast(ctx, e.stdout, s, day, *output)
 	case "now":
 		g, err := svc.RunNow(ctx, actor, ops.RunNowRequest{Jobnet: pos[0], BusinessDate: day, Params: params.m})
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/koyomi-dev/koyomi/internal/alert"
 	"github.com/koyomi-dev/koyomi/internal/config"
+	"github.com/koyomi-dev/koyomi/internal/deadline"
 	"github.com/koyomi-dev/koyomi/internal/metrics"
 	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/runner"
@@ -65,7 +66,12 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := web.New(web.Params{Ops: svc, Sessions: st, DB: st, Logger: log, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies, Version: version, Metrics: mx.Handler()})
+	watch, err := deadline.New(deadline.Params{Store: st, BaseURL: cfg.BaseURL, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv := web.New(web.Params{Ops: svc, Sessions: st, DB: st, Logger: log, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies, Version: version, Metrics: mx.Handler(),
+		Forecast: watch})
 
 	fmt.Fprintf(e.stdout, "Koyomi %s is serving on %s (database: %s %s)\n", version, cfg.BaseURL, st.Dialect(), st.Location())
 	switch {
@@ -113,6 +119,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	g.Go(func() error { return sch.Run(gctx) })
 	g.Go(func() error { return deliverer.Run(gctx) })
 	g.Go(func() error { return pruneLocalJobs(gctx, execs, cfg, log) })
+	g.Go(func() error { return watch.Run(gctx) })
 	err = g.Wait()
 	log.Info("stopped")
 	return err

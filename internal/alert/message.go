@@ -23,6 +23,14 @@ const (
 	EventTest               EventKind = "test"
 )
 
+// Deadline events, raised by the forecast once per generation (or unit) and kind.
+const (
+	// EventDeadlineAtRisk: the predicted end of a generation (or unit) passes its deadline.
+	EventDeadlineAtRisk EventKind = "deadline_at_risk"
+	// EventDeadlineMissed: the deadline passed before the generation (or unit) ended.
+	EventDeadlineMissed EventKind = "deadline_missed"
+)
+
 // Severity orders events for colouring and subject prefixes.
 type Severity string
 

@@ -375,6 +375,10 @@ func kindPhrase(k EventKind) string {
 		return "did not end in time"
 	case EventDispatchError:
 		return "could not be dispatched"
+	case EventDeadlineAtRisk:
+		return "is predicted to miss its deadline"
+	case EventDeadlineMissed:
+		return "missed its deadline"
 	case EventLeaderChange:
 		return "scheduler leader changed"
 	case EventTest:

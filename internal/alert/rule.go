@@ -14,7 +14,7 @@ import (
 var Kinds = []EventKind{
 	EventJobAbnormal, EventJobWarning, EventJobFailedToStart, EventJobRetry,
 	EventStartDelay, EventEndDelay, EventGenerationAbnormal, EventGenerationWarning,
-	EventGenerationNormal, EventDispatchError, EventLeaderChange,
+	EventGenerationNormal, EventDispatchError, EventLeaderChange, EventDeadlineAtRisk, EventDeadlineMissed,
 }
 
 // Valid reports whether k is a known kind.

@@ -61,6 +61,10 @@
 //     checked too. Waiting on one's own jobnet is an error: use an edge.
 //   - Delay monitoring applies to jobs, nested jobnets and root jobnets;
 //     each deadline is either at (business-day time) or after (duration).
+//   - A deadline (Due, written "30:00" or "+3h") applies to root jobnets,
+//     schedule rules (winning over the jobnet's for their generations), jobs
+//     and nested jobnets. It does not change how anything runs: the forecast
+//     compares predicted ends with it and warns.
 //   - ECS task definitions are family, family:revision or a task
 //     definition ARN; launch_type and capacity_providers are exclusive.
 //   - Connections are checked only when Known.CheckConnections is set,

@@ -94,6 +94,9 @@ type Unit struct {
 	Wait     *Wait     `json:"wait,omitempty" yaml:"wait,omitempty"`
 	// Delay monitors a job or nested jobnet unit.
 	Delay *DelayMonitor `json:"delay,omitempty" yaml:"delay,omitempty"`
+	// Deadline is when a job or nested jobnet unit must have ended: the
+	// forecast warns when its predicted end passes it.
+	Deadline *Due `json:"deadline,omitempty" yaml:"deadline,omitempty"`
 }
 
 // JobType names the executor that runs a job.
@@ -334,6 +337,9 @@ type Jobnet struct {
 	MaxConcurrentJobs int               `json:"max_concurrent_jobs,omitempty" yaml:"max_concurrent_jobs,omitempty"`
 	Params            map[string]string `json:"params,omitempty" yaml:"params,omitempty"`
 	Delay             *DelayMonitor     `json:"delay,omitempty" yaml:"delay,omitempty"`
+	// Deadline is when every generation must have ended ("30:00" or "+3h");
+	// a schedule rule's own deadline wins for the generations it plans.
+	Deadline *Due `json:"deadline,omitempty" yaml:"deadline,omitempty"`
 }
 
 // Path returns folder/name, the jobnet's unique key.

@@ -119,4 +119,8 @@ type Rule struct {
 
 	ValidFrom *calendar.Date `json:"valid_from,omitempty" yaml:"valid_from,omitempty"`
 	ValidTo   *calendar.Date `json:"valid_to,omitempty" yaml:"valid_to,omitempty"`
+
+	// Deadline replaces the jobnet's deadline for the generations this rule
+	// plans.
+	Deadline *Due `json:"deadline,omitempty" yaml:"deadline,omitempty"`
 }

@@ -84,6 +84,7 @@ func typeSchemas() map[reflect.Type]*jsonschema.Schema {
 		reflect.TypeFor[calendar.Date]():        {Type: "string", Format: "date", Pattern: `^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, Description: "A date, YYYY-MM-DD."},
 		reflect.TypeFor[calendar.ClockTime]():   {Type: "string", Pattern: `^([0-9]|[0-3][0-9]|4[0-7]):[0-5][0-9]$`, Description: "A business-day time HH:MM, 00:00-47:59."},
 		reflect.TypeFor[calendar.Weekday]():     enumOf("sun", "mon", "tue", "wed", "thu", "fri", "sat"),
+		reflect.TypeFor[Due]():                  {Type: "string", Pattern: `^(([0-9]|[0-3][0-9]|4[0-7]):[0-5][0-9]|\+([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$`, Description: "A deadline: a business-day time HH:MM (00:00-47:59; 30:00 is 06:00 the next calendar day) or +DURATION after the scheduled start (+3h)."},
 		reflect.TypeFor[Duration]():             {Type: "string", Pattern: `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$`, Description: "A Go duration, e.g. 90s, 15m, 1h30m."},
 		reflect.TypeFor[calendar.MonthNaming](): enumOf(calendar.MonthNamingStart, calendar.MonthNamingEnd),
 		reflect.TypeFor[UnitKind]():             enumOf(unitKinds...),

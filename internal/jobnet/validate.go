@@ -302,6 +302,10 @@ func (v *validator) jobnet(p string, j *Jobnet) {
 		}
 	}
 	v.delay(p+".delay", j.Delay)
+	v.due(p+".deadline", j.Deadline)
+	for i, r := range j.Rules {
+		v.due(fmt.Sprintf("%s.schedule[%d].deadline", p, i), r.Deadline)
+	}
 	v.net(p, &j.Net, j)
 }
 
@@ -435,6 +439,10 @@ func (v *validator) unit(p string, u *Unit, root *Jobnet) {
 		v.ps.Add(p+".delay", "delay monitoring applies to job and jobnet units")
 	}
 	v.delay(p+".delay", u.Delay)
+	if u.Deadline != nil && u.Kind != UnitJob && u.Kind != UnitJobnet {
+		v.ps.Add(p+".deadline", "a deadline applies to job and jobnet units")
+	}
+	v.due(p+".deadline", u.Deadline)
 	if u.Job != nil {
 		v.job(p+".job", u.Job)
 	}
@@ -460,6 +468,19 @@ func (v *validator) delay(p string, d *DelayMonitor) {
 		if (s.At != nil && e.At != nil && *e.At < *s.At) || (s.At == nil && e.At == nil && e.After < s.After) {
 			v.ps.Add(p+".end", "end deadline is earlier than the start deadline")
 		}
+	}
+}
+
+// due checks a deadline built in Go (the text form cannot express a bad one).
+func (v *validator) due(p string, d *Due) {
+	switch {
+	case d == nil:
+	case d.At != nil && d.After != 0:
+		v.ps.Add(p, "set either a business-day time or a duration after the start, not both")
+	case d.At != nil && (*d.At < 0 || *d.At > calendar.MaxClockTime):
+		v.ps.Add(p, "%d minutes: a business-day time must be within 00:00-47:59", int(*d.At))
+	case d.At == nil && d.After <= 0:
+		v.ps.Add(p, "set a business-day time (e.g. 30:00) or a duration after the start (e.g. +3h)")
 	}
 }
 

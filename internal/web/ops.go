@@ -141,6 +141,7 @@ func (s *Server) todayView(c echo.Context) (pages.TodayView, error) {
 	for _, g := range t.Generations {
 		v.Rows = append(v.Rows, s.genRow(g, t.Location, nil))
 	}
+	s.addTodayForecast(ctx, t, &v)
 	if t.Offset > 0 {
 		v.PrevOffset = max(0, t.Offset-t.Limit)
 	}

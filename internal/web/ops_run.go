@@ -179,6 +179,7 @@ func (s *Server) runView(c echo.Context, id, unit string, withLog bool) (pages.R
 	if d.Jobnet.Jobnet != nil {
 		v.Graphs = runGraphs(d.Jobnet.Jobnet, byPath, unit)
 	}
+	s.addRunForecast(ctx, g.BusinessDate, loc, &v)
 	for _, a := range d.Audit {
 		v.Audit = append(v.Audit, pages.AuditRow{At: a.At.In(loc).Format("2006-01-02 15:04:05"), Actor: a.Actor, Action: a.Action, Target: a.Target, Detail: a.Detail})
 	}

@@ -31,7 +31,9 @@ func (s *Server) scheduleOps(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, pages.ScheduleDay(dayView(d)))
+	v := dayView(d)
+	s.addScheduleForecast(c.Request().Context(), d, &v)
+	return s.render(c, http.StatusOK, pages.ScheduleDay(v))
 }
 
 func monthView(m ops.ScheduleMonthView) pages.ScheduleMonthView {

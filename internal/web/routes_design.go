@@ -18,6 +18,7 @@ func (s *Server) designRoutes() []route {
 		{http.MethodPost, "/jobnets/:folder/:name/preview", store.RoleDesigner, s.yamlPreview},
 		{http.MethodPost, "/jobnets/:folder/:name/export", store.RoleDesigner, s.yamlOf},
 		{http.MethodGet, "/jobnets/:folder/:name/unit", store.RoleViewer, s.unitView},
+		{http.MethodGet, "/jobnets/:folder/:name/durations", store.RoleViewer, s.durationsPage},
 		{http.MethodPost, "/jobnets/:folder/:name/unit", store.RoleDesigner, s.unitForm},
 		{http.MethodGet, "/jobnets/:folder/:name/versions", store.RoleViewer, s.versionsPage},
 		{http.MethodGet, "/jobnets/:folder/:name/versions/:version", store.RoleViewer, s.versionPage},

@@ -35,5 +35,6 @@ func (s *Server) opsRoutes() []route {
 		{http.MethodGet, "/api/v1/calendars", store.RoleViewer, s.apiCalendars},
 		{http.MethodGet, "/api/v1/calendars/:name/days", store.RoleViewer, s.apiCalendarDays},
 		{http.MethodGet, "/api/v1/plan", store.RoleViewer, s.apiPlan},
+		{http.MethodGet, "/api/v1/forecast", store.RoleViewer, s.apiForecast},
 	}
 }

@@ -43,6 +43,8 @@ type Params struct {
 	Metrics http.Handler
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Forecast serves predicted ends and deadlines (nil: not shown).
+	Forecast Forecaster
 }
 
 // SessionTTLDefault is how long an idle session lives.

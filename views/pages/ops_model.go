@@ -43,6 +43,8 @@ type OpsGenRow struct {
 	Units        []OpsUnitNote
 	// Actions the row offers (operators only).
 	CanHold, CanRelease, CanKill, CanRerun bool
+	// Forecast is the predicted end against the deadline (nil: none).
+	Forecast *ForecastCell
 }
 
 // TodayView is the Today page's view-model.
@@ -164,6 +166,8 @@ type GraphNode struct {
 	Held       bool
 	Delayed    bool
 	Selected   bool
+	// Critical: on the forecast's critical path.
+	Critical bool
 }
 
 // GraphEdge is one arrow of the generation graph.
@@ -242,6 +246,7 @@ type RunView struct {
 	SelectedUnit  string
 	RerunModes    []string
 	UnitRerunMods []string
+	Forecast      *ForecastCell
 }
 
 // UnitHref selects a unit on the generation page (its log).
@@ -276,6 +281,14 @@ type ScheduleBar struct {
 	HasActual   bool
 	Delayed     bool
 	Explanation string
+	// Forecast: the predicted remainder (PredLeft/PredWidth) and the
+	// deadline marker, when there is one.
+	Forecast     *ForecastCell
+	HasPred      bool
+	PredLeft     float64
+	PredWidth    float64
+	HasDeadline  bool
+	DeadlineLeft float64
 }
 
 // PlanStyle places the planned marker.

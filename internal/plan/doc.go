@@ -112,4 +112,11 @@
 //     the first instant after the gap, an ambiguous one at its first
 //     occurrence. Days whose zone offset is constant over the 48h a start
 //     clock can reach use a precomputed offset instead, with the same result.
+//     On the other days a start in a gap or an overlap says so in its
+//     explanation and a StepDST step (calendar.Date.DSTNote: "02:30 does not
+//     exist on 2026-03-08 in America/New_York → 03:00 EDT"), and starts of
+//     one business date that resolve to the same instant (02:00, 02:30 and
+//     03:00 on a spring-forward day) collapse into the run of the earliest
+//     clock, which names the others (StepSameInstant). Run.StartClock keeps
+//     the clock asked for beside Run.Start.
 package plan

@@ -585,7 +585,14 @@ func (ev *evaluator) finish() Result {
 		r.Start = ev.p.startAt(it.date, it.clock)
 		r.Explanation = text[it.ea:it.eb]
 		r.Steps = steps[it.sa:it.sb:it.sb]
+		if !ev.p.stable[it.date-ev.p.from] {
+			if note := it.date.DSTNote(it.clock.Duration(), ev.p.loc); note != "" {
+				r.Explanation += "; " + note
+				r.Steps = append(r.Steps, Step{Kind: StepDST, From: it.date, To: it.date, Detail: note})
+			}
+		}
 	}
+	res.Runs = collapseInstants(res.Runs)
 	if len(ev.drops) > 0 {
 		slices.SortStableFunc(ev.drops, func(a, b dropItem) int {
 			if a.key != b.key {
@@ -615,4 +622,32 @@ func appendDate(b []byte, d calendar.Date) []byte {
 		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+int(m)/10), byte('0'+int(m)%10), '-',
 		byte('0'+dd/10), byte('0'+dd%10))
+}
+
+// collapseInstants keeps one run of the runs of a business date that start
+// at the same instant (start clocks in a DST gap resolve to the instant
+// after it), the one with the earliest clock, noting the others.
+func collapseInstants(runs []Run) []Run {
+	out := runs[:0]
+	for k := 0; k < len(runs); {
+		first := runs[k]
+		n := k + 1
+		for n < len(runs) && runs[n].BusinessDate == first.BusinessDate && runs[n].Start.Equal(first.Start) {
+			n++
+		}
+		if n > k+1 {
+			var b strings.Builder
+			b.WriteString(first.Explanation)
+			for _, dup := range runs[k+1 : n] {
+				detail := dup.StartClock.String() + " (rule " + dup.Rule + ") starts at the same instant " + first.Start.Format("15:04 MST") + ": one run"
+				b.WriteString("; ")
+				b.WriteString(detail)
+				first.Steps = append(first.Steps[:len(first.Steps):len(first.Steps)], Step{Kind: StepSameInstant, From: dup.BusinessDate, To: first.BusinessDate, Detail: detail})
+			}
+			first.Explanation = b.String()
+		}
+		out = append(out, first)
+		k = n
+	}
+	return out
 }

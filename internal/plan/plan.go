@@ -50,6 +50,13 @@ const (
 	StepOffset StepKind = "offset"
 	// StepDuplicate: another rule or candidate planned the same date and start.
 	StepDuplicate StepKind = "duplicate"
+	// StepDST: the start's wall time falls into a daylight saving time gap
+	// or overlap; Detail says how it was resolved.
+	StepDST StepKind = "dst"
+	// StepSameInstant: another start clock of the same business date
+	// resolved to the same instant (in a DST gap) and was collapsed into
+	// this run; Detail names it.
+	StepSameInstant StepKind = "same_instant"
 )
 
 // Step is one evaluation step of a run or a dropped candidate.

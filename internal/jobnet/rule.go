@@ -22,7 +22,7 @@ const (
 	RuleOpenDayFromEnd RuleKind = "open_day_from_end"
 	// RuleWeekdayOfMonth: the Nth (1-5, or -1 for last) Weekday of the month.
 	RuleWeekdayOfMonth RuleKind = "weekday_of_month"
-	// RuleEvery: every Every days/weeks/months (Unit) from Anchor.
+	// RuleEvery: every Every days/weeks/months/years (Unit) from Anchor.
 	RuleEvery RuleKind = "every"
 	// RuleDates: the listed specific dates.
 	RuleDates RuleKind = "dates"
@@ -52,6 +52,8 @@ const (
 	EveryDays   EveryUnit = "days"
 	EveryWeeks  EveryUnit = "weeks"
 	EveryMonths EveryUnit = "months"
+	// EveryYears keeps the anchor's month and day every Every years.
+	EveryYears EveryUnit = "years"
 )
 
 // Substitution says what a candidate on a closed day does.

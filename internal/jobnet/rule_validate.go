@@ -17,8 +17,9 @@ const (
 	MaxMonthEndDays = 30
 	// MaxShiftDays is the largest max_shift (calendar days searched).
 	MaxShiftDays = 366
-	// MaxOffset is the largest business-day offset either way.
-	MaxOffset = 31
+	// MaxOffset is the largest business-day offset either way (about four
+	// years of open days).
+	MaxOffset = 1000
 	// MinRepeat is the shortest repeat interval.
 	MinRepeat = time.Minute
 )
@@ -90,11 +91,11 @@ func ValidateRule(r Rule) fault.Problems {
 			ps.Add("every", "%d: must be at least 1", r.Every)
 		}
 		switch r.Unit {
-		case EveryDays, EveryWeeks, EveryMonths:
+		case EveryDays, EveryWeeks, EveryMonths, EveryYears:
 		case "":
-			ps.Add("unit", "required for every: days, weeks or months")
+			ps.Add("unit", "required for every: days, weeks, months or years")
 		default:
-			ps.Add("unit", "%q: must be days, weeks or months", r.Unit)
+			ps.Add("unit", "%q: must be days, weeks, months or years", r.Unit)
 		}
 		if r.Anchor == nil {
 			ps.Add("anchor", "required for every: the first date counted")

@@ -45,7 +45,10 @@
 //  3. Business-day offset: N open days later (+) or earlier (−), counted
 //     from the substituted date, never counting that date itself: +1 from a
 //     Friday before a Monday holiday is the Tuesday; +1 from a closed day
-//     run anyway is the next open day.
+//     run anyway is the next open day. Offsets count any number of open days
+//     up to jobnet.MaxOffset; a Planner's tables reach TableReachDefault open
+//     days beyond its range, and a schedule with a larger offset is planned
+//     on a wider copy of the Planner, built once per reach.
 //  4. Exclusions (the rule's excluded dates) and exclusive_with (the planned
 //     business dates of the named jobnets, from a Resolver; a name without
 //     "/" is in the same folder), both against the date after offset.
@@ -93,8 +96,8 @@
 //     y-12 (calendar.BusinessYear); open_day counts within it.
 //   - every N days/weeks counts from the anchor forward only; dates before
 //     the anchor are not candidates.
-//   - every N months keeps the anchor's day of the month in every N-th
-//     calendar month from the anchor's; a month without that day (31 in
+//   - every N months (N years: every 12·N months) keeps the anchor's day of
+//     the month in every N-th calendar month from the anchor's; a month without that day (31 in
 //     April) is a nonexistent drop, not a clamp — use month_end for "last
 //     day". Its Dropped.Period is the calendar month "2026-04".
 //   - weekday_of_month counts within the business month (from the base day).

@@ -334,16 +334,20 @@ func (ev *evaluator) every(i int, ri *ruleInfo) {
 		for ; d <= ri.hi; d += calendar.Date(step) {
 			ev.candidate(i, ri, candidate{date: d, exists: true})
 		}
-	case jobnet.EveryMonths:
+	case jobnet.EveryMonths, jobnet.EveryYears:
+		step := r.Every
+		if r.Unit == jobnet.EveryYears {
+			step *= 12
+		}
 		ay, am, ad := anchor.Civil()
 		a := ay*12 + int(am) - 1
 		ly, lm, _ := ri.lo.Civil()
 		k := 0
 		if lo := ly*12 + int(lm) - 1; lo > a {
-			k = (lo - a + r.Every - 1) / r.Every
+			k = (lo - a + step - 1) / step
 		}
 		for ; ; k++ {
-			mi := a + k*r.Every
+			mi := a + k*step
 			y, m := mi/12, time.Month(mi%12+1)
 			first := calendar.NewDate(y, m, 1)
 			if first > ri.hi {

@@ -110,6 +110,11 @@ type Rule struct {
 	Offset int `json:"offset,omitempty" yaml:"offset,omitempty"`
 
 	Exclude []calendar.Date `json:"exclude,omitempty" yaml:"exclude,omitempty"`
+	// Except excludes the dates other rules pick (e.g. "not on the last
+	// open day of the month": {kind: open_day_from_end, day: 1}). Each is a
+	// rule of its own kind with its own closed, max_shift, offset and
+	// exclude; what it plans is excluded from this rule's final dates.
+	Except []Rule `json:"except,omitempty" yaml:"except,omitempty"`
 	// ExclusiveWith names jobnets (folder/name or name) on whose planned
 	// dates this rule does not run.
 	ExclusiveWith []string `json:"exclusive_with,omitempty" yaml:"exclusive_with,omitempty"`

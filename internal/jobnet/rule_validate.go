@@ -59,6 +59,18 @@ func ValidateRules(rs []Rule) fault.Problems {
 // business day) are the planner's.
 func ValidateRule(r Rule) fault.Problems {
 	var ps fault.Problems
+	for k, x := range r.Except {
+		path := fmt.Sprintf("except[%d]", k)
+		ps = append(ps, ValidateRule(x).Prefix(path)...)
+		switch {
+		case len(x.Except) > 0:
+			ps.Add(path+".except", "an exception has no exceptions of its own")
+		case len(x.Start) > 0 || x.Repeat != nil:
+			ps.Add(path+".start", "an exception excludes dates: it has no start times")
+		case len(x.ExclusiveWith) > 0 || x.ValidFrom != nil || x.ValidTo != nil:
+			ps.Add(path, "an exception takes only the fields that pick dates (kind, day, closed, offset, exclude, …)")
+		}
+	}
 	switch r.Kind {
 	case RuleDay:
 		if r.Day < 1 || r.Day > MaxRuleDay {

@@ -49,7 +49,10 @@
 //     up to jobnet.MaxOffset; a Planner's tables reach TableReachDefault open
 //     days beyond its range, and a schedule with a larger offset is planned
 //     on a wider copy of the Planner, built once per reach.
-//  4. Exclusions (the rule's excluded dates) and exclusive_with (the planned
+//  4. Exclusions (the rule's excluded dates), except (the business dates its
+//     exception rules plan, each planned as a rule of its own without start
+//     times; the explanation names the exception and how it reached the
+//     date) and exclusive_with (the planned
 //     business dates of the named jobnets, from a Resolver; a name without
 //     "/" is in the same folder), both against the date after offset.
 //  5. Start times: each start clock (default: the calendar's base time) and

@@ -58,6 +58,7 @@ type ruleInfo struct {
 	starts     []calendar.ClockTime
 	startsText string
 	excl       []string
+	except     map[calendar.Date]string // dates the rule's exceptions exclude, and why
 	lo, hi     calendar.Date
 }
 
@@ -105,9 +106,38 @@ func (ev *evaluator) prepare(folder string, rules []jobnet.Rule) error {
 	}
 	ev.rules = make([]ruleInfo, 0, len(rules))
 	for i := range rules {
-		ev.rules = append(ev.rules, ev.p.info(folder, i, &rules[i]))
+		ri := ev.p.info(folder, i, &rules[i])
+		if len(rules[i].Except) > 0 {
+			exc, err := ev.p.exceptions(folder, ev.jobnet, rules[i].Except)
+			if err != nil {
+				return fmt.Errorf("schedule[%d].except: %w", i, err)
+			}
+			ri.except = exc
+		}
+		ev.rules = append(ev.rules, ri)
 	}
 	return nil
+}
+
+// exceptions plans a rule's exceptions and returns, per excluded business
+// date in the range, why: "except[0]: last open day of month
+// 2026-04 → 2026-04-30".
+func (p *Planner) exceptions(folder, path string, rules []jobnet.Rule) (map[calendar.Date]string, error) {
+	out := map[calendar.Date]string{}
+	for k, x := range rules {
+		res, err := p.PlanRules(folder, path, []jobnet.Rule{x})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range res.Runs {
+			if _, done := out[r.BusinessDate]; done {
+				continue
+			}
+			why, _, _ := strings.Cut(r.Explanation, "; start")
+			out[r.BusinessDate] = fmt.Sprintf("except[%d]: %s", k, why)
+		}
+	}
+	return out, nil
 }
 
 func (p *Planner) info(folder string, i int, r *jobnet.Rule) ruleInfo {
@@ -479,6 +509,14 @@ func (ev *evaluator) candidate(i int, ri *ruleInfo, c candidate) {
 		ev.buf = append(ev.buf, "; "...)
 		ev.buf = p.tab.appendDate(ev.buf, d)
 		ev.buf = append(ev.buf, " is excluded"...)
+		ev.drop(i, d, &c, DropExcluded)
+		return
+	}
+	if why, ok := ri.except[d]; ok {
+		ev.buf = append(ev.buf, "; "...)
+		ev.buf = p.tab.appendDate(ev.buf, d)
+		ev.buf = append(ev.buf, " is excluded by "...)
+		ev.buf = append(ev.buf, why...)
 		ev.drop(i, d, &c, DropExcluded)
 		return
 	}

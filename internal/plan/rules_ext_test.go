@@ -7,6 +7,7 @@ import (
 
 	"github.com/koyomi-dev/koyomi/internal/calendar"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
+	"github.com/koyomi-dev/koyomi/internal/plan"
 )
 
 // countOpen walks day by day: the n-th open day after (n > 0) or before d,
@@ -61,4 +62,44 @@ func TestEveryYears(t *testing.T) {
 		jn("audit", jobnet.Rule{Kind: jobnet.RuleEvery, Every: 2, Unit: jobnet.EveryYears, Anchor: dp("2025-06-30"), Closed: jobnet.SubstituteBefore}))
 	require.Equal(t, []string{"2027-06-30", "2029-06-29", "2031-06-30"}, runDates(res))
 	require.Contains(t, res.Runs[1].Explanation, "every 2 years from 2025-06-30")
+}
+
+// TestExceptByRule: "every open day, but not on the last open day of the
+// month" without listing dates.
+func TestExceptByRule(t *testing.T) {
+	c := jpCalendar(t)
+	res := planRange(t, c, "2026-04-27", "2026-05-08", nil, jn("daily", jobnet.Rule{Name: "r", Kind: jobnet.RuleDaily,
+		Except: []jobnet.Rule{{Kind: jobnet.RuleOpenDayFromEnd, Day: 1}}, Start: []calendar.ClockTime{ct("09:00")}}))
+	// 04-29 and 05-03..05-06 are holidays, 05-02/03 and 05-09/10 weekends; 04-30 is April's last open day.
+	require.Equal(t, []string{"2026-04-27", "2026-04-28", "2026-05-01", "2026-05-07", "2026-05-08"}, runDates(res))
+	var excluded []string
+	for _, dr := range res.Dropped {
+		if dr.Reason == plan.DropExcluded {
+			excluded = append(excluded, dr.Explanation)
+		}
+	}
+	require.Equal(t, []string{"every day → 2026-04-30; 2026-04-30 is excluded by except[0]: last open day of month 2026-04 → 2026-04-30"}, excluded)
+
+	// An exception with its own offset: not two open days before month end.
+	res = planRange(t, c, "2026-06-01", "2026-06-30", nil, jn("daily", jobnet.Rule{Name: "r", Kind: jobnet.RuleDaily,
+		Except: []jobnet.Rule{{Kind: jobnet.RuleMonthEnd, Closed: jobnet.SubstituteBefore, Offset: -2}}}))
+	require.NotContains(t, runDates(res), "2026-06-26")
+	require.Len(t, res.Runs, 21)
+}
+
+func TestExceptValidation(t *testing.T) {
+	ps := jobnet.ValidateRules([]jobnet.Rule{{Kind: jobnet.RuleDaily, Except: []jobnet.Rule{
+		{Kind: jobnet.RuleDay, Day: 40},
+		{Kind: jobnet.RuleDaily, Start: []calendar.ClockTime{ct("09:00")}},
+		{Kind: jobnet.RuleDaily, Except: []jobnet.Rule{{Kind: jobnet.RuleDaily}}},
+	}}})
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.String())
+	}
+	require.Equal(t, []string{
+		"schedule[0].except[0].day: 40: must be 1-31",
+		"schedule[0].except[1].start: an exception excludes dates: it has no start times",
+		"schedule[0].except[2].except: an exception has no exceptions of its own",
+	}, got)
 }

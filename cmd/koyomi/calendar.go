@@ -118,12 +118,19 @@ func cmdCalendar(ctx context.Context, e env, args []string) error {
 		dry := fs.Bool("dry-run", false, "show what would change; write nothing")
 		skip := fs.Bool("skip-bad", false, "import the good rows of a file with bad rows")
 		format := fs.String("format", "", "csv or ics (default: from the file name)")
+		from := fs.String("from", "", "first date to import (default: all of a CSV; for .ics the first event)")
+		to := fs.String("to", "", "last date to import (default: all of a CSV; for .ics ten years ahead)")
+		nameCol := fs.String("name-column", "", "CSV column with the names: header name or number (default: detected)")
 		file, rest := splitName(args)
 		if err := fs.Parse(rest); err != nil {
 			return fmt.Errorf("%v: %w", err, errUsage)
 		}
 		if file == "" || *into == "" {
 			return fmt.Errorf("calendar import needs FILE and --into NAME: %w", errUsage)
+		}
+		rf, rt, err := importRange(*from, *to)
+		if err != nil {
+			return err
 		}
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -135,7 +142,8 @@ func cmdCalendar(ctx context.Context, e env, args []string) error {
 		}
 		defer s.Close()
 		p, err := ops.New(ops.Params{Store: s}).ImportCalendar(ctx, cliActor(e), ops.ImportRequest{
-			Calendar: *into, FileName: file, Data: data, Format: ops.ImportFormat(*format), SkipBad: *skip, DryRun: *dry})
+			Calendar: *into, FileName: file, Data: data, Format: ops.ImportFormat(*format), SkipBad: *skip, DryRun: *dry,
+			From: rf, To: rt, NameColumn: *nameCol})
 		if err != nil {
 			return err
 		}
@@ -233,6 +241,9 @@ func printPreview(w io.Writer, p ops.ImportPreview) {
 		fmt.Fprintf(w, " (%s .. %s)", p.From, p.To)
 	}
 	fmt.Fprintln(w)
+	if r := importRangeText(p); r != "" {
+		fmt.Fprintln(w, r)
+	}
 	for _, s := range p.Skipped {
 		fmt.Fprintf(w, "skipped %s\n", s)
 	}
@@ -260,4 +271,35 @@ func printPreview(w io.Writer, p ops.ImportPreview) {
 	default:
 		fmt.Fprintln(w, "\ndry run: nothing written")
 	}
+}
+
+// importRange parses the optional --from and --to of an import.
+func importRange(from, to string) (f, t calendar.Date, err error) {
+	if from != "" {
+		if f, err = calendar.ParseDate(from); err != nil {
+			return 0, 0, fmt.Errorf("--from: %v: %w", err, errUsage)
+		}
+	}
+	if to != "" {
+		if t, err = calendar.ParseDate(to); err != nil {
+			return 0, 0, fmt.Errorf("--to: %v: %w", err, errUsage)
+		}
+	}
+	if f != 0 && t != 0 && t < f {
+		return 0, 0, fmt.Errorf("--to %s is before --from %s: %w", t, f, errUsage)
+	}
+	return f, t, nil
+}
+
+// importRangeText says over which dates the file was read, and how to
+// choose them when the range was the default.
+func importRangeText(p ops.ImportPreview) string {
+	if p.RangeFrom == 0 || p.RangeTo == 0 {
+		return ""
+	}
+	text := fmt.Sprintf("read over %s .. %s", p.RangeFrom, p.RangeTo)
+	if p.DefaultRange {
+		text += fmt.Sprintf(" (default: first event to %d years ahead; choose with --from/--to)", calendar.ICSExpandYearsDefault)
+	}
+	return text
 }

@@ -19,7 +19,10 @@ type planRunJSON struct {
 	Rule         string `json:"rule"`
 	BusinessDate string `json:"business_date"`
 	Start        string `json:"start"`
-	Explanation  string `json:"explanation"`
+	// StartClock is the business-day time asked for (00:00-47:59); Start
+	// is the instant it resolves to (see the explanation across DST).
+	StartClock  string `json:"start_clock"`
+	Explanation string `json:"explanation"`
 }
 
 func cmdPlan(ctx context.Context, e env, args []string) error {
@@ -64,7 +67,7 @@ func cmdPlan(ctx context.Context, e env, args []string) error {
 	case "json":
 		rows := make([]planRunJSON, 0, len(runs))
 		for _, r := range runs {
-			rows = append(rows, planRunJSON{Jobnet: r.Jobnet, Rule: r.Rule, BusinessDate: r.BusinessDate.String(), Start: r.Start.Format(time.RFC3339), Explanation: r.Explanation})
+			rows = append(rows, planRunJSON{Jobnet: r.Jobnet, Rule: r.Rule, BusinessDate: r.BusinessDate.String(), Start: r.Start.Format(time.RFC3339), StartClock: r.StartClock.String(), Explanation: r.Explanation})
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")

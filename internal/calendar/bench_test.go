@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"os"
 	"testing"
 	"time"
 )
@@ -67,5 +68,20 @@ func BenchmarkDateAt(b *testing.B) {
 	d := NewDate(2026, 3, 8)
 	for b.Loop() {
 		d.At(2*time.Hour+30*time.Minute, ny)
+	}
+}
+
+// BenchmarkImportICSThunderbird reads a holiday calendar of yearly rules
+// since 2010 over its default range (to ten years after today).
+func BenchmarkImportICSThunderbird(b *testing.B) {
+	data, err := os.ReadFile("testdata/import/thunderbird-us.ics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	opt := ImportOptions{Today: NewDate(2026, 12, 4)}
+	for b.Loop() {
+		if _, err := ImportICS("us.ics", data, opt); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

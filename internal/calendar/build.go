@@ -108,6 +108,9 @@ func build(def Definition, resolve ResolveFunc, chain []string) (*Calendar, erro
 		return nil, ps
 	}
 	loc, _ := loadZone(def.TimeZone)
+	if def.TimeZone == "" && parent != nil {
+		loc = parent.Location() // a child without a zone plans in its parent's
+	}
 	p := Params{
 		Name: def.Name, Location: loc, BaseTime: def.BaseTime.Duration(), BaseDay: def.BaseDay,
 		MonthNaming: def.MonthNaming, Parent: parent,

@@ -3,6 +3,7 @@ package calendar
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/stretchr/testify/require"
@@ -18,7 +19,7 @@ func TestBuild(t *testing.T) {
 	c, err := Build(defs["jp-company"], MapResolver(defs))
 	require.NoError(t, err)
 	require.Equal(t, "Asia/Tokyo", c.Parent().Location().String())
-	require.Equal(t, "UTC", c.Location().String())
+	require.Equal(t, "Asia/Tokyo", c.Location().String(), "a child without a zone inherits its parent's")
 	require.Equal(t, 21, c.BaseDay())
 	require.Equal(t, MonthNamingEnd, c.MonthNaming())
 	require.Equal(t, "closed: 元日 (jp) (from jp-base)", c.Status(d("2026-01-01")).Reason)
@@ -93,4 +94,22 @@ func TestBuildResolverFailure(t *testing.T) {
 	require.ErrorIs(t, err, boom)
 	_, isProblems := fault.AsProblems(err)
 	require.False(t, isProblems)
+}
+
+func TestChildInheritsParentZone(t *testing.T) {
+	defs := map[string]Definition{
+		"group": {Name: "group", TimeZone: "America/New_York", BaseTime: 5 * 60},
+		"own":   {Name: "own", Parent: "group", TimeZone: "Asia/Tokyo"},
+	}
+	child, err := Build(Definition{Name: "branch", Parent: "group"}, MapResolver(defs))
+	require.NoError(t, err)
+	require.Equal(t, "America/New_York", child.Location().String())
+	// 03:30 UTC is 23:30 the day before in New York (in UTC it would be 04-02).
+	require.Equal(t, "2026-04-01", child.BusinessDate(time.Date(2026, 4, 2, 3, 30, 0, 0, time.UTC)).String())
+	grand, err := Build(Definition{Name: "desk", Parent: "branch"}, MapResolver(map[string]Definition{"group": defs["group"], "branch": {Name: "branch", Parent: "group"}}))
+	require.NoError(t, err)
+	require.Equal(t, "America/New_York", grand.Location().String())
+	own, err := Build(defs["own"], MapResolver(defs))
+	require.NoError(t, err)
+	require.Equal(t, "Asia/Tokyo", own.Location().String())
 }

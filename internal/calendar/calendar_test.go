@@ -268,3 +268,26 @@ func TestConcurrentLookups(t *testing.T) {
 		<-done
 	}
 }
+
+func TestDSTNote(t *testing.T) {
+	ny, london := mustLoc(t, "America/New_York"), mustLoc(t, "Europe/London")
+	tests := []struct {
+		d     string
+		clock string
+		loc   *time.Location
+		want  string
+	}{
+		{"2026-03-08", "02:30", ny, "02:30 does not exist on 2026-03-08 in America/New_York → 03:00 EDT"},
+		{"2026-03-07", "26:30", ny, "02:30 does not exist on 2026-03-08 in America/New_York → 03:00 EDT"},
+		{"2026-03-08", "03:00", ny, ""},
+		{"2026-11-01", "01:30", ny, "01:30 occurs twice on 2026-11-01 in America/New_York → the first, 01:30 EDT (not 01:30 EST)"},
+		{"2026-10-25", "01:00", london, "01:00 occurs twice on 2026-10-25 in Europe/London → the first, 01:00 BST (not 01:00 GMT)"},
+		{"2026-10-25", "02:00", london, ""},
+		{"2026-06-01", "02:30", ny, ""},
+	}
+	for _, tt := range tests {
+		c, err := ParseClockTime(tt.clock)
+		require.NoError(t, err)
+		require.Equal(t, tt.want, d(tt.d).DSTNote(c.Duration(), tt.loc), "%s %s", tt.d, tt.clock)
+	}
+}

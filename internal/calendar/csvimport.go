@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,13 +16,19 @@ import (
 	"golang.org/x/text/encoding/japanese"
 )
 
-// ImportCSV reads closed days from CSV rows `date,name`. The file may be
-// UTF-8 (with or without BOM) or Shift_JIS (detected: bytes that are not
-// valid UTF-8 are decoded as Shift_JIS), with LF or CRLF line endings.
-// Dates are YYYY/M/D or YYYY-MM-DD; a first row whose date column is not a
-// date is taken as a header. The Cabinet Office's syukujitsu.csv reads as is.
-// file names the input in messages. Every bad row is reported with its line;
-// unless opt.SkipBad is set, a file with a bad row yields no days.
+// ImportCSV reads closed days from CSV: one row per date, a date column and
+// a name column, any other columns ignored (`date,name`, `date,ja,en`,
+// `date,name,type`). The file may be UTF-8 (with or without BOM) or
+// Shift_JIS (detected: bytes that are not valid UTF-8 are decoded as
+// Shift_JIS), with LF or CRLF line endings. Dates are YYYY-MM-DD or
+// YYYY/M/D. A first row whose date column is not a date is a header; the
+// date column is the header column named like a date (date, day, 日付, 月日,
+// …), else the first column. The name column is opt.NameColumn, else the
+// one named like a name (name, summary, holiday, 名称, 名前, …), else the
+// first column after the date. The Cabinet Office's syukujitsu.csv reads as
+// is. Rows naming the same date merge (names joined). Every bad row is
+// reported with its line; unless opt.SkipBad is set, a file with a bad row
+// yields no days.
 func ImportCSV(file string, data []byte, opt ImportOptions) (ImportResult, error) {
 	text, err := decodeText(data)
 	if err != nil {
@@ -30,13 +37,17 @@ func ImportCSV(file string, data []byte, opt ImportOptions) (ImportResult, error
 	r := csv.NewReader(strings.NewReader(text))
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
-	r.ReuseRecord = true
 	var (
-		days  []ImportedDay
-		probs fault.Problems
-		seen  = map[Date]int{}
-		first = true
+		days    []ImportedDay
+		probs   fault.Problems
+		first   = true
+		dateCol = 0
+		nameCol = -1
 	)
+	add := func(line int, format string, args ...any) bool {
+		probs.Add(fmt.Sprintf("%s:%d", file, line), format, args...)
+		return len(probs) > maxProblems
+	}
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -45,8 +56,7 @@ func ImportCSV(file string, data []byte, opt ImportOptions) (ImportResult, error
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				probs.Add(fmt.Sprintf("%s:%d", file, pe.Line), "%v", pe.Err)
-				if len(probs) > maxProblems {
+				if add(pe.Line, "%v", pe.Err) {
 					break
 				}
 				continue
@@ -54,36 +64,119 @@ func ImportCSV(file string, data []byte, opt ImportOptions) (ImportResult, error
 			return ImportResult{}, fmt.Errorf("import %s: %w", file, err)
 		}
 		line, _ := r.FieldPos(0)
-		isHeader := first
-		first = false
-		ds := strings.TrimSpace(rec[0])
-		d, derr := ParseFlexibleDate(ds)
-		if derr != nil {
-			if isHeader {
+		if first {
+			first = false
+			if _, derr := ParseFlexibleDate(strings.TrimSpace(rec[0])); derr != nil && !anyDate(rec) {
+				dateCol, nameCol, err = headerColumns(rec, opt.NameColumn)
+				if err != nil {
+					return ImportResult{}, fmt.Errorf("import %s: %w: %w", file, err, ErrInvalid)
+				}
 				continue
 			}
-			probs.Add(fmt.Sprintf("%s:%d", file, line), "%v", derr)
-			if len(probs) > maxProblems {
+			if dateCol, nameCol, err = plainColumns(rec, opt.NameColumn); err != nil {
+				return ImportResult{}, fmt.Errorf("import %s: %w: %w", file, err, ErrInvalid)
+			}
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		if dateCol >= len(rec) {
+			if add(line, "no date: %d column(s)", len(rec)) {
+				break
+			}
+			continue
+		}
+		d, derr := ParseFlexibleDate(strings.TrimSpace(rec[dateCol]))
+		if derr != nil {
+			if add(line, "%v", derr) {
 				break
 			}
 			continue
 		}
 		name := ""
-		if len(rec) > 1 {
-			name = strings.TrimSpace(rec[1])
+		if nameCol >= 0 && nameCol < len(rec) {
+			name = strings.TrimSpace(rec[nameCol])
 		}
-		if len(rec) > 2 {
-			probs.Add(fmt.Sprintf("%s:%d", file, line), "%d columns: want date,name", len(rec))
-			continue
-		}
-		if prev, dup := seen[d]; dup {
-			probs.Add(fmt.Sprintf("%s:%d", file, line), "date %s repeats line %d", d, prev)
-			continue
-		}
-		seen[d] = line
 		days = append(days, ImportedDay{Date: d, Name: name, Line: line})
 	}
-	return finish(file, days, probs, opt)
+	res, err := finish(file, days, probs, opt)
+	return res, err
+}
+
+// anyDate reports whether a column of a first row is a date (a headerless
+// file whose date is not in the first column).
+func anyDate(rec []string) bool {
+	for _, f := range rec {
+		if _, err := ParseFlexibleDate(strings.TrimSpace(f)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	dateHeaders = []string{"date", "day", "dtstart", "start", "start date", "日付", "月日", "年月日", "国民の祝日・休日月日", "fecha", "datum"}
+	nameHeaders = []string{"name", "summary", "holiday", "title", "description", "reason", "note", "subject",
+		"名称", "名前", "祝日名", "国民の祝日・休日名称", "nombre", "motivo"}
+)
+
+// headerColumns picks the date and name columns from a header row.
+func headerColumns(rec []string, want string) (dateCol, nameCol int, err error) {
+	norm := make([]string, len(rec))
+	for i, h := range rec {
+		norm[i] = strings.ToLower(strings.TrimSpace(h))
+	}
+	dateCol = slices.IndexFunc(norm, func(h string) bool { return slices.Contains(dateHeaders, h) })
+	if dateCol < 0 {
+		dateCol = 0
+	}
+	if want != "" {
+		nameCol = slices.Index(norm, strings.ToLower(strings.TrimSpace(want)))
+		if nameCol < 0 {
+			if n, err := strconv.Atoi(strings.TrimSpace(want)); err == nil && n >= 1 && n <= len(rec) {
+				nameCol = n - 1
+			}
+		}
+		if nameCol < 0 {
+			return 0, 0, fmt.Errorf("name column %q: the header has %s", want, strings.Join(rec, ", "))
+		}
+		return dateCol, nameCol, nil
+	}
+	nameCol = slices.IndexFunc(norm, func(h string) bool { return slices.Contains(nameHeaders, h) })
+	if nameCol < 0 {
+		nameCol = nextColumn(dateCol, len(rec))
+	}
+	return dateCol, nameCol, nil
+}
+
+// plainColumns picks the columns of a file without header from its first
+// row: the first date column, and the chosen or the next column.
+func plainColumns(rec []string, want string) (dateCol, nameCol int, err error) {
+	for i, f := range rec {
+		if _, err := ParseFlexibleDate(strings.TrimSpace(f)); err == nil {
+			dateCol = i
+			break
+		}
+	}
+	if want != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(want))
+		if err != nil || n < 1 {
+			return 0, 0, fmt.Errorf("name column %q: the file has no header; give a column number (1 is the first)", want)
+		}
+		return dateCol, n - 1, nil
+	}
+	return dateCol, dateCol + 1, nil
+}
+
+// nextColumn is the first column after the date column, or -1.
+func nextColumn(dateCol, n int) int {
+	switch {
+	case dateCol+1 < n:
+		return dateCol + 1
+	case dateCol > 0:
+		return 0
+	}
+	return -1
 }
 
 // maxProblems stops an importer after this many findings, so that a binary

@@ -239,3 +239,38 @@ func civilFromDays(z int) (int, int, int) {
 	}
 	return y, m, d
 }
+
+// DSTNote explains how daylight saving time resolves the wall time offset
+// after midnight of d in loc (the same resolution as At), or returns "" when
+// the wall time exists exactly once:
+//
+//	"02:30 does not exist on 2026-03-08 in America/New_York → 03:00 EDT"
+//	"01:30 occurs twice on 2026-11-01 in America/New_York → the first, 01:30 EDT"
+//
+// The date and clock are those of the wall time (25:30 on 2026-03-07 reads
+// as 01:30 on 2026-03-08).
+func (d Date) DSTNote(offset time.Duration, loc *time.Location) string {
+	t := d.At(offset, loc)
+	wall := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(d) * 24 * time.Hour).Add(offset)
+	y, m, dd := wall.Date()
+	h, mi, sec := wall.Clock()
+	ty, tm, tdd := t.Date()
+	th, tmi, tsec := t.Clock()
+	clock := fmt.Sprintf("%02d:%02d", h, mi)
+	if sec != 0 {
+		clock += fmt.Sprintf(":%02d", sec)
+	}
+	day := NewDate(y, m, dd).String()
+	if ty != y || tm != m || tdd != dd || th != h || tmi != mi || tsec != sec {
+		return fmt.Sprintf("%s does not exist on %s in %s → %s", clock, day, loc, t.Format("15:04 MST"))
+	}
+	for _, later := range []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour} {
+		u := t.Add(later)
+		uy, um, udd := u.Date()
+		uh, umi, usec := u.Clock()
+		if uy == y && um == m && udd == dd && uh == h && umi == mi && usec == sec {
+			return fmt.Sprintf("%s occurs twice on %s in %s → the first, %s (not %s)", clock, day, loc, t.Format("15:04 MST"), u.Format("15:04 MST"))
+		}
+	}
+	return ""
+}

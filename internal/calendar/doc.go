@@ -89,13 +89,41 @@
 //
 // # Imports and exports
 //
-// ImportCSV reads `date,name` rows (UTF-8 or Shift_JIS, optional header,
-// YYYY/M/D or YYYY-MM-DD; the Cabinet Office file as published). ImportICS
-// reads all-day VEVENTs, expanding RRULEs minus EXDATEs within a date range.
-// Both report every bad row or event with its line; a file with errors
-// yields nothing unless SkipBad is set, in which case the good days come
-// back with the skipped findings. ApplyImport turns imported days into
-// closed overrides, keeping existing overrides and listing conflicts; Diff
-// previews what changes. ExportICS (RFC 5545, CRLF, folded lines, one
-// all-day event per closed day) and ExportCSV write a calendar's closed days.
+// ImportCSV reads one row per date with a date column and a name column,
+// ignoring other columns (`date,name`, `date,ja,en`, `date,name,type`):
+// UTF-8 with or without BOM or Shift_JIS, optional header, YYYY/M/D or
+// YYYY-MM-DD; the Cabinet Office file as published. The name column is
+// chosen by header name or number (ImportOptions.NameColumn).
+//
+// ImportICS reads VEVENTs as the whole days they cover, the way their
+// authors meant them: all-day events with or without VALUE=DATE, DTEND
+// equal to DTSTART as one day, timed events from midnight to midnight as
+// written (floating, UTC or TZID) or in the zone of the calendar imported
+// into (AWS Systems Manager Change Calendar, Outlook). RRULE and RDATE add
+// occurrences and EXDATE removes them, on recurring and single events;
+// an event with a RECURRENCE-ID replaces (or, cancelled, removes) the
+// occurrence of its UID on that date. Recurring events expand over the
+// import range: the one asked for, else from the first event to the end of
+// the year ICSExpandYearsDefault years after today (never before the last
+// single event); the result says which range it used.
+//
+// Both importers report every bad row or event on its own (file:line, and
+// for .ics the UID and the reason); a file with errors yields nothing
+// unless SkipBad is set, in which case the good days come back with the
+// skipped findings. Rows or events naming the same date merge into one day
+// whose distinct names are joined with " / "; duplicates never fail a file.
+// Names are trimmed.
+//
+// ApplyImport turns imported days into closed overrides, keeping existing
+// overrides and listing conflicts; Diff previews what changes. ExportICS
+// (RFC 5545, CRLF, folded lines, one all-day event per closed day) and
+// ExportCSV write a calendar's closed days under ExportName: the reason
+// without "closed: ", without " (from <parent>)" and an override's note
+// without "override '…'", so export → import → export gives the same days
+// and the same names.
+//
+// # Time zone of a child
+//
+// A calendar without a time zone of its own uses its parent's (and so on up
+// the chain); a calendar without zone and parent is in UTC.
 package calendar

@@ -1,6 +1,8 @@
 package calendar
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -67,6 +69,7 @@ func FuzzImportCSV(f *testing.F) {
 	f.Add([]byte("2026-04-01,stocktaking\n2026-02-30,x\n"))
 	f.Add([]byte("\"a\"b,c\n2026/1/2,\"q\"\"x\"\n"))
 	f.Add([]byte{0x93, 0xfa, 0x95, 0x74, 0x0d, 0x0a})
+	addTestdata(f, ".csv")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		strict, err := ImportCSV("f.csv", data, ImportOptions{})
 		if err == nil {
@@ -86,10 +89,22 @@ func FuzzImportICS(f *testing.F) {
 	f.Add([]byte(sampleICS))
 	f.Add([]byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nEND:VCALENDAR\r\n"))
 	f.Add([]byte("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20260101\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
+	addTestdata(f, ".ics")
+	la, _ := time.LoadLocation("America/Los_Angeles")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := ImportICS("f.ics", data, ImportOptions{SkipBad: true, From: NewDate(2020, 1, 1), To: NewDate(2030, 12, 31)})
+		res, err := ImportICS("f.ics", data, ImportOptions{SkipBad: true, From: NewDate(2020, 1, 1), To: NewDate(2030, 12, 31), Location: la})
 		if err == nil {
 			checkImported(t, res)
 		}
 	})
+}
+
+// addTestdata seeds a fuzz test with the real-world import files.
+func addTestdata(f *testing.F, ext string) {
+	paths, _ := filepath.Glob(filepath.Join("testdata", "import", "*"+ext))
+	for _, p := range paths {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/koyomi-dev/koyomi/internal/fault"
 )
@@ -25,27 +26,41 @@ type ImportOptions struct {
 	// ImportResult.Skipped instead of failing the whole file.
 	SkipBad bool
 	// From and To bound the days returned (inclusive) and the expansion of
-	// recurring .ics events. Zero From means no lower bound for plain dates;
-	// zero To means ICSExpandYearsDefault years after an event's start for
-	// recurring events and no upper bound otherwise.
+	// recurring .ics events. Zero means the default: no bound for CSV; for
+	// .ics the first event and ICSExpandYearsDefault years after Today.
 	From, To Date
+	// Today anchors the default end of the .ics range.
+	Today Date
+	// Location is the time zone of the calendar imported into: .ics times
+	// without a zone are read in it, and events from midnight to midnight in
+	// it are whole days. Nil means UTC.
+	Location *time.Location
+	// NameColumn chooses the CSV column holding the name: a header name
+	// (case-insensitive) or a 1-based column number. Empty: the column
+	// called name (or summary, holiday, 名称, 名前), else the first column
+	// after the date.
+	NameColumn string
 }
-
-// ICSExpandYearsDefault is how many years an open-ended recurring event is
-// expanded when ImportOptions.To is not set.
-const ICSExpandYearsDefault = 10
 
 // ImportResult is what an importer read.
 type ImportResult struct {
-	// Days are the closed days in date order; a date occurs once (the first
-	// row or event naming it wins).
+	// Days are the closed days in date order; a date occurs once. Rows or
+	// events naming the same date merge: their distinct names are joined
+	// with NameSeparator and the first line is kept.
 	Days []ImportedDay
 	// Skipped lists the bad rows or events left out under SkipBad.
 	Skipped fault.Problems
+	// From and To are the range applied (zero: unbounded); DefaultRange
+	// says it was not chosen by the caller.
+	From, To     Date
+	DefaultRange bool
 }
 
-// finish applies the range, sorts and deduplicates, and turns problems into
-// the error unless SkipBad is set.
+// NameSeparator joins the names of imported rows or events on one date.
+const NameSeparator = " / "
+
+// finish applies the range, sorts, merges duplicate dates, and turns
+// problems into the error unless SkipBad is set.
 func finish(file string, days []ImportedDay, probs fault.Problems, opt ImportOptions) (ImportResult, error) {
 	if len(probs) > 0 && !opt.SkipBad {
 		return ImportResult{}, fmt.Errorf("import %s: %w", file, probs)
@@ -55,11 +70,26 @@ func finish(file string, days []ImportedDay, probs fault.Problems, opt ImportOpt
 		if (opt.From != 0 && d.Date < opt.From) || (opt.To != 0 && d.Date > opt.To) {
 			continue
 		}
+		d.Name = strings.TrimSpace(d.Name)
 		out = append(out, d)
 	}
 	slices.SortStableFunc(out, func(a, b ImportedDay) int { return int(a.Date - b.Date) })
-	out = slices.CompactFunc(out, func(a, b ImportedDay) bool { return a.Date == b.Date })
-	return ImportResult{Days: out, Skipped: probs}, nil
+	merged := out[:0]
+	for _, d := range out {
+		if n := len(merged); n > 0 && merged[n-1].Date == d.Date {
+			last := &merged[n-1]
+			if d.Name != "" && !slices.Contains(strings.Split(last.Name, NameSeparator), d.Name) {
+				if last.Name == "" {
+					last.Name = d.Name
+				} else {
+					last.Name += NameSeparator + d.Name
+				}
+			}
+			continue
+		}
+		merged = append(merged, d)
+	}
+	return ImportResult{Days: merged, Skipped: probs, From: opt.From, To: opt.To}, nil
 }
 
 // DayChange is one date whose status differs between two calendars.
@@ -149,7 +179,7 @@ func (c *Calendar) ExportCSV(from, to Date) []byte {
 	for _, s := range c.ClosedDays(from, to) {
 		b.WriteString(s.Date.String())
 		b.WriteByte(',')
-		b.WriteString(csvField(closedName(s)))
+		b.WriteString(csvField(ExportName(s)))
 		b.WriteString("\r\n")
 	}
 	return b.Bytes()
@@ -162,6 +192,25 @@ func csvField(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
-// closedName is the export name of a closed day: its reason without the
-// leading "closed: ".
-func closedName(s Status) string { return strings.TrimPrefix(s.Reason, "closed: ") }
+// ExportName is the name a closed day is exported under: its reason
+// without "closed: " and without " (from <parent>)", and an override's note
+// without the "override '…'" around it (an override without a note has no
+// name). Importing an export therefore gives back the same names, and
+// exporting again the same file.
+func ExportName(s Status) string {
+	r := strings.TrimPrefix(s.Reason, "closed: ")
+	for strings.HasSuffix(r, ")") {
+		i := strings.LastIndex(r, " (from ")
+		if i < 0 {
+			break
+		}
+		r = r[:i]
+	}
+	switch {
+	case r == "override":
+		return ""
+	case strings.HasPrefix(r, "override '") && strings.HasSuffix(r, "'") && len(r) > len("override '"):
+		return r[len("override '") : len(r)-1]
+	}
+	return r
+}

@@ -185,6 +185,14 @@ func normalizeRule(r *Rule) {
 	if len(r.ExclusiveWith) == 0 {
 		r.ExclusiveWith = nil
 	}
+	if len(r.Except) == 0 {
+		r.Except = nil
+	} else {
+		r.Except = slices.Clone(r.Except)
+		for i := range r.Except {
+			normalizeRule(&r.Except[i])
+		}
+	}
 }
 
 func sortedSet[T ~int | ~int32](s []T) []T {

@@ -22,7 +22,7 @@ const (
 	RuleOpenDayFromEnd RuleKind = "open_day_from_end"
 	// RuleWeekdayOfMonth: the Nth (1-5, or -1 for last) Weekday of the month.
 	RuleWeekdayOfMonth RuleKind = "weekday_of_month"
-	// RuleEvery: every Every days/weeks/months (Unit) from Anchor.
+	// RuleEvery: every Every days/weeks/months/years (Unit) from Anchor.
 	RuleEvery RuleKind = "every"
 	// RuleDates: the listed specific dates.
 	RuleDates RuleKind = "dates"
@@ -52,6 +52,8 @@ const (
 	EveryDays   EveryUnit = "days"
 	EveryWeeks  EveryUnit = "weeks"
 	EveryMonths EveryUnit = "months"
+	// EveryYears keeps the anchor's month and day every Every years.
+	EveryYears EveryUnit = "years"
 )
 
 // Substitution says what a candidate on a closed day does.
@@ -108,6 +110,11 @@ type Rule struct {
 	Offset int `json:"offset,omitempty" yaml:"offset,omitempty"`
 
 	Exclude []calendar.Date `json:"exclude,omitempty" yaml:"exclude,omitempty"`
+	// Except excludes the dates other rules pick (e.g. "not on the last
+	// open day of the month": {kind: open_day_from_end, day: 1}). Each is a
+	// rule of its own kind with its own closed, max_shift, offset and
+	// exclude; what it plans is excluded from this rule's final dates.
+	Except []Rule `json:"except,omitempty" yaml:"except,omitempty"`
 	// ExclusiveWith names jobnets (folder/name or name) on whose planned
 	// dates this rule does not run.
 	ExclusiveWith []string `json:"exclusive_with,omitempty" yaml:"exclusive_with,omitempty"`

@@ -17,8 +17,9 @@ const (
 	MaxMonthEndDays = 30
 	// MaxShiftDays is the largest max_shift (calendar days searched).
 	MaxShiftDays = 366
-	// MaxOffset is the largest business-day offset either way.
-	MaxOffset = 31
+	// MaxOffset is the largest business-day offset either way (about four
+	// years of open days).
+	MaxOffset = 1000
 	// MinRepeat is the shortest repeat interval.
 	MinRepeat = time.Minute
 )
@@ -58,6 +59,18 @@ func ValidateRules(rs []Rule) fault.Problems {
 // business day) are the planner's.
 func ValidateRule(r Rule) fault.Problems {
 	var ps fault.Problems
+	for k, x := range r.Except {
+		path := fmt.Sprintf("except[%d]", k)
+		ps = append(ps, ValidateRule(x).Prefix(path)...)
+		switch {
+		case len(x.Except) > 0:
+			ps.Add(path+".except", "an exception has no exceptions of its own")
+		case len(x.Start) > 0 || x.Repeat != nil:
+			ps.Add(path+".start", "an exception excludes dates: it has no start times")
+		case len(x.ExclusiveWith) > 0 || x.ValidFrom != nil || x.ValidTo != nil:
+			ps.Add(path, "an exception takes only the fields that pick dates (kind, day, closed, offset, exclude, …)")
+		}
+	}
 	switch r.Kind {
 	case RuleDay:
 		if r.Day < 1 || r.Day > MaxRuleDay {
@@ -90,11 +103,11 @@ func ValidateRule(r Rule) fault.Problems {
 			ps.Add("every", "%d: must be at least 1", r.Every)
 		}
 		switch r.Unit {
-		case EveryDays, EveryWeeks, EveryMonths:
+		case EveryDays, EveryWeeks, EveryMonths, EveryYears:
 		case "":
-			ps.Add("unit", "required for every: days, weeks or months")
+			ps.Add("unit", "required for every: days, weeks, months or years")
 		default:
-			ps.Add("unit", "%q: must be days, weeks or months", r.Unit)
+			ps.Add("unit", "%q: must be days, weeks, months or years", r.Unit)
 		}
 		if r.Anchor == nil {
 			ps.Add("anchor", "required for every: the first date counted")

@@ -99,7 +99,7 @@ func typeSchemas() map[reflect.Type]*jsonschema.Schema {
 			RuleWeekdayOfMonth, RuleEvery, RuleDates, RuleDaily, RuleWeekdays),
 		reflect.TypeFor[ConnectionKind](): enumOf(connectionKinds...),
 		reflect.TypeFor[Period]():         enumOf(PeriodMonth, PeriodWeek, PeriodYear),
-		reflect.TypeFor[EveryUnit]():      enumOf(EveryDays, EveryWeeks, EveryMonths),
+		reflect.TypeFor[EveryUnit]():      enumOf(EveryDays, EveryWeeks, EveryMonths, EveryYears),
 		reflect.TypeFor[Substitution]():   enumOf(SubstituteBefore, SubstituteAfter, SubstituteSkip, SubstituteRun),
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/koyomi-dev/koyomi/internal/calendar"
 	"github.com/koyomi-dev/koyomi/internal/fault"
@@ -54,8 +55,14 @@ type ImportRequest struct {
 	Format   ImportFormat // "" = detect
 	SkipBad  bool
 	DryRun   bool
-	// From and To bound the imported days (inclusive; zero = unbounded).
+	// From and To bound the imported days and the expansion of recurring
+	// .ics events (inclusive; zero = the default, see calendar.ImportICS).
 	From, To calendar.Date
+	// NameColumn chooses the CSV column with the names (header name or
+	// 1-based number; empty = detect).
+	NameColumn string
+	// Today anchors the default .ics range (zero = the service's clock).
+	Today calendar.Date
 }
 
 // ImportPreview is what an import changes: the days and the planned runs.
@@ -67,11 +74,16 @@ type ImportPreview struct {
 	Days      []calendar.DayChange
 	// Moves are the planned runs of the jobnets on this calendar (or a child
 	// of it) that the import adds, removes or moves.
-	Moves   []plan.Move
-	From    calendar.Date
-	To      calendar.Date
-	Applied bool
-	Version int
+	Moves []plan.Move
+	// From and To are the first and last imported day.
+	From calendar.Date
+	To   calendar.Date
+	// RangeFrom and RangeTo are the range the file was read over (zero:
+	// unbounded); DefaultRange says it was not chosen by the request.
+	RangeFrom, RangeTo calendar.Date
+	DefaultRange       bool
+	Applied            bool
+	Version            int
 }
 
 // ImportCalendar reads closed days from a file into a calendar as overrides.
@@ -85,12 +97,19 @@ func (s *Service) ImportCalendar(ctx context.Context, a Actor, req ImportRequest
 	if err != nil {
 		return ImportPreview{}, err
 	}
+	if req.Today == 0 {
+		req.Today = calendar.DateOf(s.now())
+	}
 	prev, err := PreviewImport(cat, req)
 	if err != nil || req.DryRun {
 		return prev, err
 	}
 	def := cat.CalendarDefs()[req.Calendar]
-	days, err := readImport(req)
+	cal, err := cat.Calendar(req.Calendar)
+	if err != nil {
+		return prev, err
+	}
+	days, err := readImport(req, cal.Location())
 	if err != nil {
 		return prev, err
 	}
@@ -105,8 +124,9 @@ func (s *Service) ImportCalendar(ctx context.Context, a Actor, req ImportRequest
 	return prev, err
 }
 
-func readImport(req ImportRequest) (calendar.ImportResult, error) {
-	opt := calendar.ImportOptions{SkipBad: req.SkipBad, From: req.From, To: req.To}
+func readImport(req ImportRequest, loc *time.Location) (calendar.ImportResult, error) {
+	opt := calendar.ImportOptions{SkipBad: req.SkipBad, From: req.From, To: req.To, Today: req.Today,
+		Location: loc, NameColumn: req.NameColumn}
 	format := req.Format
 	if format == "" {
 		format = DetectImportFormat(req.FileName, req.Data)
@@ -127,21 +147,22 @@ func PreviewImport(cat *plan.Catalog, req ImportRequest) (ImportPreview, error) 
 	if !ok {
 		return p, fmt.Errorf("calendar %q: %w", req.Calendar, fault.ErrNotFound)
 	}
-	res, err := readImport(req)
+	before, err := cat.Calendar(req.Calendar)
+	if err != nil {
+		return p, err
+	}
+	res, err := readImport(req, before.Location())
 	if err != nil {
 		return p, err
 	}
 	p.Imported, p.Skipped = len(res.Days), res.Skipped
+	p.RangeFrom, p.RangeTo, p.DefaultRange = res.From, res.To, res.DefaultRange
 	if len(res.Days) == 0 {
 		return p, nil
 	}
 	next, conflicts := calendar.ApplyImport(def, res.Days)
 	p.Conflicts = conflicts
 	p.From, p.To = res.Days[0].Date, res.Days[len(res.Days)-1].Date
-	before, err := cat.Calendar(req.Calendar)
-	if err != nil {
-		return p, err
-	}
 	after := cat.WithCalendar(next)
 	afterCal, err := after.Calendar(req.Calendar)
 	if err != nil {

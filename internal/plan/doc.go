@@ -45,8 +45,14 @@
 //  3. Business-day offset: N open days later (+) or earlier (−), counted
 //     from the substituted date, never counting that date itself: +1 from a
 //     Friday before a Monday holiday is the Tuesday; +1 from a closed day
-//     run anyway is the next open day.
-//  4. Exclusions (the rule's excluded dates) and exclusive_with (the planned
+//     run anyway is the next open day. Offsets count any number of open days
+//     up to jobnet.MaxOffset; a Planner's tables reach TableReachDefault open
+//     days beyond its range, and a schedule with a larger offset is planned
+//     on a wider copy of the Planner, built once per reach.
+//  4. Exclusions (the rule's excluded dates), except (the business dates its
+//     exception rules plan, each planned as a rule of its own without start
+//     times; the explanation names the exception and how it reached the
+//     date) and exclusive_with (the planned
 //     business dates of the named jobnets, from a Resolver; a name without
 //     "/" is in the same folder), both against the date after offset.
 //  5. Start times: each start clock (default: the calendar's base time) and
@@ -93,8 +99,8 @@
 //     y-12 (calendar.BusinessYear); open_day counts within it.
 //   - every N days/weeks counts from the anchor forward only; dates before
 //     the anchor are not candidates.
-//   - every N months keeps the anchor's day of the month in every N-th
-//     calendar month from the anchor's; a month without that day (31 in
+//   - every N months (N years: every 12·N months) keeps the anchor's day of
+//     the month in every N-th calendar month from the anchor's; a month without that day (31 in
 //     April) is a nonexistent drop, not a clamp — use month_end for "last
 //     day". Its Dropped.Period is the calendar month "2026-04".
 //   - weekday_of_month counts within the business month (from the base day).
@@ -112,4 +118,11 @@
 //     the first instant after the gap, an ambiguous one at its first
 //     occurrence. Days whose zone offset is constant over the 48h a start
 //     clock can reach use a precomputed offset instead, with the same result.
+//     On the other days a start in a gap or an overlap says so in its
+//     explanation and a StepDST step (calendar.Date.DSTNote: "02:30 does not
+//     exist on 2026-03-08 in America/New_York → 03:00 EDT"), and starts of
+//     one business date that resolve to the same instant (02:00, 02:30 and
+//     03:00 on a spring-forward day) collapse into the run of the earliest
+//     clock, which names the others (StepSameInstant). Run.StartClock keeps
+//     the clock asked for beside Run.Start.
 package plan

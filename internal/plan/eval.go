@@ -58,6 +58,7 @@ type ruleInfo struct {
 	starts     []calendar.ClockTime
 	startsText string
 	excl       []string
+	except     map[calendar.Date]string // dates the rule's exceptions exclude, and why
 	lo, hi     calendar.Date
 }
 
@@ -105,9 +106,38 @@ func (ev *evaluator) prepare(folder string, rules []jobnet.Rule) error {
 	}
 	ev.rules = make([]ruleInfo, 0, len(rules))
 	for i := range rules {
-		ev.rules = append(ev.rules, ev.p.info(folder, i, &rules[i]))
+		ri := ev.p.info(folder, i, &rules[i])
+		if len(rules[i].Except) > 0 {
+			exc, err := ev.p.exceptions(folder, ev.jobnet, rules[i].Except)
+			if err != nil {
+				return fmt.Errorf("schedule[%d].except: %w", i, err)
+			}
+			ri.except = exc
+		}
+		ev.rules = append(ev.rules, ri)
 	}
 	return nil
+}
+
+// exceptions plans a rule's exceptions and returns, per excluded business
+// date in the range, why: "except[0]: last open day of month
+// 2026-04 → 2026-04-30".
+func (p *Planner) exceptions(folder, path string, rules []jobnet.Rule) (map[calendar.Date]string, error) {
+	out := map[calendar.Date]string{}
+	for k, x := range rules {
+		res, err := p.PlanRules(folder, path, []jobnet.Rule{x})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range res.Runs {
+			if _, done := out[r.BusinessDate]; done {
+				continue
+			}
+			why, _, _ := strings.Cut(r.Explanation, "; start")
+			out[r.BusinessDate] = fmt.Sprintf("except[%d]: %s", k, why)
+		}
+	}
+	return out, nil
 }
 
 func (p *Planner) info(folder string, i int, r *jobnet.Rule) ruleInfo {
@@ -334,16 +364,20 @@ func (ev *evaluator) every(i int, ri *ruleInfo) {
 		for ; d <= ri.hi; d += calendar.Date(step) {
 			ev.candidate(i, ri, candidate{date: d, exists: true})
 		}
-	case jobnet.EveryMonths:
+	case jobnet.EveryMonths, jobnet.EveryYears:
+		step := r.Every
+		if r.Unit == jobnet.EveryYears {
+			step *= 12
+		}
 		ay, am, ad := anchor.Civil()
 		a := ay*12 + int(am) - 1
 		ly, lm, _ := ri.lo.Civil()
 		k := 0
 		if lo := ly*12 + int(lm) - 1; lo > a {
-			k = (lo - a + r.Every - 1) / r.Every
+			k = (lo - a + step - 1) / step
 		}
 		for ; ; k++ {
-			mi := a + k*r.Every
+			mi := a + k*step
 			y, m := mi/12, time.Month(mi%12+1)
 			first := calendar.NewDate(y, m, 1)
 			if first > ri.hi {
@@ -478,6 +512,14 @@ func (ev *evaluator) candidate(i int, ri *ruleInfo, c candidate) {
 		ev.drop(i, d, &c, DropExcluded)
 		return
 	}
+	if why, ok := ri.except[d]; ok {
+		ev.buf = append(ev.buf, "; "...)
+		ev.buf = p.tab.appendDate(ev.buf, d)
+		ev.buf = append(ev.buf, " is excluded by "...)
+		ev.buf = append(ev.buf, why...)
+		ev.drop(i, d, &c, DropExcluded)
+		return
+	}
 	for _, name := range ri.excl {
 		if ev.excl[name][d-p.from] {
 			ev.buf = append(ev.buf, "; exclusive with "...)
@@ -585,7 +627,14 @@ func (ev *evaluator) finish() Result {
 		r.Start = ev.p.startAt(it.date, it.clock)
 		r.Explanation = text[it.ea:it.eb]
 		r.Steps = steps[it.sa:it.sb:it.sb]
+		if !ev.p.stable[it.date-ev.p.from] {
+			if note := it.date.DSTNote(it.clock.Duration(), ev.p.loc); note != "" {
+				r.Explanation += "; " + note
+				r.Steps = append(r.Steps, Step{Kind: StepDST, From: it.date, To: it.date, Detail: note})
+			}
+		}
 	}
+	res.Runs = collapseInstants(res.Runs)
 	if len(ev.drops) > 0 {
 		slices.SortStableFunc(ev.drops, func(a, b dropItem) int {
 			if a.key != b.key {
@@ -615,4 +664,32 @@ func appendDate(b []byte, d calendar.Date) []byte {
 		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+int(m)/10), byte('0'+int(m)%10), '-',
 		byte('0'+dd/10), byte('0'+dd%10))
+}
+
+// collapseInstants keeps one run of the runs of a business date that start
+// at the same instant (start clocks in a DST gap resolve to the instant
+// after it), the one with the earliest clock, noting the others.
+func collapseInstants(runs []Run) []Run {
+	out := runs[:0]
+	for k := 0; k < len(runs); {
+		first := runs[k]
+		n := k + 1
+		for n < len(runs) && runs[n].BusinessDate == first.BusinessDate && runs[n].Start.Equal(first.Start) {
+			n++
+		}
+		if n > k+1 {
+			var b strings.Builder
+			b.WriteString(first.Explanation)
+			for _, dup := range runs[k+1 : n] {
+				detail := dup.StartClock.String() + " (rule " + dup.Rule + ") starts at the same instant " + first.Start.Format("15:04 MST") + ": one run"
+				b.WriteString("; ")
+				b.WriteString(detail)
+				first.Steps = append(first.Steps[:len(first.Steps):len(first.Steps)], Step{Kind: StepSameInstant, From: dup.BusinessDate, To: first.BusinessDate, Detail: detail})
+			}
+			first.Explanation = b.String()
+		}
+		out = append(out, first)
+		k = n
+	}
+	return out
 }

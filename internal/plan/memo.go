@@ -84,7 +84,7 @@ func appendScheduleKey(b []byte, rules []jobnet.Rule) ([]byte, bool) {
 	b = binary.AppendUvarint(b, uint64(len(rules)))
 	for i := range rules {
 		r := &rules[i]
-		if len(r.ExclusiveWith) > 0 {
+		if len(r.ExclusiveWith) > 0 || len(r.Except) > 0 {
 			return b, false
 		}
 		b = appendKeyString(b, r.Name)

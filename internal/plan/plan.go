@@ -50,6 +50,13 @@ const (
 	StepOffset StepKind = "offset"
 	// StepDuplicate: another rule or candidate planned the same date and start.
 	StepDuplicate StepKind = "duplicate"
+	// StepDST: the start's wall time falls into a daylight saving time gap
+	// or overlap; Detail says how it was resolved.
+	StepDST StepKind = "dst"
+	// StepSameInstant: another start clock of the same business date
+	// resolved to the same instant (in a DST gap) and was collapsed into
+	// this run; Detail names it.
+	StepSameInstant StepKind = "same_instant"
 )
 
 // Step is one evaluation step of a run or a dropped candidate.
@@ -172,10 +179,36 @@ type Planner struct {
 	months  []period
 	weeks   []period
 	years   []period
+	// reach is how many open days the table extends beyond the range; rules
+	// with larger offsets are planned on a wider Planner (wide, by reach).
+	reach int
+	wide  sync.Map
 }
 
+// TableReachDefault is how many open days around its range a Planner's
+// tables cover. Rules with larger offsets plan on a wider copy built on
+// first use.
+const TableReachDefault = 31
+
 // NewPlanner validates p and precomputes the tables.
-func NewPlanner(p Params) (*Planner, error) {
+func NewPlanner(p Params) (*Planner, error) { return newPlanner(p, TableReachDefault) }
+
+// widened returns a Planner like p whose tables reach at least reach open
+// days beyond the range.
+func (p *Planner) widened(reach int) (*Planner, error) {
+	reach = (reach + 63) / 64 * 64
+	if w, ok := p.wide.Load(reach); ok {
+		return w.(*Planner), nil
+	}
+	w, err := newPlanner(Params{Calendar: p.cal, From: p.from, To: p.to, Resolver: p.resolver}, reach)
+	if err != nil {
+		return nil, err
+	}
+	got, _ := p.wide.LoadOrStore(reach, w)
+	return got.(*Planner), nil
+}
+
+func newPlanner(p Params, reach int) (*Planner, error) {
 	var ps fault.Problems
 	if p.Calendar == nil {
 		ps.Add("calendar", "required")
@@ -191,19 +224,19 @@ func NewPlanner(p Params) (*Planner, error) {
 	c := p.Calendar
 	pl := &Planner{
 		cal: c, loc: c.Location(), from: p.From, to: p.To, resolver: p.Resolver,
-		base: calendar.ClockTime(c.BaseTime() / time.Minute),
+		base: calendar.ClockTime(c.BaseTime() / time.Minute), reach: reach,
 	}
 	// The table covers every date a candidate can come from or reach: the
 	// range widened by the largest offset and max shift, to whole business
 	// months. Periods reaching outside it (weeks, years) are counted on the
 	// calendar itself.
-	lo, ok := c.AddOpenDays(p.From, -jobnet.MaxOffset-1)
+	lo, ok := c.AddOpenDays(p.From, -reach-1)
 	if !ok {
-		lo = p.From - 2*jobnet.MaxOffset
+		lo = p.From - calendar.Date(2*reach)
 	}
-	hi, ok := c.AddOpenDays(p.To, jobnet.MaxOffset+1)
+	hi, ok := c.AddOpenDays(p.To, reach+1)
 	if !ok {
-		hi = p.To + 2*jobnet.MaxOffset
+		hi = p.To + calendar.Date(2*reach)
 	}
 	lo, _, _ = c.BusinessMonth(lo - jobnet.MaxShiftDays - 7)
 	_, hi, _ = c.BusinessMonth(hi + jobnet.MaxShiftDays + 7)
@@ -268,6 +301,13 @@ func (p *Planner) PlanRules(folder, path string, rules []jobnet.Rule) (Result, e
 	if ps := p.Validate(rules); len(ps) > 0 {
 		return Result{}, fmt.Errorf("plan jobnet %q: %w", path, ps)
 	}
+	if need := maxOffset(rules); need > p.reach {
+		w, err := p.widened(need)
+		if err != nil {
+			return Result{}, fmt.Errorf("plan jobnet %q: %w", path, err)
+		}
+		return w.PlanRules(folder, path, rules)
+	}
 	ev, _ := p.scratch.Get().(*evaluator)
 	if ev == nil {
 		ev = &evaluator{}
@@ -285,6 +325,15 @@ func (p *Planner) PlanRules(folder, path string, rules []jobnet.Rule) (Result, e
 		p.memo.keep(key, res)
 	}
 	return res, nil
+}
+
+// maxOffset is the largest business-day offset of the rules, either way.
+func maxOffset(rules []jobnet.Rule) int {
+	n := 0
+	for _, r := range rules {
+		n = max(n, r.Offset, -r.Offset)
+	}
+	return n
 }
 
 // Validate checks rules as jobnet.ValidateRules does, plus what needs the

@@ -428,3 +428,32 @@ func TestPlannerParams(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "schedule[0].day", ps[0].Path)
 }
+
+// TestDSTExplainedAndCollapsed: a start in the spring-forward gap says so,
+// one in the fall-back overlap says which occurrence runs, and repeats that
+// land on the same instant collapse into one run with the reason.
+func TestDSTExplainedAndCollapsed(t *testing.T) {
+	c, err := calendar.New(calendar.Params{Name: "ny", Location: mustZone("America/New_York")})
+	require.NoError(t, err)
+	res := planRange(t, c, "2026-03-08", "2026-03-08", nil, jn("dst", jobnet.Rule{Name: "half-hourly", Kind: jobnet.RuleDaily,
+		Start: []calendar.ClockTime{ct("01:00")}, Repeat: &jobnet.Repeat{Every: jobnet.Duration(30 * time.Minute), Until: ct("03:30")}}))
+	var got []string
+	for _, r := range res.Runs {
+		got = append(got, r.StartClock.String()+" "+r.Start.Format("15:04 MST"))
+	}
+	require.Equal(t, []string{"01:00 01:00 EST", "01:30 01:30 EST", "02:00 03:00 EDT", "03:30 03:30 EDT"}, got)
+	require.Equal(t, "every day → 2026-03-08; start 01:00, repeated every 30m until 03:30"+
+		"; 02:00 does not exist on 2026-03-08 in America/New_York → 03:00 EDT"+
+		"; 02:30 (rule half-hourly) starts at the same instant 03:00 EDT: one run"+
+		"; 03:00 (rule half-hourly) starts at the same instant 03:00 EDT: one run", res.Runs[2].Explanation)
+	kinds := []plan.StepKind{}
+	for _, s := range res.Runs[2].Steps {
+		kinds = append(kinds, s.Kind)
+	}
+	require.Equal(t, []plan.StepKind{plan.StepCandidate, plan.StepDST, plan.StepSameInstant, plan.StepSameInstant}, kinds)
+	require.Equal(t, "every day → 2026-03-08; start 01:00, repeated every 30m until 03:30", res.Runs[0].Explanation, "an ordinary start says nothing of DST")
+
+	res = planRange(t, c, "2026-11-01", "2026-11-01", nil, jn("dst", jobnet.Rule{Kind: jobnet.RuleDaily, Start: []calendar.ClockTime{ct("01:30")}}))
+	require.Len(t, res.Runs, 1)
+	require.Equal(t, "every day → 2026-11-01; start 01:30; 01:30 occurs twice on 2026-11-01 in America/New_York → the first, 01:30 EDT (not 01:30 EST)", res.Runs[0].Explanation)
+}

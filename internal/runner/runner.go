@@ -328,12 +328,19 @@ func (r *Runner) version(ctx context.Context, g store.Generation) (*compiled, er
 			calName = f.Calendar
 		}
 	}
-	if calName != "" {
-		if def, _, err := r.p.Store.CalendarDef(ctx, calName); err == nil && def.TimeZone != "" {
+	// A calendar without a zone has its parent's (calendar.Build).
+	for hops := 0; calName != "" && hops < 32; hops++ {
+		def, _, err := r.p.Store.CalendarDef(ctx, calName)
+		if err != nil {
+			break
+		}
+		if def.TimeZone != "" {
 			if loc, err := time.LoadLocation(def.TimeZone); err == nil {
 				c.loc = loc
 			}
+			break
 		}
+		calName = def.Parent
 	}
 	r.mu.Lock()
 	r.graphs[k] = c

@@ -26,18 +26,14 @@ const MaxImportBytes = 2 << 20
 
 func (s *Server) importView(c echo.Context) pages.CalendarImportView {
 	return pages.CalendarImportView{Name: c.Param("name"), SkipBad: c.FormValue("skip_bad") != "",
-		From: c.FormValue("from"), To: c.FormValue("to")}
+		From: c.FormValue("from"), To: c.FormValue("to"), NameColumn: strings.TrimSpace(c.FormValue("name_column"))}
 }
 
 func (s *Server) calendarImportPage(c echo.Context) error {
 	if _, _, err := s.p.Ops.CalendarDef(c.Request().Context(), c.Param("name")); err != nil {
 		return err
 	}
-	v := s.importView(c)
-	if v.From == "" {
-		v.From = fmt.Sprintf("%d-01-01", s.p.Now().Year())
-	}
-	return s.render(c, http.StatusOK, pages.CalendarImport(v))
+	return s.render(c, http.StatusOK, pages.CalendarImport(s.importView(c)))
 }
 
 // importRange reads the optional from/to dates of the import form.
@@ -93,7 +89,8 @@ func (s *Server) importPreview(c echo.Context, v pages.CalendarImportView, file 
 		return s.render(c, http.StatusUnprocessableEntity, pages.CalendarImport(v))
 	}
 	prev, err := s.p.Ops.ImportCalendar(c.Request().Context(), actor(c), ops.ImportRequest{
-		Calendar: v.Name, FileName: file, Data: data, SkipBad: v.SkipBad, DryRun: true, From: from, To: to})
+		Calendar: v.Name, FileName: file, Data: data, SkipBad: v.SkipBad, DryRun: true, From: from, To: to,
+		NameColumn: v.NameColumn, Today: calendar.DateOf(s.p.Now())})
 	if err != nil {
 		if !errors.Is(err, fault.ErrInvalid) {
 			return err
@@ -109,6 +106,12 @@ func (s *Server) importPreview(c echo.Context, v pages.CalendarImportView, file 
 	v.Content, v.Digest = base64.StdEncoding.EncodeToString(data), hex.EncodeToString(sum[:])
 	if prev.Imported > 0 {
 		v.Span = s.calT(c, "cal.import.span", prev.From.String(), prev.To.String())
+	}
+	switch {
+	case prev.DefaultRange:
+		v.Range = s.calT(c, "cal.import.range.default", prev.RangeFrom.String(), prev.RangeTo.String(), calendar.ICSExpandYearsDefault)
+	case prev.RangeFrom != 0 && prev.RangeTo != 0:
+		v.Range = s.calT(c, "cal.import.range", prev.RangeFrom.String(), prev.RangeTo.String())
 	}
 	for _, d := range prev.Days {
 		if d.ReasonOnly {
@@ -157,7 +160,8 @@ func (s *Server) calendarImportConfirm(c echo.Context) error {
 	}
 	file := c.FormValue("file_name")
 	prev, err := s.p.Ops.ImportCalendar(c.Request().Context(), actor(c), ops.ImportRequest{
-		Calendar: name, FileName: file, Data: data, SkipBad: v.SkipBad, From: from, To: to})
+		Calendar: name, FileName: file, Data: data, SkipBad: v.SkipBad, From: from, To: to,
+		NameColumn: v.NameColumn, Today: calendar.DateOf(s.p.Now())})
 	if err != nil {
 		if !errors.Is(err, fault.ErrInvalid) {
 			return err

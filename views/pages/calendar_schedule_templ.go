@@ -741,7 +741,7 @@ func ruleFieldset(v ScheduleView, r RuleForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		for _, u := range []string{"days", "weeks", "months"} {
+		for _, u := range []string{"days", "weeks", "months", "years"} {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<option value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

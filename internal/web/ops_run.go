@@ -180,6 +180,15 @@ func (s *Server) runView(c echo.Context, id, unit string, withLog bool) (pages.R
 	}
 	if d.Jobnet.Jobnet != nil {
 		v.Graphs = runGraphs(d.Jobnet.Jobnet, byPath, unit)
+		order := flowOrder(d.Jobnet.Jobnet)
+		sort.SliceStable(v.Units, func(i, j int) bool {
+			a, okA := order[v.Units[i].Path]
+			b, okB := order[v.Units[j].Path]
+			if okA != okB {
+				return okA
+			}
+			return a < b
+		})
 	}
 	for _, a := range d.Audit {
 		v.Audit = append(v.Audit, pages.AuditRow{At: a.At.In(loc).Format("2006-01-02 15:04:05"), Actor: a.Actor, Action: a.Action, Target: a.Target, Detail: a.Detail})
@@ -428,4 +437,33 @@ func validRerun(m jobrun.RerunMode, unit bool) bool {
 		}
 	}
 	return false
+}
+
+// flowOrder numbers the unit paths of a jobnet in the order its units run:
+// each net in topological order of its edges (definition order among units
+// ready together), a nested jobnet's units right after it.
+func flowOrder(j *jobnet.Jobnet) map[string]int {
+	out := map[string]int{}
+	var walk func(net *jobnet.Net, prefix string)
+	walk = func(net *jobnet.Net, prefix string) {
+		names, err := jobnet.Topo(net)
+		if err != nil {
+			names = nil
+			for _, u := range net.Units {
+				names = append(names, u.Name)
+			}
+		}
+		byName := make(map[string]*jobnet.Unit, len(net.Units))
+		for i := range net.Units {
+			byName[net.Units[i].Name] = &net.Units[i]
+		}
+		for _, name := range names {
+			out[prefix+name] = len(out)
+			if u := byName[name]; u != nil && u.Net != nil {
+				walk(u.Net, prefix+name+"/")
+			}
+		}
+	}
+	walk(&j.Net, "")
+	return out
 }

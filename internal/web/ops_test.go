@@ -161,6 +161,7 @@ func TestOpsTodayAndGenerationPage(t *testing.T) {
 			require.Contains(t, body, `data-unit="extract" data-state="ended_normal"`)
 			require.Contains(t, body, `data-unit="load" data-state="ended_abnormal"`)
 			require.Contains(t, body, `data-unit="report" data-state="bypassed"`)
+			require.Regexp(t, `data-unit="report" data-state="bypassed"[^\n]*\n?[\s\S]{0,600}?not executed`, body, "JP1's English name of the state")
 			require.Regexp(t, `data-unit="load"[\s\S]*?data-testid="unit-exit">3<`, body)
 			require.Contains(t, body, `data-testid="run-explanation"`)
 			require.Contains(t, body, "REGION")

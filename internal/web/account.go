@@ -53,12 +53,23 @@ func (s *Server) loginSubmit(c echo.Context) error {
 	}
 	s.throttle.reset(userKey)
 	st := state(c)
+	chosen := ""
+	if st.sess.LangChosen {
+		chosen = st.sess.Lang
+	}
 	// A new session token on login prevents session fixation.
 	old := st.token
 	st.token = randomToken(32)
 	st.sess = session{UserID: u.ID, CSRF: randomToken(24)}
 	st.user = &u
 	st.dirty = true
+	// The language chosen on the login page becomes the user's.
+	if chosen != "" && chosen != u.Lang {
+		if err := s.p.Ops.SetLang(c.Request().Context(), actor(c), chosen); err != nil {
+			return err
+		}
+		st.user.Lang = chosen
+	}
 	if old != "" {
 		_ = s.p.Sessions.SessionDelete(c.Request().Context(), old)
 	}

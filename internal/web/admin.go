@@ -34,7 +34,7 @@ func (s *Server) langSwitch(c echo.Context) error {
 		if lang != "en" && lang != "ja" {
 			return fmt.Errorf("language %q: want en or ja: %w", lang, fault.ErrInvalid)
 		}
-		st.sess.Lang = lang
+		st.sess.Lang, st.sess.LangChosen = lang, true
 		st.dirty = true
 	}
 	return redirect(c, back)

@@ -86,6 +86,7 @@ func (s *Server) alertsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	pc := s.langCtx(c)
 	names := map[int64]string{}
 	var v pages.AlertsView
 	for _, ch := range chs {
@@ -101,7 +102,7 @@ func (s *Server) alertsPage(c echo.Context) error {
 		}
 		var ks, cs []string
 		for _, k := range r.Kinds {
-			ks = append(ks, string(k))
+			ks = append(ks, views.T(pc, "alerts.event."+string(k)))
 		}
 		for _, id := range r.Channels {
 			cs = append(cs, names[id])
@@ -180,7 +181,7 @@ func (s *Server) alertDeliveriesPage(c echo.Context) error {
 		v.Channels = append(v.Channels, pages.AlertOption{Value: strconv.FormatInt(ch.ID, 10), Label: ch.Name, Checked: ch.ID == q.ChannelID})
 	}
 	for _, k := range append(append([]alert.EventKind{}, alert.Kinds...), alert.EventTest) {
-		v.Kinds = append(v.Kinds, pages.AlertOption{Value: string(k), Label: string(k), Checked: k == q.Kind})
+		v.Kinds = append(v.Kinds, pages.AlertOption{Value: string(k), Label: views.T(pc, "alerts.event."+string(k)), Checked: k == q.Kind})
 	}
 	if len(ds) == q.Limit {
 		nq := c.QueryParams()
@@ -363,6 +364,7 @@ func (s *Server) alertChannelDelete(c echo.Context) error {
 // ---- rules ----
 
 func (s *Server) ruleForm(c echo.Context, r alert.Rule) (pages.AlertRuleForm, error) {
+	pc := s.langCtx(c)
 	chs, err := s.p.Ops.AlertChannels(c.Request().Context())
 	if err != nil {
 		return pages.AlertRuleForm{}, err
@@ -374,7 +376,7 @@ func (s *Server) ruleForm(c echo.Context, r alert.Rule) (pages.AlertRuleForm, er
 		for _, x := range r.Kinds {
 			on = on || x == k
 		}
-		f.Kinds = append(f.Kinds, pages.AlertOption{Value: string(k), Label: string(k), Checked: on})
+		f.Kinds = append(f.Kinds, pages.AlertOption{Value: string(k), Label: views.T(pc, "alerts.event."+string(k)), Checked: on})
 	}
 	for _, ch := range chs {
 		on := false

@@ -63,7 +63,7 @@ func TestAlertPagesAndAPI(t *testing.T) {
 				"scope": {"sales"}, "quiet_from": {"22:00"}, "quiet_to": {"06:00"}, "quiet_zone": {"Asia/Tokyo"}, "quiet_policy": {"hold"}, "throttle": {"60"}})
 			require.Equal(t, http.StatusSeeOther, resp.StatusCode, body)
 			_, body = c.get("/alerts")
-			require.Contains(t, body, "job_abnormal, end_delay")
+			require.Contains(t, body, "Job ended abnormally, End delayed")
 			require.Contains(t, body, "22:00–06:00 Asia/Tokyo (hold)")
 
 			resp, body = c.get("/api/v1/alerts/channels")

@@ -31,8 +31,10 @@ type session struct {
 	UserID int64        `json:"uid,omitempty"`
 	CSRF   string       `json:"csrf"`
 	Flash  *views.Flash `json:"flash,omitempty"`
-	// Lang is the language before login (from Accept-Language).
-	Lang string `json:"lang,omitempty"`
+	// Lang is the language before login (from Accept-Language, or chosen
+	// on the login page: LangChosen, which login keeps for the user).
+	Lang       string `json:"lang,omitempty"`
+	LangChosen bool   `json:"lang_chosen,omitempty"`
 }
 
 type reqState struct {

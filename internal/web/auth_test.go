@@ -107,3 +107,22 @@ func TestAPITokenAuth(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the API answers 401, not a login redirect")
 }
+
+// TestLoginKeepsChosenLanguage: 日本語 chosen on the login page stays after
+// logging in, for this and later sessions.
+func TestLoginKeepsChosenLanguage(t *testing.T) {
+	ts := newTestServer(t, store.DialectSQLite)
+	c := ts.client(t)
+	c.get("/login")
+	resp, _ := c.post("/lang", url.Values{"lang": {"ja"}, "back": {"/login"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, body := c.get("/login")
+	require.Contains(t, body, `<html lang="ja">`)
+	c.login("admin", adminPassword)
+	_, body = c.get("/")
+	require.Contains(t, body, `<html lang="ja">`)
+
+	// A new session of the same user: Japanese too.
+	_, body = ts.client(t).login("admin", adminPassword).get("/")
+	require.Contains(t, body, `<html lang="ja">`)
+}

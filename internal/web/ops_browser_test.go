@@ -88,6 +88,10 @@ func TestOpsBrowser(t *testing.T) {
 
 	// The generation page: click the failed job in the graph to read its log.
 	require.NoError(t, browser.Navigate(ctx, runURL))
+	// The units table's header does not cover its first row.
+	clear, err := browser.Eval[bool](ctx, `(() => { const t = document.querySelector('[data-testid="run-units"]'); const th = t.querySelector("thead th").getBoundingClientRect(), td = t.querySelector("tbody td").getBoundingClientRect(); return th.bottom <= td.top + 1; })()`)
+	require.NoError(t, err)
+	require.True(t, clear, "units header over the first row")
 	require.NoError(t, browser.ClickNav(ctx, `[data-testid="graph-node"][data-unit="load"]`))
 	logText, err := browser.Text(ctx, browser.TestID("log-text"))
 	require.NoError(t, err)

@@ -136,7 +136,9 @@ func (s *Server) runView(c echo.Context, id, unit string, withLog bool) (pages.R
 	}
 	v.CanHold = can && jobrun.CanTransitionGen(g.State, jobrun.GenHeld, jobrun.CauseHold)
 	v.CanRelease = can && g.State == jobrun.GenHeld
-	v.CanKill = can && jobrun.CanTransitionGen(g.State, jobrun.GenKilled, jobrun.CauseKill)
+	// Kill is for work that has started; a generation that has not (held
+	// before its start) is cancelled instead.
+	v.CanKill = can && g.StartedAt != nil && jobrun.CanTransitionGen(g.State, jobrun.GenKilled, jobrun.CauseKill)
 	v.CanCancel = can && jobrun.CanTransitionGen(g.State, jobrun.GenNotExecuted, jobrun.CauseCancel)
 	v.CanRetime = can && g.State.IsPending()
 	v.CanRerun = can && g.State.IsTerminal() && g.State.Ran()
@@ -178,6 +180,15 @@ func (s *Server) runView(c echo.Context, id, unit string, withLog bool) (pages.R
 	}
 	if d.Jobnet.Jobnet != nil {
 		v.Graphs = runGraphs(d.Jobnet.Jobnet, byPath, unit)
+		order := flowOrder(d.Jobnet.Jobnet)
+		sort.SliceStable(v.Units, func(i, j int) bool {
+			a, okA := order[v.Units[i].Path]
+			b, okB := order[v.Units[j].Path]
+			if okA != okB {
+				return okA
+			}
+			return a < b
+		})
 	}
 	s.addRunForecast(ctx, g.BusinessDate, loc, &v)
 	for _, a := range d.Audit {
@@ -287,22 +298,26 @@ func (s *Server) runLogDownload(c echo.Context) error {
 }
 
 // opsFail answers a failed operator action: errors an operator can act on
-// (conflict, invalid, not found) re-render the generation page with the
-// message and the error's status; others go to the error handler.
+// (conflict, invalid) go back to the generation page with the message
+// (post/redirect/get: reloading that page repeats nothing); others, and a
+// generation that does not exist, go to the error handler.
 func (s *Server) opsFail(c echo.Context, id string, err error) error {
 	code := statusOf(err)
 	if code >= 500 || code == http.StatusForbidden || code == http.StatusUnauthorized {
 		return err
 	}
-	flash(c, "error", err.Error())
-	v, verr := s.runView(c, id, c.QueryParam("unit"), false)
-	if verr != nil {
-		if errors.Is(verr, fault.ErrNotFound) {
+	if _, gerr := s.p.Ops.GenerationDetail(c.Request().Context(), id); gerr != nil {
+		if errors.Is(gerr, fault.ErrNotFound) {
 			return err
 		}
-		return verr
+		return gerr
 	}
-	return s.render(c, code, pages.Run(v))
+	flash(c, "error", err.Error())
+	back := "/runs/" + url.PathEscape(id)
+	if u := c.QueryParam("unit"); u != "" {
+		back += "?unit=" + url.QueryEscape(u)
+	}
+	return redirect(c, back)
 }
 
 func (s *Server) opsDone(c echo.Context, id, msg string) error {
@@ -423,4 +438,33 @@ func validRerun(m jobrun.RerunMode, unit bool) bool {
 		}
 	}
 	return false
+}
+
+// flowOrder numbers the unit paths of a jobnet in the order its units run:
+// each net in topological order of its edges (definition order among units
+// ready together), a nested jobnet's units right after it.
+func flowOrder(j *jobnet.Jobnet) map[string]int {
+	out := map[string]int{}
+	var walk func(net *jobnet.Net, prefix string)
+	walk = func(net *jobnet.Net, prefix string) {
+		names, err := jobnet.Topo(net)
+		if err != nil {
+			names = nil
+			for _, u := range net.Units {
+				names = append(names, u.Name)
+			}
+		}
+		byName := make(map[string]*jobnet.Unit, len(net.Units))
+		for i := range net.Units {
+			byName[net.Units[i].Name] = &net.Units[i]
+		}
+		for _, name := range names {
+			out[prefix+name] = len(out)
+			if u := byName[name]; u != nil && u.Net != nil {
+				walk(u.Net, prefix+name+"/")
+			}
+		}
+	}
+	walk(&j.Net, "")
+	return out
 }

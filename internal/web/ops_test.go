@@ -161,6 +161,7 @@ func TestOpsTodayAndGenerationPage(t *testing.T) {
 			require.Contains(t, body, `data-unit="extract" data-state="ended_normal"`)
 			require.Contains(t, body, `data-unit="load" data-state="ended_abnormal"`)
 			require.Contains(t, body, `data-unit="report" data-state="bypassed"`)
+			require.Regexp(t, `data-unit="report" data-state="bypassed"[^\n]*\n?[\s\S]{0,600}?not executed`, body, "JP1's English name of the state")
 			require.Regexp(t, `data-unit="load"[\s\S]*?data-testid="unit-exit">3<`, body)
 			require.Contains(t, body, `data-testid="run-explanation"`)
 			require.Contains(t, body, "REGION")
@@ -177,15 +178,19 @@ func TestOpsTodayAndGenerationPage(t *testing.T) {
 			require.Equal(t, "extracting rows\nsecond line\n", string(raw))
 			require.Contains(t, resp.Header.Get("Content-Disposition"), "attachment")
 
-			// Kill of an ended unit: 409 with the message, nothing changed.
-			resp, body = c.post("/runs/"+url.PathEscape(id)+"/units/kill?unit=extract", nil)
-			require.Equal(t, http.StatusConflict, resp.StatusCode)
+			// Kill of an ended unit: back to the generation page (its own
+			// URL, so a reload repeats nothing) with the message; nothing changed.
+			resp, _ = c.post("/runs/"+url.PathEscape(id)+"/units/kill?unit=extract", nil)
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			require.Equal(t, "/runs/"+url.PathEscape(id)+"?unit=extract", resp.Header.Get("Location"))
+			_, body = c.get(resp.Header.Get("Location"))
 			require.Contains(t, body, `cannot kill unit &#34;extract&#34;`)
 			require.Equal(t, jobrun.StateEndedNormal, e.unitState(t, id, "extract"))
 
-			// Bad rerun mode: 422 naming the field.
-			resp, body = c.post("/runs/"+url.PathEscape(id)+"/rerun", url.Values{"mode": {"sideways"}})
-			require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+			// Bad rerun mode: the message names the field.
+			resp, _ = c.post("/runs/"+url.PathEscape(id)+"/rerun", url.Values{"mode": {"sideways"}})
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			_, body = c.get(resp.Header.Get("Location"))
 			require.Contains(t, body, "mode")
 
 			// Fix the input and rerun from the abnormal job: it ends normally.
@@ -403,6 +408,37 @@ func TestOpsAPI(t *testing.T) {
 			require.Equal(t, http.StatusOK, apiCall(t, base, tok, "GET", "/api/v1/plan?from=2026-05-01&to=2026-05-31", "", "", &rows))
 			require.Empty(t, rows, "the jobnets have no schedule rules")
 			require.Equal(t, http.StatusUnprocessableEntity, apiCall(t, base, tok, "GET", "/api/v1/plan?from=2026-05-31&to=2026-05-01", "", "", nil))
+		})
+	}
+}
+
+// TestOpsNoKillBeforeStart: a generation held before it started offers
+// release and cancel but no kill.
+func TestOpsNoKillBeforeStart(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			e := newOpsEnv(t, d)
+			// The jobnet page offers run now.
+			_, body := e.client.get("/jobnets/f/slow")
+			require.Contains(t, body, `data-testid="jobnet-runnow-form"`)
+			require.Contains(t, body, `name="jobnet" value="f/slow"`)
+			id := e.runNowForm(t, "f/slow")
+			run := "/runs/" + url.PathEscape(id)
+			resp, body := e.client.post(run+"/hold", nil)
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode, body)
+			det := e.detail(t, id)
+			require.Equal(t, jobrun.GenHeld, det.Generation.State)
+			require.Nil(t, det.Generation.StartedAt)
+			_, body = e.client.get(run)
+			require.Contains(t, body, `data-testid="run-release"`)
+			require.NotContains(t, body, `data-testid="run-kill"`)
+
+			// Once it has started, kill is offered.
+			resp, _ = e.client.post(run+"/release", nil)
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			settle(t, e.run, func() bool { return e.unitState(t, id, "sleeper") == jobrun.StateRunning })
+			_, body = e.client.get(run)
+			require.Contains(t, body, `data-testid="run-kill"`)
 		})
 	}
 }

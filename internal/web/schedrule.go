@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
 	"github.com/koyomi-dev/koyomi/internal/plan"
+	"github.com/koyomi-dev/koyomi/views"
 	"github.com/koyomi-dev/koyomi/views/components"
 	"github.com/koyomi-dev/koyomi/views/pages"
 )
@@ -257,28 +259,22 @@ func (s *Server) schedulePreview(c echo.Context, folder, name string, rules []jo
 	for _, p := range probs {
 		pv.Problems = append(pv.Problems, pages.ProblemRow{Field: p.Path, Message: p.Message})
 	}
-	runs := map[calendar.Date][]plan.Run{}
-	for _, r := range res.Runs {
-		runs[r.BusinessDate] = append(runs[r.BusinessDate], r)
-	}
+	runs := runsByDay(res.Runs)
 	pv.Runs, pv.Days = len(res.Runs), len(runs)
 	var today calendar.Date
 	if cal != nil {
 		today = calendar.DateOf(s.p.Now().In(cal.Location()))
 	}
+	lctx := s.langCtx(c)
 	pv.Grid = calYearGrid(c.Request().Context(), "sched-year", y, func(d calendar.Date, cell *components.CalDay) {
 		cell.Today = d == today
 		if cal != nil {
 			st := cal.Status(d)
 			cell.Class, cell.Title = calDayClass(st), st.Reason
 		}
-		if rs := runs[d]; len(rs) > 0 {
-			cell.Runs = len(rs)
-			var lines []string
-			for _, r := range rs {
-				lines = append(lines, fmt.Sprintf("%s %s [%s]: %s", r.BusinessDate, r.StartClock, r.Rule, r.Explanation))
-			}
-			cell.Explain = strings.Join(lines, "\n")
+		if day := runs[d]; day != nil {
+			cell.Runs = day.count
+			cell.Explain = day.explain(lctx, d)
 			cell.Title = cell.Explain
 		}
 	})
@@ -393,4 +389,74 @@ func (s *Server) scheduleSubmit(c echo.Context) error {
 		v.Error += " " + rest.Error()
 	}
 	return s.render(c, status, pages.CalendarSchedule(v))
+}
+
+// runGroup is the runs of one day that one rule planned for one reason:
+// the repetitions of a start time ("every minute 05:00–28:59") collapse
+// into one line.
+type runGroup struct {
+	rule, explanation string
+	first, last       calendar.ClockTime
+	count             int
+}
+
+// dayRuns is what the year preview shows of one day: how many runs, and
+// why, grouped.
+type dayRuns struct {
+	count  int
+	groups []runGroup
+}
+
+// runsByDay groups a plan's runs by business date, in one pass and without
+// copying them (a rule repeated every minute plans half a million runs a
+// year).
+func runsByDay(rs []plan.Run) map[calendar.Date]*dayRuns {
+	out := map[calendar.Date]*dayRuns{}
+	for i := range rs {
+		r := &rs[i]
+		day := out[r.BusinessDate]
+		if day == nil {
+			day = &dayRuns{}
+			out[r.BusinessDate] = day
+		}
+		day.count++
+		k := -1
+		for j := range day.groups {
+			if g := &day.groups[j]; g.rule == r.Rule && g.explanation == r.Explanation {
+				k = j
+				break
+			}
+		}
+		if k < 0 {
+			day.groups = append(day.groups, runGroup{rule: r.Rule, explanation: r.Explanation, first: r.StartClock, last: r.StartClock})
+			k = len(day.groups) - 1
+		}
+		g := &day.groups[k]
+		g.count++
+		g.first, g.last = min(g.first, r.StartClock), max(g.last, r.StartClock)
+	}
+	return out
+}
+
+// explain says why the day has runs, one line per rule and reason.
+func (day *dayRuns) explain(ctx context.Context, d calendar.Date) string {
+	date := d.String()
+	var b strings.Builder
+	for i, g := range day.groups {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(date)
+		b.WriteByte(' ')
+		if g.count == 1 {
+			b.WriteString(g.first.String())
+		} else {
+			b.WriteString(views.T(ctx, "sched.repeated", g.count, g.first.String(), g.last.String()))
+		}
+		b.WriteString(" [")
+		b.WriteString(g.rule)
+		b.WriteString("]: ")
+		b.WriteString(g.explanation)
+	}
+	return b.String()
 }

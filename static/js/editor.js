@@ -56,7 +56,7 @@
   }
   function fullPath(name) { return path.concat([name]).join("/"); }
   function markDirty() {
-    dirty = true; yamlStale = true;
+    dirty = true; yamlStale = true; editSeq++;
     if (dirtyMark) { dirtyMark.hidden = false; }
   }
   function kindOf(e) { return e.kind || "normal"; }
@@ -195,36 +195,109 @@
   }
 
   // ---- selection and properties -----------------------------------------
-  function select(names) {
-    sel = new Set(names); selEdge = -1; hidePop();
-    render();
-    if (sel.size === 1) { loadProps(Array.from(sel)[0]); } else { props.innerHTML = emptyProps; }
+  // The properties panel edits one unit through a form the server turns into
+  // the unit (and checks). Every input marks the edit pending and the jobnet
+  // unsaved; flush() posts the form and applies the answer to the model. A
+  // pending edit is flushed shortly after typing stops, when a field changes,
+  // and before anything that could drop it: a selection change, a drill-down,
+  // a tab switch, a save. The answer is applied to the unit it was posted for,
+  // whatever the panel shows by then; the panel itself is replaced only while
+  // it still shows that unit, keeping what was typed meanwhile and the focus.
+  var msgs = root.dataset;
+  var propsSeq = 0;         // counts panel loads; a stale load is not shown
+  var pending = false;      // the form holds input not applied yet
+  var queue = Promise.resolve({ ok: true });
+  var flushTimer = 0;
+  var editSeq = 0;          // counts edits, so a save knows what it covered
+  var panel = null;         // {path, unit}: the unit the form edits and its JSON base
+  var FLUSH_DELAY = 500;
+
+  function propsForm() { return props.querySelector("form.ds-props"); }
+  function panelPlaceholder(text) {
+    var p = document.createElement("p");
+    p.className = "muted"; p.dataset.testid = "props-loading"; p.textContent = text;
+    props.textContent = ""; props.appendChild(p);
   }
-  function loadProps(name) {
-    var u = findUnit(net(), name);
-    if (!u || !window.htmx) { return; }
-    if (editable) {
-      window.htmx.ajax("POST", props.dataset.propsUrl, { target: "#ed-props", swap: "innerHTML",
-        headers: { "X-CSRF-Token": csrf }, values: { unit: JSON.stringify(u), path: fullPath(name), load: "1", _csrf: csrf } });
-    } else {
-      window.htmx.ajax("GET", props.dataset.propsUrl + "?version=" + encodeURIComponent(version) + "&path=" + encodeURIComponent(fullPath(name)),
-        { target: "#ed-props", swap: "innerHTML" });
-    }
+  // fields returns the form's field values by name, without the base.
+  function fields(f) {
+    var out = [];
+    new FormData(f).forEach(function (v, k) {
+      if (k !== "unit" && k !== "path" && k !== "_csrf" && k !== "load") { out.push([k, v]); }
+    });
+    return out;
   }
-  // A properties form answered with data-applied carries the updated unit.
-  props.addEventListener("htmx:afterSwap", function () {
-    var f = props.querySelector("form.ds-props");
-    if (!f || !editable || !f.hasAttribute("data-applied")) { return; }
-    var oldName = f.dataset.unitPath.split("/").pop();
-    var n = net(), cur = findUnit(n, oldName);
-    if (!cur) { return; }
-    var nu = JSON.parse(f.dataset.unitJson);
+  function byName(list) {
+    var m = {};
+    list.forEach(function (kv) { m[kv[0]] = (kv[0] in m) ? m[kv[0]] + "\n" + kv[1] : kv[1]; });
+    return m;
+  }
+  // discardEdit drops the pending edit of a unit that is gone.
+  function discardEdit() {
+    pending = false; clearTimeout(flushTimer);
+    queue = queue.then(function () { return { ok: true }; });
+  }
+  function scheduleFlush() {
+    clearTimeout(flushTimer);
+    flushTimer = setTimeout(flush, FLUSH_DELAY);
+  }
+  // flush posts the pending edit, if any, after the posts already under way,
+  // and resolves to {ok, html, path} of the last answer: ok is false when
+  // the form has errors and the edit is not applied.
+  function flush() {
+    clearTimeout(flushTimer);
+    var f = propsForm();
+    if (!pending || !f || !editable || !panel) { return queue; }
+    pending = false;
+    var sent = fields(f), base = panel;
+    queue = queue.then(function () { return send(sent, base); });
+    return queue;
+  }
+  // send posts fields against base, the panel's unit; an applied answer
+  // updates base in place, so a later post builds on it.
+  function send(sent, base) {
+    var sentPath = base.path;
+    var body = new URLSearchParams();
+    sent.forEach(function (kv) { body.append(kv[0], kv[1]); });
+    body.set("unit", base.unit); body.set("path", base.path); body.set("_csrf", csrf);
+    return post(props.dataset.propsUrl, body.toString(), "application/x-www-form-urlencoded").then(function (r) {
+      return r.text().then(function (html) {
+        if (!r.ok) {
+          if (panel === base) { pending = true; }
+          return { ok: false, html: html, path: sentPath, failed: true };
+        }
+        var t = document.createElement("template");
+        t.innerHTML = html;
+        var nf = t.content.querySelector("form.ds-props");
+        var res = { ok: false, html: html, path: sentPath };
+        if (nf && nf.hasAttribute("data-applied")) {
+          res.ok = applyUnit(sentPath, nf);
+          if (res.ok) { base.path = nf.dataset.unitPath; base.unit = nf.dataset.unitJson; }
+        }
+        if (!res.ok && panel === base) { pending = true; }
+        res.html = t.innerHTML;
+        if (panel === base && propsForm()) { swapPanel(t.content, sent); }
+        return res;
+      });
+    }, function (e) {
+      if (panel === base) { pending = true; }
+      return { ok: false, html: "", path: sentPath, failed: true, error: String(e) };
+    });
+  }
+  // applyUnit takes the unit of an applied form into the model. It refuses
+  // a rename onto another unit's name.
+  function applyUnit(upath, nf) {
+    var parts = upath.split("/"), oldName = parts.pop();
+    var n = netAt(parts), cur = findUnit(n, oldName);
+    if (!cur) { return true; } // deleted meanwhile: nothing to keep
+    var nu = JSON.parse(nf.dataset.unitJson);
     if (nu.name !== oldName && findUnit(n, nu.name)) {
       var msg = document.createElement("div");
       msg.className = "flash flash-error";
-      msg.textContent = "A unit named " + nu.name + " already exists in this net.";
-      f.prepend(msg);
-      return;
+      msg.dataset.testid = "props-error";
+      msg.textContent = msgs.msgDuplicate.replace("%s", nu.name);
+      nf.prepend(msg);
+      nf.removeAttribute("data-applied");
+      return false;
     }
     nu.position = cur.position;
     if (cur.net) { nu.net = cur.net; }
@@ -234,22 +307,142 @@
         if (e.from === oldName) { e.from = nu.name; }
         if (e.to === oldName) { e.to = nu.name; }
       });
-      sel = new Set([nu.name]);
-      var np = fullPath(nu.name);
-      f.dataset.unitPath = np;
-      f.querySelector('input[name="path"]').value = np;
+      if (parts.join("/") === path.join("/") && sel.has(oldName)) {
+        sel.delete(oldName); sel.add(nu.name);
+      }
+      var np = parts.concat([nu.name]).join("/");
+      nf.dataset.unitPath = np;
+      var pi = nf.querySelector('input[name="path"]');
+      if (pi) { pi.value = np; }
     }
-    markDirty();
+    editSeq++;
     render();
+    return true;
+  }
+  // swapPanel replaces the panel's form by the answer, keeping the fields
+  // typed into since the post and the focus and caret.
+  function swapPanel(frag, sent) {
+    var old = propsForm(), now = byName(fields(old)), then = byName(sent);
+    var act = document.activeElement, focusID = "", s0 = null, s1 = null;
+    if (act && old.contains(act)) {
+      focusID = act.id;
+      try { s0 = act.selectionStart; s1 = act.selectionEnd; } catch (e) { s0 = null; }
+    }
+    var scroll = props.scrollTop;
+    props.textContent = "";
+    props.appendChild(frag);
+    var nf = propsForm();
+    if (!nf) { return; }
+    Object.keys(now).forEach(function (k) {
+      if (now[k] === then[k]) { return; }
+      var els = nf.querySelectorAll('[name="' + k + '"]');
+      if (els.length === 0) { return; }
+      pending = true;
+      if (els[0].type === "checkbox") {
+        var on = now[k].split("\n");
+        Array.prototype.forEach.call(els, function (c) { c.checked = on.indexOf(c.value) >= 0; });
+      } else {
+        els[0].value = now[k];
+      }
+    });
+    Object.keys(then).forEach(function (k) {
+      if (k in now) { return; }
+      Array.prototype.forEach.call(nf.querySelectorAll('input[type=checkbox][name="' + k + '"]'), function (c) { c.checked = false; pending = true; });
+    });
+    props.scrollTop = scroll;
+    if (focusID) {
+      var fe = document.getElementById(focusID);
+      if (fe) {
+        fe.focus({ preventScroll: true });
+        if (s0 !== null && typeof fe.setSelectionRange === "function") { try { fe.setSelectionRange(s0, s1); } catch (e) { /* not a text field */ } }
+      }
+    }
+    if (pending) { scheduleFlush(); }
+  }
+  props.addEventListener("input", function (ev) {
+    if (!editable || !ev.target.closest("form.ds-props")) { return; }
+    pending = true; markDirty();
+    var t = ev.target;
+    if (t.tagName === "SELECT" || t.type === "checkbox") { flush(); } else { scheduleFlush(); }
   });
+  props.addEventListener("change", function (ev) {
+    if (editable && ev.target.closest("form.ds-props")) { flush(); }
+  });
+  props.addEventListener("submit", function (ev) { ev.preventDefault(); flush(); });
+
+  // select changes the selection once the pending edit is applied. When the
+  // edit has errors the selection stays and the panel shows them.
+  function select(names) {
+    var fl = flush();
+    sel = new Set(names); selEdge = -1; hidePop();
+    render();
+    var seq = ++propsSeq;
+    var one = sel.size === 1 ? Array.from(sel)[0] : "";
+    if (one && panel && panel.path === fullPath(one) && propsForm()) { return fl; }
+    panel = null;
+    if (one) { panelPlaceholder(msgs.msgLoading); } else if (sel.size > 1) { panelPlaceholder(msgs.msgSeveral.replace("%d", sel.size)); } else { props.innerHTML = emptyProps; }
+    return fl.then(function (res) {
+      if (seq !== propsSeq) { return res; }
+      if (showEditErrors(res)) { return res; }
+      if (one) { loadProps(one, seq); }
+      return res;
+    });
+  }
+  // showEditErrors goes back to the unit whose edit has errors and shows
+  // them, with the keyboard in the first wrong field.
+  function showEditErrors(res) {
+    if (!res.ok && res.html && !res.failed) {
+      propsSeq++;
+      var parts = res.path.split("/");
+      path = parts.slice(0, -1);
+      sel = new Set([parts[parts.length - 1]]); selEdge = -1; hidePop();
+      render();
+      props.innerHTML = res.html;
+      var pf = propsForm();
+      panel = pf ? { path: res.path, unit: pf.querySelector('input[name="unit"]').value } : null;
+      pending = !!pf;
+      var bad = props.querySelector(".field-error, .flash-error");
+      if (bad) {
+        var input = bad.parentNode.querySelector("input, select, textarea");
+        if (input) { input.focus(); }
+      }
+      return true;
+    }
+    return false;
+  }
+  function loadProps(name, seq) {
+    var u = findUnit(net(), name), p = fullPath(name);
+    if (!u) { return; }
+    var req;
+    if (editable) {
+      var body = new URLSearchParams();
+      body.set("unit", JSON.stringify(u)); body.set("path", p); body.set("load", "1"); body.set("_csrf", csrf);
+      req = post(props.dataset.propsUrl, body.toString(), "application/x-www-form-urlencoded");
+    } else {
+      req = fetch(props.dataset.propsUrl + "?version=" + encodeURIComponent(version) + "&path=" + encodeURIComponent(p), { credentials: "same-origin", headers: { "Accept": "text/html" } });
+    }
+    req.then(function (r) { return r.text(); }).then(function (html) {
+      if (seq !== propsSeq) { return; }
+      props.innerHTML = html;
+      var f = propsForm();
+      if (f) { panel = { path: f.dataset.unitPath, unit: f.dataset.unitJson }; }
+    });
+  }
   props.addEventListener("click", function (ev) {
     var b = ev.target.closest("[data-open-nested]");
     if (b) { ev.preventDefault(); drillTo(b.dataset.openNested.split("/")); }
   });
   function drillTo(p) {
+    var fl = flush();
     path = p; sel = new Set(); selEdge = -1; hidePop();
+    var seq = ++propsSeq;
+    panel = null;
     props.innerHTML = emptyProps;
     render();
+    return fl.then(function (res) {
+      if (seq === propsSeq) { showEditErrors(res); }
+      return res;
+    });
   }
   crumbs.addEventListener("click", function (ev) {
     var a = ev.target.closest("a[data-depth]");
@@ -263,14 +456,28 @@
     var n = net(), e = n.edges[i];
     if (!e || !editable) { return; }
     var a = findUnit(n, e.from), b = findUnit(n, e.to), m = mid(a.position, b.position);
-    var ctm = svg.getScreenCTM(), wrap = pop.parentNode.getBoundingClientRect();
+    // Out of a judgment an edge is true or false; out of anything else
+    // normal or recovery.
+    var judgment = a.kind === "judgment";
+    Array.prototype.forEach.call(pop.querySelectorAll("[data-edge-kind]"), function (btn) {
+      var k = btn.dataset.edgeKind;
+      btn.hidden = judgment !== (k === "true" || k === "false");
+      btn.classList.toggle("primary", k === kindOf(e));
+    });
     popEdge = i;
     pop.hidden = false;
-    pop.style.left = (ctm.e + m.x * ctm.a - wrap.left + 8) + "px";
-    pop.style.top = (ctm.f + m.y * ctm.d - wrap.top + 8) + "px";
-    Array.prototype.forEach.call(pop.querySelectorAll("[data-edge-kind]"), function (btn) {
-      btn.classList.toggle("primary", btn.dataset.edgeKind === kindOf(e));
-    });
+    // Below and right of the edge's middle, kept inside the visible canvas.
+    var wrapEl = pop.parentNode, ctm = svg.getScreenCTM(), wrap = wrapEl.getBoundingClientRect();
+    var x = ctm.e + m.x * ctm.a - wrap.left - wrapEl.clientLeft + wrapEl.scrollLeft;
+    var y = ctm.f + m.y * ctm.d - wrap.top - wrapEl.clientTop + wrapEl.scrollTop;
+    var pw = pop.offsetWidth, ph = pop.offsetHeight, gap = 8;
+    var minX = wrapEl.scrollLeft + 4, maxX = wrapEl.scrollLeft + wrapEl.clientWidth - pw - 4;
+    var minY = wrapEl.scrollTop + 4, maxY = wrapEl.scrollTop + wrapEl.clientHeight - ph - 4;
+    var left = x + gap, top = y + gap;
+    if (left > maxX) { left = x - gap - pw; }
+    if (top > maxY) { top = y - gap - ph; }
+    pop.style.left = Math.max(minX, Math.min(maxX, left)) + "px";
+    pop.style.top = Math.max(minY, Math.min(maxY, top)) + "px";
   }
   function hidePop() { pop.hidden = true; popEdge = -1; }
   pop.addEventListener("click", function (ev) {
@@ -297,6 +504,9 @@
     }
     if (!svg.contains(ev.target)) { return; }
     ev.preventDefault();
+    // The keyboard goes to the canvas (Delete removes the selection); a
+    // field left this way is flushed by select below.
+    svg.focus({ preventScroll: true });
     var p = toSVG(ev);
     var h = ev.target.closest("[data-handle]");
     if (h && editable) {
@@ -312,7 +522,7 @@
         return;
       }
       hidePop();
-      if (!sel.has(name)) { sel = new Set([name]); selEdge = -1; render(); }
+      if (!sel.has(name)) { select([name]); }
       var orig = {};
       sel.forEach(function (nm) { var u = findUnit(net(), nm); if (u) { orig[nm] = { x: u.position.x, y: u.position.y }; } });
       drag = { type: "move", start: p, orig: orig, name: name, moved: false };
@@ -320,13 +530,14 @@
     }
     var eg = ev.target.closest("[data-edge]");
     if (eg) {
-      selEdge = Number(eg.getAttribute("data-edge")); sel = new Set();
-      props.innerHTML = emptyProps;
+      var ei = Number(eg.getAttribute("data-edge"));
+      select([]);
+      selEdge = ei;
       render(); showPop(selEdge);
       return;
     }
     hidePop();
-    if (!ev.shiftKey) { sel = new Set(); selEdge = -1; props.innerHTML = emptyProps; render(); }
+    if (!ev.shiftKey && (sel.size > 0 || selEdge >= 0)) { select([]); }
     drag = { type: "band", start: p, rect: el("rect", { "class": "ds-band", x: p.x, y: p.y, width: 0, height: 0 }, gOver) };
   });
   function moveGhost(ev) { if (ghost) { ghost.style.left = (ev.clientX - 10) + "px"; ghost.style.top = (ev.clientY - 10) + "px"; } }
@@ -369,7 +580,7 @@
     }
     var p = toSVG(ev);
     if (d.type === "move") {
-      if (d.moved) { markDirty(); render(); } else if (sel.size === 1) { loadProps(d.name); }
+      if (d.moved) { markDirty(); render(); } else if (sel.size > 1 && !ev.shiftKey) { select([d.name]); }
     } else if (d.type === "connect") {
       d.line.remove();
       var t = unitAt(p);
@@ -396,7 +607,8 @@
     }
     n.edges.push({ from: from, to: to, kind: kind });
     markDirty();
-    selEdge = n.edges.length - 1; sel = new Set();
+    select([]);
+    selEdge = n.edges.length - 1;
     render(); showPop(selEdge);
   }
   svg.addEventListener("dblclick", function (ev) {
@@ -413,7 +625,8 @@
     if (sel.size > 0) {
       n.units = n.units.filter(function (u) { return !sel.has(u.name); });
       n.edges = n.edges.filter(function (e) { return !sel.has(e.from) && !sel.has(e.to); });
-      sel = new Set(); props.innerHTML = emptyProps;
+      if (panel && sel.has(panel.path.split("/").pop())) { discardEdit(); }
+      sel = new Set(); propsSeq++; panel = null; props.innerHTML = emptyProps;
     } else if (selEdge >= 0) {
       n.edges.splice(selEdge, 1);
     } else {
@@ -421,11 +634,15 @@
     }
     selEdge = -1; hidePop(); markDirty(); render();
   }
+  // Delete and Backspace remove the selection only while the canvas has the
+  // keyboard (after a click on it), never from a field or the page; Escape
+  // closes the edge popup wherever the keyboard is.
   document.addEventListener("keydown", function (ev) {
-    var t = ev.target;
-    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable)) { return; }
-    if (ev.key === "Delete" || ev.key === "Backspace") { ev.preventDefault(); deleteSelection(); }
-    if (ev.key === "Escape") { hidePop(); }
+    if (ev.key === "Escape") {
+      if (!pop.hidden) { ev.preventDefault(); hidePop(); }
+      return;
+    }
+    if ((ev.key === "Delete" || ev.key === "Backspace") && ev.target === svg) { ev.preventDefault(); deleteSelection(); }
   });
   var delBtn = document.getElementById("ed-delete");
   if (delBtn) { delBtn.addEventListener("click", deleteSelection); }
@@ -453,26 +670,46 @@
       headers: { "Content-Type": type, "X-CSRF-Token": csrf, "Accept": "text/html" }, body: body });
   }
   if (saveBtn) {
+    // Save applies the pending edit of the properties panel first; an edit
+    // with errors stops the save. "Unsaved changes" goes only when nothing
+    // was edited while the save was under way.
     saveBtn.addEventListener("click", function () {
       saveBtn.disabled = true;
-      post(base, JSON.stringify(def), "application/json").then(function (r) {
+      problemsBox.textContent = "";
+      flush().then(function (res) {
+        if (!res.ok) {
+          var d = document.createElement("div");
+          d.className = "ds-problems"; d.dataset.testid = "problems";
+          d.textContent = res.failed ? msgs.msgSaveFailed + " " + (res.error || res.html.replace(/<[^>]*>/g, " ").trim()) : msgs.msgFixProps.replace("%s", res.path);
+          problemsBox.textContent = ""; problemsBox.appendChild(d);
+          return null;
+        }
+        var at = editSeq;
+        return post(base, JSON.stringify(def), "application/json").then(function (r) {
+          return { r: r, at: at };
+        });
+      }).then(function (x) {
+        if (!x) { return; }
+        var r = x.r;
         return r.text().then(function (html) {
           showProblems(html);
           if (r.ok) {
-            dirty = false;
-            if (dirtyMark) { dirtyMark.hidden = true; }
+            if (editSeq === x.at && !pending) {
+              dirty = false;
+              if (dirtyMark) { dirtyMark.hidden = true; }
+            }
             var v = r.headers.get("X-Koyomi-Version");
             var badge = document.querySelector('[data-testid="version-badge"]');
             if (v && badge) { badge.textContent = "v" + v; version = v; root.dataset.version = v; }
           }
         });
       }).catch(function (e) {
-        problemsBox.textContent = "Save failed: " + e;
+        problemsBox.textContent = msgs.msgSaveFailed + " " + e;
       }).then(function () { saveBtn.disabled = false; });
     });
   }
   window.addEventListener("beforeunload", function (ev) {
-    if (dirty) { ev.preventDefault(); ev.returnValue = ""; }
+    if (dirty || pending) { ev.preventDefault(); ev.returnValue = ""; }
   });
 
   // ---- tabs: canvas and YAML ---------------------------------------------
@@ -485,8 +722,12 @@
     var t = ev.target.closest(".ds-tab");
     if (!t || t.dataset.tab === root.dataset.tab) { return; }
     if (t.dataset.tab === "yaml") {
-      if (!yamlStale || !editable) { showTab("yaml"); return; }
-      post(base + "/export", JSON.stringify(def), "application/json").then(function (r) {
+      if (!editable) { showTab("yaml"); return; }
+      flush().then(function () {
+        if (!yamlStale) { showTab("yaml"); return null; }
+        return post(base + "/export", JSON.stringify(def), "application/json");
+      }).then(function (r) {
+        if (!r) { return; }
         return r.text().then(function (txt) {
           if (r.ok) { yamlText.value = txt; yamlStale = false; yamlEdited = false; yamlErrors.textContent = ""; showTab("yaml"); } else { problemsBox.innerHTML = txt; }
         });
@@ -501,7 +742,8 @@
         return r.json().then(function (j) {
           def = j; if (!def.units) { def.units = []; }
           yamlEdited = false; yamlStale = false; yamlErrors.textContent = "";
-          path = []; sel = new Set(); selEdge = -1; props.innerHTML = emptyProps;
+          discardEdit();
+          path = []; sel = new Set(); selEdge = -1; propsSeq++; panel = null; props.innerHTML = emptyProps;
           showTab("canvas"); render();
         });
       }

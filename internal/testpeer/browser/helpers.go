@@ -228,3 +228,38 @@ func safeName(name string) string {
 	}
 	return b.String()
 }
+
+// Viewport resizes the tab's viewport to width × height CSS pixels (1366×768
+// is the smallest screen the GUI is laid out for).
+func Viewport(ctx context.Context, width, height int64) error {
+	return step(ctx, fmt.Sprintf("viewport %dx%d", width, height), chromedp.EmulateViewport(width, height))
+}
+
+// ViewportScreenshot saves a PNG of what the viewport shows (not the whole
+// page) as <ArtifactsDir>/<name>.png and returns the path: what a user sees
+// without scrolling.
+func ViewportScreenshot(t testing.TB, ctx context.Context, name string) string {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+	defer cancel()
+	png, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	dir := ArtifactsDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("screenshot dir: %v", err)
+	}
+	path := filepath.Join(dir, safeName(name)+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatalf("write screenshot: %v", err)
+	}
+	t.Logf("screenshot %s", path)
+	return path
+}
+
+// InViewport reports whether the element matching the CSS selector is
+// visible and lies wholly inside the viewport (seen without scrolling).
+func InViewport(ctx context.Context, css string) (bool, error) {
+	return Eval[bool](ctx, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e || !e.offsetParent) return false; const r = e.getBoundingClientRect(); return r.width > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth; })()`, css))
+}

@@ -364,6 +364,12 @@ func (r *Runner) watch(ctx context.Context) (int, error) {
 				}
 			}
 			if !st.State.IsTerminal() {
+				// Why it still waits (unschedulable, pulling the image) shows while it waits.
+				if st.Reason != p.u.Reason {
+					if err := r.p.Store.SetUnitReason(ctx, p.u.ID, p.u.State, st.Reason); err != nil && !store.IsConflict(err) {
+						errs = append(errs, err)
+					}
+				}
 				r.pollLater(p.u.ID, now)
 				continue
 			}

@@ -23,10 +23,14 @@ import (
 // connections is an error.
 func addCloudExecutors(ctx context.Context, reg dispatch.Registry, st *store.Store, log *slog.Logger) error {
 	var stored []store.StoredConnection
+	var install string
 	if st != nil {
 		var err error
 		if stored, err = st.Connections(ctx); err != nil {
 			return fmt.Errorf("read connections for the ecs and eks executors: %w", err)
+		}
+		if install, err = st.InstallationID(ctx); err != nil {
+			return fmt.Errorf("ecs and eks executors: %w", err)
 		}
 	}
 	var ecsConns []ecs.Connection
@@ -63,7 +67,7 @@ func addCloudExecutors(ctx context.Context, reg dispatch.Registry, st *store.Sto
 	}
 	reg[jobnet.JobECS] = unavailable(jobnet.JobECS, jobnet.ConnectionAWS, bad[jobnet.JobECS], nil)
 	if len(ecsConns) > 0 {
-		ex, err := ecs.New(ecs.Config{Connections: ecsConns, Logger: log.With("executor", "ecs")})
+		ex, err := ecs.New(ecs.Config{Connections: ecsConns, Installation: install, Logger: log.With("executor", "ecs")})
 		if err != nil {
 			log.Error("ecs executor left out", "err", err)
 			reg[jobnet.JobECS] = unavailable(jobnet.JobECS, jobnet.ConnectionAWS, nil, err)
@@ -74,7 +78,7 @@ func addCloudExecutors(ctx context.Context, reg dispatch.Registry, st *store.Sto
 	}
 	reg[jobnet.JobEKS] = unavailable(jobnet.JobEKS, jobnet.ConnectionKubernetes, bad[jobnet.JobEKS], nil)
 	if len(eksConns) > 0 {
-		ex, err := eks.New(eks.Config{Connections: eksConns, Logger: log.With("executor", "eks")})
+		ex, err := eks.New(eks.Config{Connections: eksConns, Installation: install, Logger: log.With("executor", "eks")})
 		if err != nil {
 			log.Error("eks executor left out", "err", err)
 			reg[jobnet.JobEKS] = unavailable(jobnet.JobEKS, jobnet.ConnectionKubernetes, nil, err)

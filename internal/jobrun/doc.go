@@ -160,11 +160,16 @@
 //
 // # Dispatch key
 //
-// DispatchKey(run, unit, attempt) is deterministic, ≤ 63 characters of
-// [a-z0-9-] starting and ending with a letter or digit: a readable slug of
-// run and unit plus attempt and a 40-bit hash of the exact inputs. It is the
-// ECS clientToken and startedBy and the seed of pod names, recorded before
-// the dispatch call so a crash never starts a second execution.
+// DispatchKey(installation, run, unit, attempt) is deterministic, ≤ 63
+// characters of [a-z0-9-] starting and ending with a letter or digit: the
+// installation id, a readable slug of run and unit, the attempt and a 40-bit
+// hash of the exact inputs. It is the ECS clientToken and startedBy and the
+// seed of pod names, recorded before the dispatch call so a crash never
+// starts a second execution. The installation id (created once per
+// database) keeps two installations that share a cluster, or a database
+// recreated from scratch, from ever adopting each other's executions: a
+// generation id alone is derived from jobnet, date, rule and start time, and
+// repeats across installations.
 //
 // # Performance
 //

@@ -282,8 +282,8 @@ func (s *Store) ClaimQueued(ctx context.Context, node string, limit int, leaseFo
 
 // ClaimForDispatch is ClaimQueued that also records the dispatch of the
 // claimed job units in the same update (MarkStarting: queued → starting
-// with the next attempt, its key jobrun.DispatchKey(generation, path,
-// attempt) and the try count), so the key is recorded before the executor
+// with the next attempt, its key jobrun.DispatchKey(installation,
+// generation, path, attempt) and the try count), so the key is recorded before the executor
 // is called. Wait units are returned claimed and still queued.
 func (s *Store) ClaimForDispatch(ctx context.Context, node string, limit int, leaseFor time.Duration, now time.Time) ([]RunUnit, error) {
 	return s.claimQueued(ctx, node, limit, leaseFor, now, true)
@@ -294,6 +294,13 @@ func (s *Store) claimQueued(ctx context.Context, node string, limit int, leaseFo
 		return nil, nil
 	}
 	now = now.UTC()
+	var install string
+	if start {
+		var err error
+		if install, err = s.InstallationID(ctx); err != nil {
+			return nil, err
+		}
+	}
 	var out []RunUnit
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		out = nil
@@ -432,7 +439,7 @@ ORDER BY u.queued_at, u.id LIMIT ?` + lock
 				} else {
 					u.Tries = 1
 				}
-				u.DispatchKey = jobrun.DispatchKey(u.GenerationID, u.Path, u.Attempt)
+				u.DispatchKey = jobrun.DispatchKey(install, u.GenerationID, u.Path, u.Attempt)
 				u.State, u.Handle, u.ExitCode, u.Reason, u.NotBefore, u.CancelCause, u.StartErrors = jobrun.StateStarting, nil, nil, "", nil, "", 0
 				cases.WriteString(" WHEN ? THEN ?")
 				args = append(args, u.ID, u.DispatchKey)

@@ -103,6 +103,11 @@ type Config struct {
 	// DefaultConnection serves jobs that name none; when empty and there
 	// is exactly one connection, that one does.
 	DefaultConnection string
+	// Installation is the id of the Koyomi installation (its database),
+	// tagged on every task as koyomi:installation. The dispatch keys carry
+	// it too, so startedBy and clientToken never match another
+	// installation's tasks.
+	Installation string
 	// MaxAttempts and MaxBackoff tune the SDK's standard retryer.
 	MaxAttempts int
 	MaxBackoff  time.Duration

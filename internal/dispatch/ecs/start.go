@@ -77,6 +77,7 @@ func (e *Executor) start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 		return dispatch.Handle{}, &dispatch.Permanent{Err: err}
 	}
 	in := runTaskInput(req, spec, container.name, startedBy)
+	in.Tags = runTags(req, spec, e.cfg.Installation)
 	out, err := c.ecs.RunTask(ctx, in)
 	if err != nil {
 		return dispatch.Handle{}, fmt.Errorf("RunTask on cluster %q: %w", spec.Cluster, classify(err))
@@ -330,13 +331,13 @@ func runTaskInput(req dispatch.Request, spec *jobnet.ECSSpec, container, started
 		co.Memory = aws.Int32(int32(spec.Memory))
 	}
 	in.Overrides = &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{co}}
-	in.Tags = runTags(req, spec)
 	return in
 }
 
 // runTags are the koyomi: tags followed by the job's own, sorted by key.
-func runTags(req dispatch.Request, spec *jobnet.ECSSpec) []ecstypes.Tag {
+func runTags(req dispatch.Request, spec *jobnet.ECSSpec, installation string) []ecstypes.Tag {
 	own := map[string]string{
+		"koyomi:installation":  installation,
 		"koyomi:run-id":        req.RunID,
 		"koyomi:jobnet":        req.Jobnet,
 		"koyomi:unit":          req.Unit,

@@ -37,6 +37,12 @@ type Config struct {
 	// DefaultConnection is used by jobs that name none; empty means the
 	// only connection when there is exactly one.
 	DefaultConnection string
+	// Installation is the id of the Koyomi installation (its database):
+	// every object is labelled koyomi.dev/installation with it, the
+	// informers watch only such objects, and Start refuses to adopt an
+	// object of the same name that another installation created. Empty
+	// (tests, embedding) labels nothing and watches every Koyomi object.
+	Installation string
 	// UnschedulableLimit, StartErrorLimit: see Limits. Zero means the default.
 	UnschedulableLimit time.Duration
 	StartErrorLimit    time.Duration

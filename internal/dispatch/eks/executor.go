@@ -160,6 +160,8 @@ func (e *Executor) start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 		if err != nil {
 			return dispatch.Handle{}, &dispatch.Permanent{Err: err}
 		}
+		e.stamp(&job.ObjectMeta)
+		e.stamp(&job.Spec.Template.ObjectMeta)
 		got, err := c.client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			got, err = c.client.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
@@ -173,6 +175,7 @@ func (e *Executor) start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 		if err != nil {
 			return dispatch.Handle{}, &dispatch.Permanent{Err: err}
 		}
+		e.stamp(&pod.ObjectMeta)
 		got, err := c.client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			got, err = c.client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
@@ -185,8 +188,22 @@ func (e *Executor) start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 	if k := meta.GetAnnotations()[AnnotationKey]; k != req.Key {
 		return dispatch.Handle{}, &dispatch.Permanent{Err: fmt.Errorf("%s %s/%s exists with key %q, not %q: %w", mode, ns, name, k, req.Key, fault.ErrConflict)}
 	}
+	if in := meta.GetLabels()[LabelInstallation]; in != e.cfg.Installation {
+		return dispatch.Handle{}, &dispatch.Permanent{Err: fmt.Errorf("%s %s/%s exists but was started by installation %q, not this one (%q): %w", mode, ns, name, in, e.cfg.Installation, fault.ErrConflict)}
+	}
 	hd.UID = meta.GetUID()
 	return makeHandle(hd)
+}
+
+// stamp labels an object with this executor's installation (when it has one).
+func (e *Executor) stamp(m *metav1.ObjectMeta) {
+	if e.cfg.Installation == "" {
+		return
+	}
+	if m.Labels == nil {
+		m.Labels = map[string]string{}
+	}
+	m.Labels[LabelInstallation] = e.cfg.Installation
 }
 
 func makeHandle(hd HandleData) (dispatch.Handle, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/dispatch/eks"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
 	"github.com/koyomi-dev/koyomi/internal/jobrun"
+	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/store"
 	"github.com/koyomi-dev/koyomi/internal/store/storetest"
 	"github.com/koyomi-dev/koyomi/internal/testpeer/ecsfake"
@@ -148,4 +149,55 @@ func TestEKSPodsThatNeverRun(t *testing.T) {
 			require.Contains(t, ev.Detail, c.reason)
 		})
 	}
+}
+
+// TestTwoInstallationsOnOneECSCluster: two installations (two databases)
+// with the same definitions run the same jobnet at the same minute against
+// one cluster. Their generation ids are equal (derived from jobnet, date,
+// rule and start time), yet each must run its own tasks, never adopt the
+// other's.
+func TestTwoInstallationsOnOneECSCluster(t *testing.T) {
+	st1 := storetest.Open(t, "sqlite", time.Now)
+	st2 := storetest.Open(t, "sqlite", time.Now)
+	w1 := newECSWorld(t, st1)
+	w2 := &ecsWorld{st: st2, svc: ops.New(ops.Params{Store: st2}), fake: w1.fake, scripts: w1.scripts}
+	b := load(t, "calendars.yaml", "pools.yaml", "accounting.yaml", "ecs")
+	for i := range b.Connections {
+		if c := &b.Connections[i]; c.Name == ecsConnection {
+			c.AWS.EndpointURL, c.AWS.LogsEndpointURL, c.AWS.RoleARN = w1.fake.URL, w1.fake.URL, ""
+		}
+	}
+	apply(t, w2.svc, b)
+	i1, err := st1.InstallationID(context.Background())
+	require.NoError(t, err)
+	i2, err := st2.InstallationID(context.Background())
+	require.NoError(t, err)
+	require.NotEqual(t, i1, i2)
+
+	w1.scripts.set(map[string]ecsfake.Script{"ledger-extract": {Gate: "both-started", RunSteps: 1}})
+	startRunner(t, st1, w1.executors(t))
+	startRunner(t, st2, w2.executors(t))
+	var id1, id2 string
+	for {
+		// Both in the same minute, so that the generation ids are equal.
+		id1, id2 = runNow(t, w1.svc, ecsJobnet), runNow(t, w2.svc, ecsJobnet)
+		if id1 == id2 {
+			break
+		}
+	}
+	u1 := waitUnit(t, st1, id1, "extract", "running", func(u store.UnitRun) bool { return u.State == jobrun.StateRunning })
+	u2 := waitUnit(t, st2, id2, "extract", "running", func(u store.UnitRun) bool { return u.State == jobrun.StateRunning })
+	w1.fake.OpenGate("both-started")
+	require.NotEqual(t, u1.DispatchKey, u2.DispatchKey)
+	require.True(t, strings.HasPrefix(u1.DispatchKey, i1+"-"), "key %q carries installation %s", u1.DispatchKey, i1)
+	require.NotEqual(t, u1.Handle.ID, u2.Handle.ID, "each installation runs its own task")
+	for _, c := range []struct {
+		st *store.Store
+		id string
+	}{{st1, id1}, {st2, id2}} {
+		g := waitEnd(t, c.st, c.id)
+		require.Equal(t, jobrun.GenEndedNormal, g.State, "units %v", unitStates(c.st, c.id))
+	}
+	require.Len(t, w1.tasksOf("ledger-extract"), 2)
+	require.Len(t, w1.tasksOf("ledger-aggregate"), 2)
 }

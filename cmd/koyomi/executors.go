@@ -34,7 +34,8 @@ func buildExecutors(ctx context.Context, cfg config.Config, st *store.Store, log
 		jobnet.JobLocal: loc,
 		jobnet.JobNoop:  noop.New(nil),
 	}
-	if err := addCloudExecutors(ctx, reg, st, log); err != nil {
+	cloud := cloudOptions{CallTimeout: cfg.CloudCallTimeout, UnschedulableLimit: cfg.EKSUnschedulableLimit, StartErrorLimit: cfg.EKSStartErrorLimit}
+	if err := addCloudExecutors(ctx, reg, st, log, cloud); err != nil {
 		return nil, err
 	}
 	return reg, nil

@@ -21,7 +21,15 @@ import (
 // no usable connection of a type remains, jobs of that type fail to start
 // with a reason that says what to define. Only a failure to read the
 // connections is an error.
-func addCloudExecutors(ctx context.Context, reg dispatch.Registry, st *store.Store, log *slog.Logger) error {
+// cloudOptions are the serve settings of the ecs and eks executors (zero:
+// the executors' defaults).
+type cloudOptions struct {
+	CallTimeout        time.Duration
+	UnschedulableLimit time.Duration
+	StartErrorLimit    time.Duration
+}
+
+func addCloudExecutors(ctx context.Context, reg dispatch.Registry, st *store.Store, log *slog.Logger, opts cloudOptions) error {
 	var stored []store.StoredConnection
 	var install string
 	if st != nil {
@@ -67,7 +75,7 @@ func addCloudExecutors(ctx context.Context, reg dispatch.Registry, st *store.Sto
 	}
 	reg[jobnet.JobECS] = unavailable(jobnet.JobECS, jobnet.ConnectionAWS, bad[jobnet.JobECS], nil)
 	if len(ecsConns) > 0 {
-		ex, err := ecs.New(ecs.Config{Connections: ecsConns, Installation: install, Logger: log.With("executor", "ecs")})
+		ex, err := ecs.New(ecs.Config{Connections: ecsConns, Installation: install, CallTimeout: opts.CallTimeout, Logger: log.With("executor", "ecs")})
 		if err != nil {
 			log.Error("ecs executor left out", "err", err)
 			reg[jobnet.JobECS] = unavailable(jobnet.JobECS, jobnet.ConnectionAWS, nil, err)
@@ -78,7 +86,8 @@ func addCloudExecutors(ctx context.Context, reg dispatch.Registry, st *store.Sto
 	}
 	reg[jobnet.JobEKS] = unavailable(jobnet.JobEKS, jobnet.ConnectionKubernetes, bad[jobnet.JobEKS], nil)
 	if len(eksConns) > 0 {
-		ex, err := eks.New(eks.Config{Connections: eksConns, Installation: install, Logger: log.With("executor", "eks")})
+		ex, err := eks.New(eks.Config{Connections: eksConns, Installation: install, CallTimeout: opts.CallTimeout,
+			UnschedulableLimit: opts.UnschedulableLimit, StartErrorLimit: opts.StartErrorLimit, Logger: log.With("executor", "eks")})
 		if err != nil {
 			log.Error("eks executor left out", "err", err)
 			reg[jobnet.JobEKS] = unavailable(jobnet.JobEKS, jobnet.ConnectionKubernetes, nil, err)

@@ -28,14 +28,22 @@
 //
 // RunTask gets the cluster, task definition, launch type or capacity
 // provider strategy, platform version, awsvpc configuration, tags
-// (koyomi:run-id, koyomi:jobnet, koyomi:unit, koyomi:key, koyomi:attempt,
+// (koyomi:installation, koyomi:run-id, koyomi:jobnet, koyomi:unit, koyomi:key, koyomi:attempt,
 // koyomi:business-date, then the job's own) and one container override for
 // the named container or the task definition's first essential one: command,
 // the whole Request.Env (sorted) and cpu/memory. The task definition is
 // described to choose that container and find its awslogs options; family
 // references are cached for TaskDefinitionTTL, pinned revisions for good.
 //
+// The key begins with the installation id (jobrun.DispatchKey), so two
+// installations sharing a cluster never list or adopt each other's tasks.
+//
 // # Retries and errors
+//
+// Every operation has a deadline (Config.CallTimeout, SDK middleware at the
+// initialize step, so it covers the SDK's retries, signing and credential
+// refresh): an operation without an answer by then fails with a
+// RetryableError naming the operation and the deadline.
 //
 // Every call goes through the SDK's standard retryer (Config.MaxAttempts,
 // Config.MaxBackoff, jittered exponential backoff; the client-side retry

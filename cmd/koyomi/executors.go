@@ -18,7 +18,7 @@ import (
 // buildExecutors returns the executors of this server: local jobs run
 // through `koyomi supervise` with their state under <data dir>/jobs, noop
 // jobs end at once, ecs and eks jobs run through the stored connections
-// (read once at start-up: changing connections needs a restart).
+// (rebuilt when they change, without a restart).
 func buildExecutors(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (dispatch.Registry, error) {
 	self, err := os.Executable()
 	if err != nil {

@@ -15,12 +15,13 @@
 //
 // Start derives two names from Request.Key: clientToken = key (ECS allows 64
 // characters) and startedBy = StartedBy(key) (36 characters: the key, or a
-// prefix plus a hash when longer). Before RunTask it always lists the
-// cluster's tasks with that startedBy (desired RUNNING, then STOPPED) and,
-// if one exists, returns its handle: this is the re-attach after a crash
-// between RunTask and recording the handle, and it costs two ListTasks
-// calls. Concurrent or repeated starts that both miss the list are made
-// idempotent by clientToken, for which ECS returns the first call's task.
+// prefix plus a hash when longer). Before RunTask it lists the cluster's
+// tasks with that startedBy (ECS allows it only as the sole filter, which
+// lists tasks whose desired status is RUNNING) and, if one exists, returns
+// its handle: this is the re-attach after a crash between RunTask and
+// recording the handle. A task that already stopped, and concurrent or
+// repeated starts that both miss the list, are found by clientToken, for
+// which ECS returns the first call's task.
 // Residual risk: ECS lists stopped tasks for about an hour and remembers
 // client tokens for a limited time, so a start repeated after a very long
 // outage could run again; the runner records the key before it calls out,

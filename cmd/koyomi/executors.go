@@ -19,7 +19,7 @@ import (
 // buildExecutors returns the executors of this server: local jobs run
 // under the `koyomi supervise` process with their state under <data dir>/jobs, noop
 // jobs end at once, ecs and eks jobs run through the stored connections
-// (read once at start-up: changing connections needs a restart).
+// (rebuilt when they change, without a restart).
 func buildExecutors(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (dispatch.Registry, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -35,7 +35,8 @@ func buildExecutors(ctx context.Context, cfg config.Config, st *store.Store, log
 		jobnet.JobLocal: loc,
 		jobnet.JobNoop:  noop.New(nil),
 	}
-	if err := addCloudExecutors(ctx, reg, st, log); err != nil {
+	cloud := cloudOptions{CallTimeout: cfg.CloudCallTimeout, UnschedulableLimit: cfg.EKSUnschedulableLimit, StartErrorLimit: cfg.EKSStartErrorLimit}
+	if err := addCloudExecutors(ctx, reg, st, log, cloud); err != nil {
 		return nil, err
 	}
 	return reg, nil

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -14,75 +17,118 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/store"
 )
 
+// cloudOptions are the serve settings of the ecs and eks executors (zero:
+// the executors' defaults).
+type cloudOptions struct {
+	CallTimeout        time.Duration
+	UnschedulableLimit time.Duration
+	StartErrorLimit    time.Duration
+	// Refresh: how often the connections are checked for changes
+	// (connect.RefreshDefault when zero).
+	Refresh time.Duration
+}
+
 // addCloudExecutors adds the ecs executor (built from the aws connections)
-// and the eks executor (from the kubernetes connections) to reg. They are
-// built once at start-up: a changed connection takes effect after a
-// restart. A connection that cannot be used is logged and left out; when
-// no usable connection of a type remains, jobs of that type fail to start
-// with a reason that says what to define. Only a failure to read the
-// connections is an error.
-func addCloudExecutors(ctx context.Context, reg dispatch.Registry, st *store.Store, log *slog.Logger) error {
-	var stored []store.StoredConnection
+// and the eks executor (from the kubernetes connections) to reg. Both are
+// rebuilt from the stored connections whenever these change (checked every
+// connect.RefreshDefault), so a connection edited in the GUI or by apply
+// takes effect without a restart. A connection that cannot be used is
+// logged and left out; when no usable connection of a type remains, jobs of
+// that type fail to start with a reason that says what to define. Only a
+// failure to read the installation id is an error.
+func addCloudExecutors(ctx context.Context, reg dispatch.Registry, st *store.Store, log *slog.Logger, opts cloudOptions) error {
+	var install string
 	if st != nil {
 		var err error
-		if stored, err = st.Connections(ctx); err != nil {
-			return fmt.Errorf("read connections for the ecs and eks executors: %w", err)
+		if install, err = st.InstallationID(ctx); err != nil {
+			return fmt.Errorf("ecs and eks executors: %w", err)
 		}
 	}
-	var ecsConns []ecs.Connection
-	var eksConns []eks.Connection
-	bad := map[jobnet.JobType][]string{}
-	for _, c := range stored {
-		switch c.Kind {
-		case jobnet.ConnectionAWS:
-			ec, err := connect.ECS(c.Connection)
+	load := func(kind jobnet.ConnectionKind) func(context.Context) (connect.Snapshot, error) {
+		return func(ctx context.Context) (connect.Snapshot, error) {
+			var snap connect.Snapshot
+			if st == nil {
+				return snap, nil
+			}
+			stored, err := st.Connections(ctx)
 			if err != nil {
-				log.Error("aws connection left out", "connection", c.Name, "err", err)
-				bad[jobnet.JobECS] = append(bad[jobnet.JobECS], c.Name)
-				continue
+				return snap, fmt.Errorf("read connections for the %s executor: %w", kind, err)
 			}
-			ecsConns = append(ecsConns, ec)
-		case jobnet.ConnectionKubernetes:
-			kc, err := connect.EKS(c.Connection)
+			// The fingerprint covers every field (secrets included, hashed),
+			// so any change rebuilds the executor.
+			h := sha256.New()
+			enc := json.NewEncoder(h)
+			for _, c := range stored {
+				if c.Kind == kind {
+					snap.Connections = append(snap.Connections, c.Connection)
+					if err := enc.Encode(c.Connection); err != nil {
+						return snap, fmt.Errorf("fingerprint connection %s: %w", c.Name, err)
+					}
+					fmt.Fprintf(h, "%d\n", c.UpdatedAt.UnixNano())
+				}
+			}
+			snap.Fingerprint = hex.EncodeToString(h.Sum(nil))
+			return snap, nil
+		}
+	}
+	ecsLog, eksLog := log.With("executor", "ecs"), log.With("executor", "eks")
+	reg[jobnet.JobECS] = connect.NewLive(connect.LiveParams{Type: jobnet.JobECS, Load: load(jobnet.ConnectionAWS), Batch: true, Refresh: opts.Refresh,
+		Build: func(conns []jobnet.Connection) dispatch.Executor {
+			var ecsConns []ecs.Connection
+			var bad []string
+			for _, c := range conns {
+				ec, err := connect.ECS(c)
+				if err != nil {
+					ecsLog.Error("aws connection left out", "connection", c.Name, "err", err)
+					bad = append(bad, c.Name)
+					continue
+				}
+				ecsConns = append(ecsConns, ec)
+			}
+			if len(ecsConns) == 0 {
+				return unavailable(jobnet.JobECS, jobnet.ConnectionAWS, bad, nil)
+			}
+			ex, err := ecs.New(ecs.Config{Connections: ecsConns, Installation: install, CallTimeout: opts.CallTimeout, Logger: ecsLog})
 			if err != nil {
-				log.Error("kubernetes connection left out", "connection", c.Name, "err", err)
-				bad[jobnet.JobEKS] = append(bad[jobnet.JobEKS], c.Name)
-				continue
+				ecsLog.Error("ecs executor left out", "err", err)
+				return unavailable(jobnet.JobECS, jobnet.ConnectionAWS, nil, err)
 			}
-			// eks.New reads kubeconfig files: try each connection alone so
-			// that one bad file does not take the others down.
-			if _, err := eks.New(eks.Config{Connections: []eks.Connection{kc}}); err != nil {
-				log.Error("kubernetes connection left out", "connection", c.Name, "err", err)
-				bad[jobnet.JobEKS] = append(bad[jobnet.JobEKS], c.Name)
-				continue
+			ecsLog.Info("ecs executor built", "connections", len(ecsConns))
+			return ex
+		}})
+	reg[jobnet.JobEKS] = connect.NewLive(connect.LiveParams{Type: jobnet.JobEKS, Load: load(jobnet.ConnectionKubernetes), Refresh: opts.Refresh,
+		Build: func(conns []jobnet.Connection) dispatch.Executor {
+			var eksConns []eks.Connection
+			var bad []string
+			for _, c := range conns {
+				kc, err := connect.EKS(c)
+				if err == nil {
+					// eks.New reads kubeconfig files: try each connection alone
+					// so that one bad file does not take the others down.
+					var probe *eks.Executor
+					if probe, err = eks.New(eks.Config{Connections: []eks.Connection{kc}}); err == nil {
+						_ = probe.Close()
+					}
+				}
+				if err != nil {
+					eksLog.Error("kubernetes connection left out", "connection", c.Name, "err", err)
+					bad = append(bad, c.Name)
+					continue
+				}
+				eksConns = append(eksConns, kc)
 			}
-			eksConns = append(eksConns, kc)
-		default:
-			log.Error("connection of unknown type left out", "connection", c.Name, "type", c.Kind)
-		}
-	}
-	reg[jobnet.JobECS] = unavailable(jobnet.JobECS, jobnet.ConnectionAWS, bad[jobnet.JobECS], nil)
-	if len(ecsConns) > 0 {
-		ex, err := ecs.New(ecs.Config{Connections: ecsConns, Logger: log.With("executor", "ecs")})
-		if err != nil {
-			log.Error("ecs executor left out", "err", err)
-			reg[jobnet.JobECS] = unavailable(jobnet.JobECS, jobnet.ConnectionAWS, nil, err)
-		} else {
-			reg[jobnet.JobECS] = ex
-			log.Info("ecs executor", "connections", len(ecsConns))
-		}
-	}
-	reg[jobnet.JobEKS] = unavailable(jobnet.JobEKS, jobnet.ConnectionKubernetes, bad[jobnet.JobEKS], nil)
-	if len(eksConns) > 0 {
-		ex, err := eks.New(eks.Config{Connections: eksConns, Logger: log.With("executor", "eks")})
-		if err != nil {
-			log.Error("eks executor left out", "err", err)
-			reg[jobnet.JobEKS] = unavailable(jobnet.JobEKS, jobnet.ConnectionKubernetes, nil, err)
-		} else {
-			reg[jobnet.JobEKS] = ex
-			log.Info("eks executor", "connections", len(eksConns))
-		}
-	}
+			if len(eksConns) == 0 {
+				return unavailable(jobnet.JobEKS, jobnet.ConnectionKubernetes, bad, nil)
+			}
+			ex, err := eks.New(eks.Config{Connections: eksConns, Installation: install, CallTimeout: opts.CallTimeout,
+				UnschedulableLimit: opts.UnschedulableLimit, StartErrorLimit: opts.StartErrorLimit, Logger: eksLog})
+			if err != nil {
+				eksLog.Error("eks executor left out", "err", err)
+				return unavailable(jobnet.JobEKS, jobnet.ConnectionKubernetes, nil, err)
+			}
+			eksLog.Info("eks executor built", "connections", len(eksConns))
+			return ex
+		}})
 	return nil
 }
 
@@ -104,7 +150,7 @@ func unavailable(t jobnet.JobType, kind jobnet.ConnectionKind, badConns []string
 	case err != nil:
 		reason = fmt.Sprintf("no executor for job type %s: %v", t, err)
 	case len(badConns) > 0:
-		reason = fmt.Sprintf("no executor for job type %s: the %s connections %q are invalid (see the server log); fix them and restart", t, kind, badConns)
+		reason = fmt.Sprintf("no executor for job type %s: the %s connections %q are invalid (see the server log); fix them", t, kind, badConns)
 	}
 	return &unavailableExecutor{typ: t, reason: reason}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -87,4 +88,43 @@ func TestBuildExecutorsWithoutConnections(t *testing.T) {
 	}
 	_, err = reg.For(jobnet.JobLocal)
 	require.NoError(t, err)
+}
+
+// TestConnectionChangesTakeEffectWithoutRestart: the executors follow the
+// stored connections: a connection created, then pointed elsewhere, is used
+// by the next start without rebuilding the registry.
+func TestConnectionChangesTakeEffectWithoutRestart(t *testing.T) {
+	isolateAWS(t)
+	ctx := context.Background()
+	fakes := make([]*ecsfake.Fake, 2)
+	for i := range fakes {
+		f := ecsfake.New(ecsfake.Config{})
+		t.Cleanup(f.Close)
+		f.AddCluster("batch")
+		f.RegisterTaskDefinition(ecsfake.TaskDefinition{Family: "nightly", RequiresCompatibilities: []string{"EC2"}, NetworkMode: "bridge",
+			Containers: []ecsfake.ContainerDefinition{{Name: "app", Image: "example/app:1"}}})
+		fakes[i] = f
+	}
+	s := storetest.Open(t, "sqlite", nil)
+	reg := dispatch.Registry{}
+	require.NoError(t, addCloudExecutors(ctx, reg, s, slog.New(slog.DiscardHandler), cloudOptions{Refresh: time.Nanosecond}))
+	ex, err := reg.For(jobnet.JobECS)
+	require.NoError(t, err)
+	start := func(key string) error {
+		_, err := ex.Start(ctx, dispatch.Request{Key: key, RunID: "run1", Jobnet: "sales/nightly", Unit: "load", Attempt: 1, BusinessDate: "2026-11-24",
+			Job: jobnet.Job{Type: jobnet.JobECS, ECS: &jobnet.ECSSpec{Cluster: "batch", TaskDefinition: "nightly", LaunchType: "EC2"}}})
+		return err
+	}
+	require.ErrorContains(t, start("k0"), "define an aws connection")
+
+	c := jobnet.Connection{Name: "aws", Kind: jobnet.ConnectionAWS, AWS: &jobnet.AWSConnection{Region: fakes[0].Region(), EndpointURL: fakes[0].URL}}
+	require.NoError(t, s.CreateConnection(ctx, c))
+	require.NoError(t, start("k1"))
+	require.Len(t, fakes[0].Tasks(), 1, "the new connection was used")
+
+	c.AWS.EndpointURL = fakes[1].URL
+	require.NoError(t, s.UpdateConnection(ctx, c, false))
+	require.NoError(t, start("k2"))
+	require.Len(t, fakes[1].Tasks(), 1, "the changed connection was used")
+	require.Len(t, fakes[0].Tasks(), 1)
 }

@@ -75,10 +75,7 @@ func commands() []command {
 		{"calendar", "calendar tools: calendar show|import|export|sets", cmdCalendar},
 		{"run", "operate generations: run now|status|rerun|hold|release|kill|logs|cancel|retime|mark", cmdRun},
 		{"plan", "show planned runs: plan [-f FILE | --jobnet F/N] --from D --to D [--explain] [-o json]", cmdPlan},
-		{"version", "print the version", func(_ context.Context, e env, _ []string) error {
-			fmt.Fprintln(e.stdout, "koyomi", version)
-			return nil
-		}},
+		{"version", "print the version and the database's installation id: version [--database-url URL] [--data-dir DIR]", cmdVersion},
 	}
 }
 

@@ -30,6 +30,13 @@ const (
 	// JobRetentionDefault is how long a local job's state and log are kept
 	// after it ended.
 	JobRetentionDefault = 30 * 24 * time.Hour
+	// CloudCallTimeoutDefault bounds one AWS or Kubernetes call.
+	CloudCallTimeoutDefault = 30 * time.Second
+	// EKSUnschedulableLimitDefault: a pod unschedulable for longer fails to start.
+	EKSUnschedulableLimitDefault = 5 * time.Minute
+	// EKSStartErrorLimitDefault: a pod whose image cannot be pulled (or
+	// whose container cannot be created) for longer fails to start.
+	EKSStartErrorLimitDefault = 2 * time.Minute
 )
 
 // Config is the server's configuration.
@@ -59,6 +66,14 @@ type Config struct {
 	KillGrace time.Duration
 	// LeaseTTL is the planner leader lease; a dead leader is replaced after it.
 	LeaseTTL time.Duration
+	// CloudCallTimeout bounds every AWS and Kubernetes call of the ecs and
+	// eks executors; a call without an answer by then is retried later.
+	CloudCallTimeout time.Duration
+	// EKSUnschedulableLimit and EKSStartErrorLimit: how long a pod may stay
+	// unschedulable, or wait on an image pull or container creation error,
+	// before its job fails to start.
+	EKSUnschedulableLimit time.Duration
+	EKSStartErrorLimit    time.Duration
 	// SecureCookies marks session cookies Secure (behind HTTPS).
 	SecureCookies bool
 	// JobLogMax caps the bytes kept of each local job's log (0: no cap);
@@ -98,6 +113,9 @@ func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) 
 		{name: "poll-interval", usage: "how often running jobs are polled", def: PollIntervalDefault.String(), set: dur(&c.PollInterval)},
 		{name: "kill-grace", usage: "grace period between a graceful and a forced stop", def: KillGraceDefault.String(), set: dur(&c.KillGrace)},
 		{name: "lease-ttl", usage: "planner leader lease; a dead leader is replaced after it", def: LeaseTTLDefault.String(), set: dur(&c.LeaseTTL)},
+		{name: "cloud-call-timeout", usage: "deadline of every AWS and Kubernetes call (a call without an answer is retried later)", def: CloudCallTimeoutDefault.String(), set: dur(&c.CloudCallTimeout)},
+		{name: "eks-unschedulable-limit", usage: "how long a pod may stay unschedulable before its job fails to start", def: EKSUnschedulableLimitDefault.String(), set: dur(&c.EKSUnschedulableLimit)},
+		{name: "eks-start-error-limit", usage: "how long a pod may fail to pull its image or create its container before its job fails to start", def: EKSStartErrorLimitDefault.String(), set: dur(&c.EKSStartErrorLimit)},
 		{name: "secure-cookies", usage: "mark session cookies Secure (serve behind HTTPS)", def: "false", set: boolean(&c.SecureCookies)},
 		{name: "job-log-max", usage: "most of a local job's log kept, e.g. 64MiB; its first quarter and its end are kept (0: no cap)", def: "64MiB", set: size(&c.JobLogMax)},
 		{name: "job-retention", usage: "how long a local job's state and log are kept after it ended, e.g. 30d or 12h (0: forever)", def: "30d", set: days(&c.JobRetention)},
@@ -178,7 +196,8 @@ func (c *Config) validate() fault.Problems {
 		name string
 		v    time.Duration
 		min  time.Duration
-	}{{"plan-horizon", c.PlanHorizon, time.Hour}, {"poll-interval", c.PollInterval, 10 * time.Millisecond}, {"kill-grace", c.KillGrace, 0}, {"lease-ttl", c.LeaseTTL, time.Second}, {"job-retention", c.JobRetention, 0}} {
+	}{{"plan-horizon", c.PlanHorizon, time.Hour}, {"poll-interval", c.PollInterval, 10 * time.Millisecond}, {"kill-grace", c.KillGrace, 0}, {"lease-ttl", c.LeaseTTL, time.Second}, {"job-retention", c.JobRetention, 0},
+		{"cloud-call-timeout", c.CloudCallTimeout, 100 * time.Millisecond}, {"eks-unschedulable-limit", c.EKSUnschedulableLimit, time.Second}, {"eks-start-error-limit", c.EKSStartErrorLimit, time.Second}} {
 		if d.v < d.min {
 			ps.Add(d.name, "%v is below the minimum %v", d.v, d.min)
 		}

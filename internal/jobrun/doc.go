@@ -13,7 +13,7 @@
 //	   ▼                          ▼
 //	queued ──dispatch──► starting ──started──► running
 //	   │                    │                     │
-//	   │ start_failed ──────┴─► failed_to_start    │ exited / timeout
+//	   │ start_failed ──────┴─► failed_to_start ◄──┤ start_failed (never ran)
 //	   │ kill ──────────────┴──────► killed ◄──────┤ kill
 //	   │                    └─ lost ─► unknown_end ◄┤ lost
 //	   │                    └─ exited ─────────────►├─► ended_normal | ended_warning | ended_abnormal
@@ -22,8 +22,20 @@
 //	waiting ─judged─► ended_normal (with result) | ended_abnormal (cannot evaluate)
 //	waiting ─evaluate─► running ─evaluate─► ended_* | killed   (nested jobnet units, derived)
 //	ended_* | killed | failed_to_start | unknown_end | bypassed | queued ─rerun─► waiting
-//	waiting | held | queued | ended (not normal) ─mark─► ended_normal
-//	waiting | held | queued | abnormal ends ─mark─► bypassed
+//	waiting | held ─kill─► killed
+//	waiting | held | queued | starting | running | ended (not normal) ─mark─► ended_normal
+//	waiting | held | queued | starting | running | abnormal ends ─mark─► bypassed
+//
+// A unit is running from the moment its backend accepted the execution (a
+// task ARN, a pod), before the container runs. An execution that then never
+// runs its container (ECS TaskFailedToStart or CannotPullContainerError, a
+// pod with InvalidImageName or ImagePullBackOff, a pod unschedulable past its
+// limit) failed to start, so start_failed also leaves running: the record
+// says the job's code never ran, which is what an operator needs to know
+// before a rerun. An operator can kill or mark a unit in any state that has
+// not ended: killing a unit that has not started ends it killed at once;
+// marking a starting or running unit ends it as marked (ops asks its
+// execution to stop first).
 //
 // The table in transition.go is authoritative; CanTransition and Transition
 // check (from, to, cause). A refused move is fault.ErrConflict with a message
@@ -148,11 +160,16 @@
 //
 // # Dispatch key
 //
-// DispatchKey(run, unit, attempt) is deterministic, ≤ 63 characters of
-// [a-z0-9-] starting and ending with a letter or digit: a readable slug of
-// run and unit plus attempt and a 40-bit hash of the exact inputs. It is the
-// ECS clientToken and startedBy and the seed of pod names, recorded before
-// the dispatch call so a crash never starts a second execution.
+// DispatchKey(installation, run, unit, attempt) is deterministic, ≤ 63
+// characters of [a-z0-9-] starting and ending with a letter or digit: the
+// installation id, a readable slug of run and unit, the attempt and a 40-bit
+// hash of the exact inputs. It is the ECS clientToken and startedBy and the
+// seed of pod names, recorded before the dispatch call so a crash never
+// starts a second execution. The installation id (created once per
+// database) keeps two installations that share a cluster, or a database
+// recreated from scratch, from ever adopting each other's executions: a
+// generation id alone is derived from jobnet, date, rule and start time, and
+// repeats across installations.
 //
 // # Performance
 //

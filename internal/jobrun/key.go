@@ -12,17 +12,27 @@ import (
 const DispatchKeyMax = 63
 
 // DispatchKey returns the idempotency key of one attempt of one unit in one
-// generation. It is deterministic, at most DispatchKeyMax characters of
-// [a-z0-9-], starts and ends with a letter or digit, and reads as
-// "<run>-<unit>-<attempt>-<hash>": a readable prefix (shortened when needed)
-// and the first 10 hex digits of SHA-256 over the exact inputs, so different
-// inputs that slug alike ("load/x" and "load-x") still get different keys.
-// Executors use it as the ECS clientToken and startedBy and as the seed of
-// pod names; the runner records it before it calls Start.
-func DispatchKey(runID string, unitPath string, attempt int) string {
-	sum := sha256.Sum256([]byte(runID + "\x00" + unitPath + "\x00" + strconv.Itoa(attempt)))
+// generation of one installation. It is deterministic, at most
+// DispatchKeyMax characters of [a-z0-9-], starts and ends with a letter or
+// digit, and reads as "<installation>-<run>-<unit>-<attempt>-<hash>": the
+// installation's slug (at most InstallationKeyMax characters), a readable
+// prefix of run and unit (shortened when needed) and the first 10 hex digits
+// of SHA-256 over the exact inputs, so different inputs that slug alike
+// ("load/x" and "load-x") still get different keys, and two installations
+// never share a key. Executors use it as the ECS clientToken and startedBy
+// and as the seed of pod names; the store records it before the executor is
+// called.
+func DispatchKey(installation, runID, unitPath string, attempt int) string {
+	sum := sha256.Sum256([]byte(installation + "\x00" + runID + "\x00" + unitPath + "\x00" + strconv.Itoa(attempt)))
 	tail := "-" + strconv.Itoa(attempt) + "-" + hex.EncodeToString(sum[:5])
-	budget := DispatchKeyMax - len(tail)
+	inst := slug(installation)
+	if len(inst) > InstallationKeyMax {
+		inst = strings.TrimRight(inst[:InstallationKeyMax], "-")
+	}
+	if inst != "" {
+		inst += "-"
+	}
+	budget := DispatchKeyMax - len(tail) - len(inst)
 	run := slug(runID)
 	unit := slug(unitPath)
 	// Keep at most 13 characters of the run id (a UUID's first two groups)
@@ -40,12 +50,16 @@ func DispatchKey(runID string, unitPath string, attempt int) string {
 	if len(head) > budget {
 		head = head[:budget]
 	}
-	head = strings.Trim(head, "-")
+	head = strings.Trim(inst+head, "-")
 	if head == "" {
 		head = "k"
 	}
 	return head + tail
 }
+
+// InstallationKeyMax is the most characters of the installation id a
+// dispatch key carries (an installation id is 12 hex digits).
+const InstallationKeyMax = 12
 
 // slug lowers s and turns every run of other characters than [a-z0-9] into one "-".
 func slug(s string) string {

@@ -275,27 +275,31 @@ func FuzzExpand(f *testing.F) {
 var keyRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 
 func TestDispatchKey(t *testing.T) {
-	k := DispatchKey("r-17", "load/extract", 1)
-	require.Regexp(t, `^r-17-load-extract-1-[0-9a-f]{10}$`, k)
-	require.Equal(t, k, DispatchKey("r-17", "load/extract", 1), "deterministic")
-	require.NotEqual(t, k, DispatchKey("r-17", "load/extract", 2))
-	require.NotEqual(t, DispatchKey("r-17", "load-extract", 1), k, "slugs alike, keys differ")
-	require.NotEqual(t, DispatchKey("R-17", "load/extract", 1), k)
-	long := DispatchKey("0f8fad5b-d9cb-469f-a165-70867728950e", "very/deeply/nested/jobnet/with/a/rather/long/unit/name/indeed", 12)
+	const inst = "3f9a2b1c0d4e"
+	k := DispatchKey(inst, "r-17", "load/extract", 1)
+	require.Regexp(t, `^3f9a2b1c0d4e-r-17-load-extract-1-[0-9a-f]{10}$`, k)
+	require.Equal(t, k, DispatchKey(inst, "r-17", "load/extract", 1), "deterministic")
+	require.NotEqual(t, k, DispatchKey(inst, "r-17", "load/extract", 2))
+	require.NotEqual(t, DispatchKey(inst, "r-17", "load-extract", 1), k, "slugs alike, keys differ")
+	require.NotEqual(t, DispatchKey(inst, "R-17", "load/extract", 1), k)
+	other := DispatchKey("7c1d00e5aa21", "r-17", "load/extract", 1)
+	require.NotEqual(t, other, k, "another installation never gets the same key")
+	require.Regexp(t, `^7c1d00e5aa21-`, other)
+	long := DispatchKey(inst, "0f8fad5b-d9cb-469f-a165-70867728950e", "very/deeply/nested/jobnet/with/a/rather/long/unit/name/indeed", 12)
 	require.LessOrEqual(t, len(long), DispatchKeyMax)
-	require.Regexp(t, `^0f8fad5b-d9cb-very-deeply`, long)
-	for _, in := range [][2]string{{"", ""}, {"---", "///"}, {"日本", "ジョブ"}, {"A_B", "Z"}, {"x", "-a-"}} {
-		k := DispatchKey(in[0], in[1], 0)
+	require.Regexp(t, `^3f9a2b1c0d4e-0f8fad5b-d9cb-very-deeply`, long)
+	for _, in := range [][3]string{{"", "", ""}, {"", "---", "///"}, {"日本", "日本", "ジョブ"}, {inst, "A_B", "Z"}, {"x", "x", "-a-"}, {"a-very-long-installation-name-indeed", "r", "u"}} {
+		k := DispatchKey(in[0], in[1], in[2], 0)
 		require.Regexp(t, keyRE, k, "%q", in)
 		require.LessOrEqual(t, len(k), DispatchKeyMax)
 	}
 }
 
 func FuzzDispatchKey(f *testing.F) {
-	f.Add("r-17", "load/extract", 1)
-	f.Add("", "", 0)
-	f.Fuzz(func(t *testing.T, run, unit string, attempt int) {
-		k := DispatchKey(run, unit, attempt)
+	f.Add("3f9a2b1c0d4e", "r-17", "load/extract", 1)
+	f.Add("", "", "", 0)
+	f.Fuzz(func(t *testing.T, inst, run, unit string, attempt int) {
+		k := DispatchKey(inst, run, unit, attempt)
 		require.LessOrEqual(t, len(k), DispatchKeyMax)
 		require.Regexp(t, keyRE, k)
 	})

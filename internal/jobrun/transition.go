@@ -84,17 +84,21 @@ func jobMoves() map[jobMove]bool {
 	add(CauseStarted, []JobState{StateQueued, StateStarting}, StateRunning)
 	add(CauseExited, []JobState{StateStarting, StateRunning}, ends...)
 	add(CauseTimeout, []JobState{StateStarting, StateRunning}, ends...)
-	add(CauseStartFailed, []JobState{StateQueued, StateStarting}, StateFailedToStart)
+	// A unit is recorded running once the backend accepted the execution; a
+	// task or pod that then never runs its container (image pull errors,
+	// TaskFailedToStart, unschedulable) failed to start.
+	add(CauseStartFailed, []JobState{StateQueued, StateStarting, StateRunning}, StateFailedToStart)
 	add(CauseLost, []JobState{StateStarting, StateRunning}, StateUnknownEnd)
 	add(CauseRetry, []JobState{StateQueued, StateStarting, StateRunning}, StateWaiting)
 	add(CauseHold, []JobState{StateWaiting, StateQueued}, StateHeld)
 	add(CauseRelease, []JobState{StateHeld}, StateWaiting)
-	add(CauseKill, []JobState{StateQueued, StateStarting, StateRunning}, StateKilled)
+	// An operator can kill or mark a unit in any state that has not ended.
+	add(CauseKill, []JobState{StateWaiting, StateHeld, StateQueued, StateStarting, StateRunning}, StateKilled)
 	add(CauseRerun, []JobState{StateQueued, StateEndedNormal, StateEndedWarning, StateEndedAbnormal,
 		StateKilled, StateFailedToStart, StateUnknownEnd, StateBypassed}, StateWaiting)
-	add(CauseMark, []JobState{StateWaiting, StateHeld, StateQueued, StateEndedWarning, StateEndedAbnormal,
+	add(CauseMark, []JobState{StateWaiting, StateHeld, StateQueued, StateStarting, StateRunning, StateEndedWarning, StateEndedAbnormal,
 		StateKilled, StateFailedToStart, StateUnknownEnd, StateBypassed}, StateEndedNormal)
-	add(CauseMark, []JobState{StateWaiting, StateHeld, StateQueued, StateEndedAbnormal,
+	add(CauseMark, []JobState{StateWaiting, StateHeld, StateQueued, StateStarting, StateRunning, StateEndedAbnormal,
 		StateKilled, StateFailedToStart, StateUnknownEnd}, StateBypassed)
 	return m
 }

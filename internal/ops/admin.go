@@ -127,3 +127,8 @@ func (s *Service) AuditLog(ctx context.Context, a Actor, q store.AuditQuery) (Au
 	}
 	return p, nil
 }
+
+// Installation returns this installation's id (store.InstallationID).
+func (s *Service) Installation(ctx context.Context) (string, error) {
+	return s.store.InstallationID(ctx)
+}

@@ -235,12 +235,16 @@ func (s *Service) Mark(ctx context.Context, a Actor, runID, unit string, to jobr
 		return err
 	}
 	found := false
+	detail := "as " + string(to)
 	states := make([]jobrun.UnitRun, len(us))
 	for i, u := range us {
 		states[i] = u.Core()
 		if u.Path == unit {
 			found = true
 			states[i].State = to
+			if note := s.stopForMark(ctx, u); note != "" {
+				detail += "; " + note
+			}
 		}
 	}
 	if !found {
@@ -261,7 +265,36 @@ func (s *Service) Mark(ctx context.Context, a Actor, runID, unit string, to jobr
 			genTo = step.Gen
 		}
 	}
-	return s.store.MarkUnit(ctx, runID, unit, to, genTo, s.entry(a, "unit.mark", runID, unit, "as "+string(to)))
+	return s.store.MarkUnit(ctx, runID, unit, to, genTo, s.entry(a, "unit.mark", runID, unit, detail))
+}
+
+// MarkStopGrace is the grace period of the stop that marking a starting
+// or running unit asks of its execution.
+const MarkStopGrace = 10 * time.Second
+
+// stopForMark asks the execution of a starting or running unit to stop,
+// so that a mark does not leave it running unwatched, and says what
+// happened for the audit trail. The mark goes ahead whatever the backend
+// answers: an operator can always end a unit, even when its backend is
+// unreachable.
+func (s *Service) stopForMark(ctx context.Context, u store.UnitRun) string {
+	if u.State != jobrun.StateStarting && u.State != jobrun.StateRunning || u.Handle == nil {
+		return ""
+	}
+	if s.exec == nil {
+		return "its execution " + u.Handle.ID + " was not stopped: no executors configured"
+	}
+	ex, err := s.exec.For(jobnet.JobType(u.Handle.Executor))
+	if err == nil {
+		cctx, cancel := context.WithTimeout(ctx, MarkStopGrace+30*time.Second)
+		err = ex.Cancel(cctx, *u.Handle, MarkStopGrace)
+		cancel()
+	}
+	if err != nil {
+		s.log.Warn("mark: stop the execution", "unit", u.Path, "generation", u.GenerationID, "execution", u.Handle.ID, "err", err)
+		return "its execution " + u.Handle.ID + " could not be stopped: " + err.Error()
+	}
+	return "its execution " + u.Handle.ID + " was asked to stop"
 }
 
 // Retime changes the start time of a generation that has not started to

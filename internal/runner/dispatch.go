@@ -262,6 +262,12 @@ func (r *Runner) record(ctx context.Context) (int, error) {
 			st = dispatch.Status{State: dispatch.StateLost, Reason: err.Error()}
 		}
 		if !st.State.IsTerminal() {
+			// Why it still waits (unschedulable, pulling the image) shows while it waits.
+			if st.Reason != d.u.Reason {
+				if err := r.p.Store.SetUnitReason(ctx, d.u.ID, d.u.State, st.Reason); err != nil && !store.IsConflict(err) {
+					errs = append(errs, err)
+				}
+			}
 			r.pollLater(d.u.ID, now)
 			continue
 		}

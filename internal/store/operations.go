@@ -162,9 +162,9 @@ func (s *Store) killUnit(tx *gorm.DB, u unitRunRecord) error {
 	if _, err := jobrun.Transition(u.Path, st, jobrun.StateKilled, jobrun.CauseKill); err != nil {
 		return err
 	}
-	if st == jobrun.StateQueued {
+	if st == jobrun.StateQueued || st.IsPending() {
 		now := s.now()
-		return s.setUnitState(tx, u, jobrun.StateKilled, map[string]any{"ended_at": now, "reason": "killed by an operator before it started"})
+		return s.setUnitState(tx, u, jobrun.StateKilled, map[string]any{"ended_at": now, "held": false, "reason": "killed by an operator before it started"})
 	}
 	if u.KillRequested {
 		return nil

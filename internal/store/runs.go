@@ -291,8 +291,8 @@ func (s *Store) ClaimQueued(ctx context.Context, node string, limit int, leaseFo
 
 // ClaimForDispatch is ClaimQueued that also records the dispatch of the
 // claimed job units in the same update (MarkStarting: queued → starting
-// with the next attempt, its key jobrun.DispatchKey(generation, path,
-// attempt) and the try count), so the key is recorded before the executor
+// with the next attempt, its key jobrun.DispatchKey(installation,
+// generation, path, attempt) and the try count), so the key is recorded before the executor
 // is called. host (the claiming runner's HostID) is recorded with the key:
 // ActiveUnits never adopts a local unit dispatched on another host. Wait
 // units are returned claimed and still queued.
@@ -305,6 +305,13 @@ func (s *Store) claimQueued(ctx context.Context, node, host string, limit int, l
 		return nil, nil
 	}
 	now = now.UTC()
+	var install string
+	if start {
+		var err error
+		if install, err = s.InstallationID(ctx); err != nil {
+			return nil, err
+		}
+	}
 	var out []RunUnit
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		out = nil
@@ -443,7 +450,7 @@ ORDER BY u.queued_at, u.id LIMIT ?` + lock
 				} else {
 					u.Tries = 1
 				}
-				u.DispatchKey = jobrun.DispatchKey(u.GenerationID, u.Path, u.Attempt)
+				u.DispatchKey = jobrun.DispatchKey(install, u.GenerationID, u.Path, u.Attempt)
 				u.HostID = host
 				u.State, u.Handle, u.ExitCode, u.Reason, u.NotBefore, u.CancelCause, u.StartErrors = jobrun.StateStarting, nil, nil, "", nil, "", 0
 				cases.WriteString(" WHEN ? THEN ?")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -51,6 +52,8 @@ type Store struct {
 	location string
 	now      func() time.Time
 	lockFile *os.File
+	// installation caches InstallationID.
+	installation atomic.Value
 }
 
 // Open connects to the database named by cfg.URL.

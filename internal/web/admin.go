@@ -71,7 +71,11 @@ func (s *Server) adminHome(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := pages.AdminHomeView{Users: len(users), Tokens: len(toks), Recent: auditRows(recent.Entries)}
+	inst, err := s.p.Ops.Installation(ctx)
+	if err != nil {
+		return err
+	}
+	v := pages.AdminHomeView{Users: len(users), Tokens: len(toks), Recent: auditRows(recent.Entries), Installation: inst}
 	for _, u := range users {
 		if u.Role == store.RoleAdmin {
 			v.Admins++

@@ -10,6 +10,11 @@
 // server for its version. Errors name the connection and the step that
 // failed; no secret ever appears in a result or an error.
 //
+// Live is an executor rebuilt from the stored connections whenever they
+// change (checked at most every RefreshDefault, on use), so a connection
+// edited in the GUI or by apply takes effect without a restart; handles
+// name their connection and stay valid across rebuilds.
+//
 // This package and the executors are the only places that import the AWS
 // SDK and client-go.
 package connect

@@ -15,12 +15,13 @@
 //
 // Start derives two names from Request.Key: clientToken = key (ECS allows 64
 // characters) and startedBy = StartedBy(key) (36 characters: the key, or a
-// prefix plus a hash when longer). Before RunTask it always lists the
-// cluster's tasks with that startedBy (desired RUNNING, then STOPPED) and,
-// if one exists, returns its handle: this is the re-attach after a crash
-// between RunTask and recording the handle, and it costs two ListTasks
-// calls. Concurrent or repeated starts that both miss the list are made
-// idempotent by clientToken, for which ECS returns the first call's task.
+// prefix plus a hash when longer). Before RunTask it lists the cluster's
+// tasks with that startedBy (ECS allows it only as the sole filter, which
+// lists tasks whose desired status is RUNNING) and, if one exists, returns
+// its handle: this is the re-attach after a crash between RunTask and
+// recording the handle. A task that already stopped, and concurrent or
+// repeated starts that both miss the list, are found by clientToken, for
+// which ECS returns the first call's task.
 // Residual risk: ECS lists stopped tasks for about an hour and remembers
 // client tokens for a limited time, so a start repeated after a very long
 // outage could run again; the runner records the key before it calls out,
@@ -28,14 +29,22 @@
 //
 // RunTask gets the cluster, task definition, launch type or capacity
 // provider strategy, platform version, awsvpc configuration, tags
-// (koyomi:run-id, koyomi:jobnet, koyomi:unit, koyomi:key, koyomi:attempt,
+// (koyomi:installation, koyomi:run-id, koyomi:jobnet, koyomi:unit, koyomi:key, koyomi:attempt,
 // koyomi:business-date, then the job's own) and one container override for
 // the named container or the task definition's first essential one: command,
 // the whole Request.Env (sorted) and cpu/memory. The task definition is
 // described to choose that container and find its awslogs options; family
 // references are cached for TaskDefinitionTTL, pinned revisions for good.
 //
+// The key begins with the installation id (jobrun.DispatchKey), so two
+// installations sharing a cluster never list or adopt each other's tasks.
+//
 // # Retries and errors
+//
+// Every operation has a deadline (Config.CallTimeout, SDK middleware at the
+// initialize step, so it covers the SDK's retries, signing and credential
+// refresh): an operation without an answer by then fails with a
+// RetryableError naming the operation and the deadline.
 //
 // Every call goes through the SDK's standard retryer (Config.MaxAttempts,
 // Config.MaxBackoff, jittered exponential backoff; the client-side retry

@@ -103,6 +103,16 @@ type Config struct {
 	// DefaultConnection serves jobs that name none; when empty and there
 	// is exactly one connection, that one does.
 	DefaultConnection string
+	// Installation is the id of the Koyomi installation (its database),
+	// tagged on every task as koyomi:installation. The dispatch keys carry
+	// it too, so startedBy and clientToken never match another
+	// installation's tasks.
+	Installation string
+	// CallTimeout bounds every AWS call, its SDK retries and credential
+	// refreshes included (CallTimeoutDefault when zero): a call without an
+	// answer by then fails with a retryable error, so a hung endpoint
+	// delays the jobs of its connection and never blocks the caller.
+	CallTimeout time.Duration
 	// MaxAttempts and MaxBackoff tune the SDK's standard retryer.
 	MaxAttempts int
 	MaxBackoff  time.Duration
@@ -158,6 +168,12 @@ func New(cfg Config) (*Executor, error) {
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = MaxBackoffDefault
+	}
+	if cfg.CallTimeout < 0 {
+		ps.Add("call_timeout", "must not be negative")
+	}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = CallTimeoutDefault
 	}
 	if cfg.TaskDefinitionTTL <= 0 {
 		cfg.TaskDefinitionTTL = TaskDefinitionTTLDefault
@@ -235,6 +251,7 @@ func (e *Executor) clientsFor(ctx context.Context, name string) (*clients, error
 	if err != nil {
 		return nil, fmt.Errorf("load aws config for %s: %w", conn, err)
 	}
+	awsCfg.APIOptions = append(awsCfg.APIOptions, callDeadline(e.cfg.CallTimeout))
 	c := &clients{
 		conn: conn,
 		aws:  awsCfg,

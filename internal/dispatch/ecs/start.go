@@ -77,6 +77,7 @@ func (e *Executor) start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 		return dispatch.Handle{}, &dispatch.Permanent{Err: err}
 	}
 	in := runTaskInput(req, spec, container.name, startedBy)
+	in.Tags = runTags(req, spec, e.cfg.Installation)
 	out, err := c.ecs.RunTask(ctx, in)
 	if err != nil {
 		return dispatch.Handle{}, fmt.Errorf("RunTask on cluster %q: %w", spec.Cluster, classify(err))
@@ -145,24 +146,19 @@ func checkRequest(req dispatch.Request) (*jobnet.ECSSpec, error) {
 }
 
 // existing finds a task already started for startedBy: the crash-safe
-// re-attach. Running tasks are looked up first, then stopped ones (ECS
-// lists those for about an hour).
+// re-attach. ECS allows startedBy only as the sole filter of ListTasks, which
+// then lists the tasks whose desired status is RUNNING; a task that has
+// already stopped is found by RunTask instead, which returns the task of the
+// same clientToken.
 func (e *Executor) existing(ctx context.Context, c *clients, spec *jobnet.ECSSpec, startedBy string) (dispatch.Handle, bool, error) {
-	var arns []string
-	for _, desired := range []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped} {
-		out, err := c.ecs.ListTasks(ctx, &awsecs.ListTasksInput{
-			Cluster:       aws.String(spec.Cluster),
-			StartedBy:     aws.String(startedBy),
-			DesiredStatus: desired,
-		})
-		if err != nil {
-			return dispatch.Handle{}, false, fmt.Errorf("ListTasks on cluster %q: %w", spec.Cluster, classify(err))
-		}
-		arns = append(arns, out.TaskArns...)
-		if len(arns) > 0 {
-			break
-		}
+	list, err := c.ecs.ListTasks(ctx, &awsecs.ListTasksInput{
+		Cluster:   aws.String(spec.Cluster),
+		StartedBy: aws.String(startedBy),
+	})
+	if err != nil {
+		return dispatch.Handle{}, false, fmt.Errorf("ListTasks on cluster %q: %w", spec.Cluster, classify(err))
 	}
+	arns := list.TaskArns
 	if len(arns) == 0 {
 		return dispatch.Handle{}, false, nil
 	}
@@ -330,13 +326,13 @@ func runTaskInput(req dispatch.Request, spec *jobnet.ECSSpec, container, started
 		co.Memory = aws.Int32(int32(spec.Memory))
 	}
 	in.Overrides = &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{co}}
-	in.Tags = runTags(req, spec)
 	return in
 }
 
 // runTags are the koyomi: tags followed by the job's own, sorted by key.
-func runTags(req dispatch.Request, spec *jobnet.ECSSpec) []ecstypes.Tag {
+func runTags(req dispatch.Request, spec *jobnet.ECSSpec, installation string) []ecstypes.Tag {
 	own := map[string]string{
+		"koyomi:installation":  installation,
 		"koyomi:run-id":        req.RunID,
 		"koyomi:jobnet":        req.Jobnet,
 		"koyomi:unit":          req.Unit,

@@ -19,6 +19,8 @@ const (
 	// StartErrorLimitDefault: an image pull or container config error lasting
 	// longer fails the start.
 	StartErrorLimitDefault = 2 * time.Minute
+	// CallTimeoutDefault bounds one executor call (Config.CallTimeout).
+	CallTimeoutDefault = 30 * time.Second
 	// SyncTimeoutDefault bounds the wait for an informer's first list.
 	SyncTimeoutDefault = 30 * time.Second
 	// TombstoneTTLDefault: how long the last state of a vanished pod or Job
@@ -37,9 +39,21 @@ type Config struct {
 	// DefaultConnection is used by jobs that name none; empty means the
 	// only connection when there is exactly one.
 	DefaultConnection string
+	// Installation is the id of the Koyomi installation (its database):
+	// every object is labelled koyomi.dev/installation with it, the
+	// informers watch only such objects, and Start refuses to adopt an
+	// object of the same name that another installation created. Empty
+	// (tests, embedding) labels nothing and watches every Koyomi object.
+	Installation string
 	// UnschedulableLimit, StartErrorLimit: see Limits. Zero means the default.
 	UnschedulableLimit time.Duration
 	StartErrorLimit    time.Duration
+	// CallTimeout bounds every Start, Status, Logs and Cancel with the
+	// Kubernetes API calls it makes (CallTimeoutDefault when zero): an API
+	// server that does not answer by then fails the call with a retryable
+	// error, so it delays the jobs of its connection and never blocks the
+	// caller.
+	CallTimeout time.Duration
 	// SyncTimeout bounds the wait for an informer cache to fill.
 	SyncTimeout time.Duration
 	// ResyncPeriod of the informers; zero disables resync (the watch alone
@@ -109,6 +123,9 @@ func (c Config) withDefaults() Config {
 	if c.StartErrorLimit == 0 {
 		c.StartErrorLimit = StartErrorLimitDefault
 	}
+	if c.CallTimeout == 0 {
+		c.CallTimeout = CallTimeoutDefault
+	}
 	if c.SyncTimeout == 0 {
 		c.SyncTimeout = SyncTimeoutDefault
 	}
@@ -175,7 +192,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		path string
 		v    time.Duration
-	}{{"unschedulable_limit", c.UnschedulableLimit}, {"start_error_limit", c.StartErrorLimit}, {"sync_timeout", c.SyncTimeout}, {"resync_period", c.ResyncPeriod}, {"tombstone_ttl", c.TombstoneTTL}} {
+	}{{"unschedulable_limit", c.UnschedulableLimit}, {"start_error_limit", c.StartErrorLimit}, {"sync_timeout", c.SyncTimeout}, {"call_timeout", c.CallTimeout}, {"resync_period", c.ResyncPeriod}, {"tombstone_ttl", c.TombstoneTTL}} {
 		if d.v < 0 {
 			ps.Add(d.path, "must not be negative")
 		}

@@ -27,6 +27,18 @@
 // koyomi.dev/key (sanitised to label values) and the same values unabridged
 // as annotations, plus the spec's own labels and annotations.
 //
+// With Config.Installation set, every object (and a Job's pod template) is
+// labelled koyomi.dev/installation, the informers select on it as well, and
+// Start refuses an existing object of its name that another installation
+// labelled: installations sharing a cluster never see or adopt each
+// other's pods.
+//
+// # Deadlines
+//
+// Start, Status, Logs and Cancel each run under Config.CallTimeout with
+// every API call they make; when it runs out (and the caller's context did
+// not), the error is retryable and says the API server did not answer.
+//
 // # Idempotency
 //
 // A Start whose create answers AlreadyExists reads the existing object and

@@ -118,8 +118,10 @@ func (e *Executor) watcher(c *conn, ns string) *watcher {
 // after req.Key; when it exists already (an earlier Start with the same key,
 // possibly from another process), it returns that object's handle.
 func (e *Executor) Start(ctx context.Context, req dispatch.Request) (dispatch.Handle, error) {
-	h, err := e.start(ctx, req)
-	if err != nil {
+	cctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
+	defer cancel()
+	h, err := e.start(cctx, req)
+	if err = e.timedOut(ctx, cctx, err); err != nil {
 		return dispatch.Handle{}, fmt.Errorf("start job %q on eks: %w", req.Unit, err)
 	}
 	return h, nil
@@ -160,6 +162,8 @@ func (e *Executor) start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 		if err != nil {
 			return dispatch.Handle{}, &dispatch.Permanent{Err: err}
 		}
+		e.stamp(&job.ObjectMeta)
+		e.stamp(&job.Spec.Template.ObjectMeta)
 		got, err := c.client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			got, err = c.client.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
@@ -173,6 +177,7 @@ func (e *Executor) start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 		if err != nil {
 			return dispatch.Handle{}, &dispatch.Permanent{Err: err}
 		}
+		e.stamp(&pod.ObjectMeta)
 		got, err := c.client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			got, err = c.client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
@@ -185,8 +190,22 @@ func (e *Executor) start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 	if k := meta.GetAnnotations()[AnnotationKey]; k != req.Key {
 		return dispatch.Handle{}, &dispatch.Permanent{Err: fmt.Errorf("%s %s/%s exists with key %q, not %q: %w", mode, ns, name, k, req.Key, fault.ErrConflict)}
 	}
+	if in := meta.GetLabels()[LabelInstallation]; in != e.cfg.Installation {
+		return dispatch.Handle{}, &dispatch.Permanent{Err: fmt.Errorf("%s %s/%s exists but was started by installation %q, not this one (%q): %w", mode, ns, name, in, e.cfg.Installation, fault.ErrConflict)}
+	}
 	hd.UID = meta.GetUID()
 	return makeHandle(hd)
+}
+
+// stamp labels an object with this executor's installation (when it has one).
+func (e *Executor) stamp(m *metav1.ObjectMeta) {
+	if e.cfg.Installation == "" {
+		return
+	}
+	if m.Labels == nil {
+		m.Labels = map[string]string{}
+	}
+	m.Labels[LabelInstallation] = e.cfg.Installation
 }
 
 func makeHandle(hd HandleData) (dispatch.Handle, error) {
@@ -236,6 +255,13 @@ func (e *Executor) resolve(h dispatch.Handle) (HandleData, *conn, *watcher, erro
 // Status implements dispatch.Executor, from the informer cache when it has
 // the object, else from the API server.
 func (e *Executor) Status(ctx context.Context, h dispatch.Handle) (dispatch.Status, error) {
+	cctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
+	defer cancel()
+	st, err := e.status(cctx, h)
+	return st, e.timedOut(ctx, cctx, err)
+}
+
+func (e *Executor) status(ctx context.Context, h dispatch.Handle) (dispatch.Status, error) {
 	hd, c, w, err := e.resolve(h)
 	if err != nil {
 		return dispatch.Status{}, fmt.Errorf("status of %q on eks: %w", h.ID, err)
@@ -393,6 +419,12 @@ func cancelledIf(w *watcher, key string, st dispatch.Status) dispatch.Status {
 // its pods) with grace as the termination grace period; the kubelet sends
 // SIGTERM, then SIGKILL when grace has passed.
 func (e *Executor) Cancel(ctx context.Context, h dispatch.Handle, grace time.Duration) error {
+	cctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
+	defer cancel()
+	return e.timedOut(ctx, cctx, e.cancelExec(cctx, h, grace))
+}
+
+func (e *Executor) cancelExec(ctx context.Context, h dispatch.Handle, grace time.Duration) error {
 	hd, c, w, err := e.resolve(h)
 	if err != nil {
 		return fmt.Errorf("cancel %q on eks: %w", h.ID, err)
@@ -467,6 +499,16 @@ func (r *retryable) Retryable() bool { return true }
 // apiError wraps a Kubernetes API error with what was attempted, unwrapping
 // to the fault category; invalid objects and missing namespaces are
 // permanent, throttling and server trouble retryable.
+// timedOut marks err as the per-call deadline's doing when cctx (derived
+// from ctx with Config.CallTimeout) ran out and ctx did not: a retryable
+// error that says so.
+func (e *Executor) timedOut(ctx, cctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil || !errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	return &retryable{err: fmt.Errorf("the Kubernetes API server did not answer within %s: %w", e.cfg.CallTimeout, err)}
+}
+
 func apiError(what string, err error) error {
 	switch {
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):

@@ -24,8 +24,10 @@ import (
 // When the execution has ended, the log was read to its end and the cleanup
 // policy is delete, Logs deletes the pod (or Job) and remembers its status.
 func (e *Executor) Logs(ctx context.Context, h dispatch.Handle, cursor string, limit int) (dispatch.LogChunk, error) {
-	chunk, err := e.logs(ctx, h, cursor, limit)
-	if err != nil {
+	cctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
+	defer cancel()
+	chunk, err := e.logs(cctx, h, cursor, limit)
+	if err = e.timedOut(ctx, cctx, err); err != nil {
 		return dispatch.LogChunk{}, fmt.Errorf("logs of %q on eks: %w", h.ID, err)
 	}
 	return chunk, nil

@@ -22,6 +22,10 @@ const (
 	LabelRunID = "koyomi.dev/run-id"
 	// LabelUnit carries the unit path (sanitised to a label value).
 	LabelUnit = "koyomi.dev/unit"
+	// LabelInstallation carries the id of the Koyomi installation that
+	// created the object (Config.Installation); the informers select on it,
+	// so an installation never sees or adopts another's pods.
+	LabelInstallation = "koyomi.dev/installation"
 	// LabelKey carries the idempotency key (sanitised to a label value).
 	LabelKey = "koyomi.dev/key"
 	// AnnotationKey and the other annotations carry the unabridged values.
@@ -103,4 +107,14 @@ func LabelValue(s string) string {
 		return h
 	}
 	return v + "-" + h
+}
+
+// Selector is the label selector of the objects an installation owns:
+// managed by Koyomi and, when installation is not empty, labelled with it.
+func Selector(installation string) string {
+	s := LabelManagedBy + "=" + ManagedByValue
+	if installation != "" {
+		s += "," + LabelInstallation + "=" + installation
+	}
+	return s
 }

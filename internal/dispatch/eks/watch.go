@@ -66,7 +66,7 @@ func newWatcher(ctx context.Context, client kubernetes.Interface, ns string, cfg
 	w.factory = informers.NewSharedInformerFactoryWithOptions(client, cfg.ResyncPeriod,
 		informers.WithNamespace(ns),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.LabelSelector = LabelManagedBy + "=" + ManagedByValue
+			o.LabelSelector = Selector(cfg.Installation)
 		}))
 	w.podInf = w.factory.Core().V1().Pods().Informer()
 	w.pods = w.factory.Core().V1().Pods().Lister()

@@ -396,6 +396,11 @@ func (f *Fake) listTasks(body []byte) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	if in.StartedBy != "" && (in.DesiredStatus != "" || in.Family != "" || in.LaunchType != "") {
+		// As ECS documents it: "When you specify startedBy as the filter,
+		// it must be the only filter that you use."
+		return nil, invalidParam("startedBy must be the only filter when it is specified.")
+	}
 	desired := in.DesiredStatus
 	switch desired {
 	case "":

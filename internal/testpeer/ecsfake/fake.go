@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -190,6 +191,8 @@ type Fake struct {
 	calls       map[string]int
 	groups      map[string]map[string]*logStream
 	gates       map[string]bool
+	holds       map[string]chan struct{} // op → closed on release
+	held        map[string]int           // op → requests waiting now
 }
 
 type injectedErr struct{ code, message string }
@@ -220,6 +223,8 @@ func New(cfg Config) *Fake {
 		calls:    map[string]int{},
 		groups:   map[string]map[string]*logStream{},
 		gates:    map[string]bool{},
+		holds:    map[string]chan struct{}{},
+		held:     map[string]int{},
 	}
 	f.srv = httptest.NewServer(f)
 	f.URL = f.srv.URL
@@ -330,6 +335,63 @@ func (f *Fake) ThrottleOp(op string, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.throttle[op] += n
+}
+
+// Hold makes every request of op ("RunTask", "DescribeTasks" …) wait
+// without an answer, as a hung endpoint does, until release is called or
+// the client gives up (closes the connection). Close releases every hold.
+func (f *Fake) Hold(op string) (release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch, ok := f.holds[op]
+	if !ok {
+		ch = make(chan struct{})
+		f.holds[op] = ch
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if f.holds[op] == ch {
+				delete(f.holds, op)
+			}
+			close(ch)
+		})
+	}
+}
+
+// Held is how many requests of op wait in a Hold now.
+func (f *Fake) Held(op string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.held[op]
+}
+
+// hold waits while op is held; it reports false when the client gave up.
+func (f *Fake) hold(r *http.Request, op string) bool {
+	f.mu.Lock()
+	ch, ok := f.holds[op]
+	if ok {
+		f.held[op]++
+	}
+	f.mu.Unlock()
+	if !ok {
+		return true
+	}
+	defer func() {
+		f.mu.Lock()
+		f.held[op]--
+		f.mu.Unlock()
+	}()
+	select {
+	case <-ch:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-f.done:
+		return true
+	}
 }
 
 // FailNext answers the next request of op with the error code (e.g.

@@ -162,12 +162,16 @@ func TestLifecycleAndTokens(t *testing.T) {
 	require.Equal(t, ecsfake.StartDefault.Add(3*time.Second), aws.ToTime(d.Tasks[0].StoppedAt).UTC())
 	require.Equal(t, "MISSING", aws.ToString(d.Failures[0].Reason))
 
-	l, err := ec.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("batch"), StartedBy: aws.String("sb-1"), DesiredStatus: types.DesiredStatusStopped})
+	l, err := ec.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("batch"), DesiredStatus: types.DesiredStatusStopped})
 	require.NoError(t, err)
 	require.Equal(t, []string{arn}, l.TaskArns)
 	l, err = ec.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("batch"), StartedBy: aws.String("sb-1")})
 	require.NoError(t, err)
-	require.Empty(t, l.TaskArns)
+	require.Empty(t, l.TaskArns, "startedBy lists tasks whose desired status is RUNNING")
+	// startedBy must be the only filter, as ECS documents.
+	_, err = ec.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("batch"), StartedBy: aws.String("sb-1"), DesiredStatus: types.DesiredStatusStopped})
+	var inv *types.InvalidParameterException
+	require.ErrorAs(t, err, &inv)
 
 	many := make([]string, 101)
 	for i := range many {

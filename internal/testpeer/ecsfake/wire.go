@@ -70,6 +70,10 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := uuid.NewString()
 	w.Header().Set("X-Amzn-RequestId", reqID)
 	w.Header().Set("Content-Type", contentType)
+	target := r.Header.Get("X-Amz-Target")
+	if _, op, ok := strings.Cut(target, "."); ok && !f.hold(r, op) {
+		return // the client gave up waiting
+	}
 	out, aerr := f.serve(r)
 	if aerr != nil {
 		w.Header().Set("X-Amzn-ErrorType", aerr.code)

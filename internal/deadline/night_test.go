@@ -104,7 +104,7 @@ func (n *night) start(id string, now time.Time) {
 // begin dispatches the queued unit and records it running from now.
 func (n *night) begin(id, path string, now time.Time) int64 {
 	ctx := context.Background()
-	claimed, err := n.s.ClaimForDispatch(ctx, "node", 10, time.Hour, now)
+	claimed, err := n.s.ClaimForDispatch(ctx, "node", "", 10, time.Hour, now)
 	require.NoError(n.t, err)
 	for _, u := range claimed {
 		if u.GenerationID == id && u.Path == path {

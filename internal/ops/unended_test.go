@@ -70,7 +70,7 @@ func TestKillAndMarkAnyUnendedUnit(t *testing.T) {
 				step, err := jobrun.Evaluate(det.Jobnet.Jobnet.Net, states, now)
 				require.NoError(t, err)
 				require.NoError(t, st.ApplyStep(ctx, store.StepApply{GenID: g.ID, GenFrom: jobrun.GenRunning, Step: step, Now: now}))
-				us, err := st.ClaimForDispatch(ctx, "n1", 10, time.Minute, now)
+				us, err := st.ClaimForDispatch(ctx, "n1", "", 10, time.Minute, now)
 				require.NoError(t, err)
 				require.Len(t, us, 1)
 				h := dispatch.Handle{Executor: string(jobnet.JobLocal), ID: "exec-" + g.ID}

@@ -42,6 +42,11 @@ func TestScheduleKeyCoversEveryRuleField(t *testing.T) {
 			continue
 		}
 		require.True(t, ok, f.Name)
+		if f.Name == "Deadline" {
+			// A rule's deadline does not change which runs it plans; the
+			// forecast reads it from the definition.
+			continue
+		}
 		require.NotEqual(t, zero, k, "field %s is not in the schedule key", f.Name)
 	}
 	// Values inside pointers count, not only their presence.

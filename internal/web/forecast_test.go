@@ -56,7 +56,7 @@ func (b *batch) step(id string, now time.Time) {
 }
 
 func (b *batch) begin(id, path string, now time.Time) int64 {
-	claimed, err := b.s.ClaimForDispatch(context.Background(), "node", 10, time.Hour, now)
+	claimed, err := b.s.ClaimForDispatch(context.Background(), "node", "", 10, time.Hour, now)
 	require.NoError(b.t, err)
 	for _, u := range claimed {
 		if u.GenerationID == id && u.Path == path {

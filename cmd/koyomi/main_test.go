@@ -167,3 +167,25 @@ func TestUnknownCommandAndBadFlags(t *testing.T) {
 }
 
 func timeMonth(m int) time.Month { return time.Month(m) }
+
+func TestApplyRefusesAMacroThatWouldFailAtRunTime(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte(`kind: Calendar
+name: c
+time_zone: Asia/Tokyo
+---
+kind: Folder
+name: f
+calendar: c
+---
+kind: Jobnet
+name: n
+folder: f
+units:
+  - {name: a, kind: job, job: {type: local, local: {command: "echo ${DAY}"}}}
+`), 0o644))
+	_, _, err := koyomi(t, dir, "apply", "-f", bad)
+	require.ErrorIs(t, err, fault.ErrInvalid)
+	require.Contains(t, err.Error(), `jobnets[f/n].units[a].job.local.command: column 6: unknown variable "DAY"`)
+}

@@ -65,7 +65,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := web.New(web.Params{Ops: svc, Sessions: st, DB: st, Logger: log, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies, Version: version, Metrics: mx.Handler()})
+	srv := web.New(web.Params{Ops: svc, Sessions: st, DB: st, Logger: log, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies, Version: version,
+		Metrics: mx.Handler(), MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies})
 
 	fmt.Fprintf(e.stdout, "Koyomi %s is serving on %s (database: %s %s)\n", version, cfg.BaseURL, st.Dialect(), st.Location())
 	switch {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -56,6 +57,11 @@ type Config struct {
 	LeaseTTL time.Duration
 	// SecureCookies marks session cookies Secure (behind HTTPS).
 	SecureCookies bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// is believed; empty: none (the peer address is the client).
+	TrustedProxies []netip.Prefix
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 }
 
 // EnvPrefix prefixes every environment variable.
@@ -88,6 +94,8 @@ func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) 
 		{name: "kill-grace", usage: "grace period between a graceful and a forced stop", def: KillGraceDefault.String(), set: dur(&c.KillGrace)},
 		{name: "lease-ttl", usage: "planner leader lease; a dead leader is replaced after it", def: LeaseTTLDefault.String(), set: dur(&c.LeaseTTL)},
 		{name: "secure-cookies", usage: "mark session cookies Secure (serve behind HTTPS)", def: "false", set: boolean(&c.SecureCookies)},
+		{name: "trusted-proxies", usage: "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (default: none)", set: prefixes(&c.TrustedProxies)},
+		{name: "metrics-token", usage: "bearer token /metrics requires (default: none, /metrics is open)", set: str(&c.MetricsToken)},
 	}
 	flagVals := map[string]*string{}
 	for i := range fields {
@@ -101,6 +109,7 @@ func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) 
 		explicit := map[string]bool{}
 		fs.Visit(func(fl *flag.Flag) { explicit[fl.Name] = true })
 		var ps fault.Problems
+		unparsed := map[string]bool{}
 		for _, f := range fields {
 			val, src := f.def, "default"
 			if e := getenv(f.env); e != "" {
@@ -111,10 +120,14 @@ func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) 
 			}
 			if err := f.set(val); err != nil {
 				ps.Add(src, "%v", err)
+				unparsed[f.name] = true
 			}
 		}
-		if len(ps) == 0 {
-			ps = append(ps, c.validate()...)
+		// Every problem at once: the checks of the values that parsed.
+		for _, p := range c.validate() {
+			if !unparsed[p.Path] {
+				ps = append(ps, p)
+			}
 		}
 		if err := ps.Err(); err != nil {
 			return Config{}, fmt.Errorf("configuration: %w", err)
@@ -215,6 +228,32 @@ func dur(p *time.Duration) func(string) error {
 			return fmt.Errorf("%q is not a duration (e.g. 30s, 5m, 48h)", s)
 		}
 		*p = d
+		return nil
+	}
+}
+
+func prefixes(p *[]netip.Prefix) func(string) error {
+	return func(s string) error {
+		*p = nil
+		for _, part := range strings.Split(s, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			if !strings.Contains(part, "/") {
+				a, err := netip.ParseAddr(part)
+				if err != nil {
+					return fmt.Errorf("%q is not an IP address or CIDR", part)
+				}
+				*p = append(*p, netip.PrefixFrom(a, a.BitLen()))
+				continue
+			}
+			pr, err := netip.ParsePrefix(part)
+			if err != nil {
+				return fmt.Errorf("%q is not an IP address or CIDR", part)
+			}
+			*p = append(*p, pr.Masked())
+		}
 		return nil
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"fmt"
 	"testing"
 	"time"
 
@@ -45,14 +46,27 @@ func TestEveryProblemReportedAtOnce(t *testing.T) {
 	require.ErrorIs(t, err, fault.ErrInvalid)
 	ps, ok := fault.AsProblems(err)
 	require.True(t, ok)
-	require.Len(t, ps, 1, "a value that does not parse is reported before semantic checks")
-	require.Equal(t, "--poll-interval", ps[0].Path)
-
-	_, err = resolve(t, []string{"--migrate", "maybe"}, env)
-	ps, _ = fault.AsProblems(err)
 	paths := []string{}
 	for _, p := range ps {
 		paths = append(paths, p.Path)
 	}
-	require.ElementsMatch(t, []string{"listen", "database-url", "migrate", "log-level"}, paths)
+	require.ElementsMatch(t, []string{"--poll-interval", "listen", "database-url", "migrate", "log-level"}, paths,
+		"a value that does not parse and the checks of the others, in one report")
+
+	_, err = resolve(t, []string{"--log-format", "xml", "--trusted-proxies", "10.0.0.0/8,nonsense"}, map[string]string{"KOYOMI_LOG_LEVEL": "loud"})
+	ps, _ = fault.AsProblems(err)
+	paths = paths[:0]
+	for _, p := range ps {
+		paths = append(paths, p.Path)
+	}
+	require.ElementsMatch(t, []string{"--trusted-proxies", "log-level", "log-format"}, paths)
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := resolve(t, []string{"--trusted-proxies", "10.1.2.3, 192.168.0.0/16"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "[10.1.2.3/32 192.168.0.0/16]", fmt.Sprint(c.TrustedProxies))
+	c, err = resolve(t, nil, nil)
+	require.NoError(t, err)
+	require.Empty(t, c.TrustedProxies, "no proxy is trusted by default")
 }

@@ -101,6 +101,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.unlock()
 		return nil, fmt.Errorf("open %s database: %w", s.dialect, err)
 	}
+	s.db.ConnPool = &textGuard{s.sqlDB}
+	s.db.Statement.ConnPool = s.db.ConnPool
 	if s.dialect == DialectSQLite {
 		// One writer at a time keeps SQLite free of SQLITE_BUSY under load;
 		// WAL still lets the web read while the runner writes.
@@ -197,6 +199,13 @@ func translate(err error, what string) error {
 		return fmt.Errorf("%s: already exists: %w", what, fault.ErrConflict)
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
 		return fmt.Errorf("%s: still referenced or refers to something missing: %w", what, fault.ErrConflict)
+	case errors.Is(err, fault.ErrInvalid):
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	// PostgreSQL's own refusal of bad text (SQLSTATE 22021, 22P05), should a
+	// value reach it past the guard.
+	if msg := err.Error(); strings.Contains(msg, "SQLSTATE 22021") || strings.Contains(msg, "SQLSTATE 22P05") {
+		return fmt.Errorf("%s: %v: %w", what, err, fault.ErrInvalid)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -122,7 +122,7 @@ func (s *Server) saveSession(c echo.Context, st *reqState) {
 	st.dirty = false
 	data, _ := json.Marshal(st.sess)
 	exp := s.p.Now().Add(SessionTTLDefault)
-	if err := s.p.Sessions.SessionCommit(c.Request().Context(), st.token, data, exp); err != nil {
+	if err := s.p.Sessions.SessionCommit(c.Request().Context(), st.token, st.sess.UserID, data, exp); err != nil {
 		s.p.Logger.Error("save session", "err", err)
 		return
 	}

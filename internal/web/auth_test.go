@@ -3,10 +3,10 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"

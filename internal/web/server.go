@@ -20,7 +20,7 @@ import (
 // Sessions persists browser sessions (the store implements it).
 type Sessions interface {
 	SessionFind(ctx context.Context, token string) ([]byte, bool, error)
-	SessionCommit(ctx context.Context, token string, data []byte, expiry time.Time) error
+	SessionCommit(ctx context.Context, token string, userID int64, data []byte, expiry time.Time) error
 	SessionDelete(ctx context.Context, token string) error
 }
 

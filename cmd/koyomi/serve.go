@@ -70,7 +70,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("create first admin: %w", err)
 	}
 	srv := web.New(web.Params{Ops: svc, Sessions: st, DB: st, Logger: log, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies, Version: version,
-		Metrics: mx.Handler(), MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies})
+		Metrics: mx.Handler(), MetricsToken: cfg.MetricsToken, Node: cfg.Node, TrustedProxies: cfg.TrustedProxies})
 
 	fmt.Fprintf(e.stdout, "Koyomi %s is serving on %s (database: %s %s)\n", version, cfg.BaseURL, st.Dialect(), st.Location())
 	switch {

@@ -51,6 +51,8 @@ type Store struct {
 	location string
 	now      func() time.Time
 	lockFile *os.File
+	// fileInfo is the embedded database file as opened.
+	fileInfo os.FileInfo
 }
 
 // Open connects to the database named by cfg.URL.
@@ -81,6 +83,17 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if path != ":memory:" {
 			if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 				return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+			}
+			// Password hashes and connection secrets live here: owner only,
+			// including a file an older version created more openly. The
+			// WAL and shared-memory files SQLite creates take this mode.
+			f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+			if err != nil {
+				return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+			}
+			_ = f.Close()
+			if err := os.Chmod(path, 0o600); err != nil {
+				return nil, fmt.Errorf("restrict sqlite database %s to its owner: %w", path, err)
 			}
 			if cfg.ExclusiveSQLite {
 				if s.lockFile, err = lockExclusive(path + ".lock"); err != nil {
@@ -121,6 +134,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.sqlDB.PingContext(pctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("connect to %s database %s: %w", s.dialect, s.location, err)
+	}
+	if s.dialect == DialectSQLite && s.location != ":memory:" {
+		s.fileInfo, _ = os.Stat(s.location)
 	}
 	return s, nil
 }

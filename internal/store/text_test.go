@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -36,4 +38,21 @@ func TestTextThatPostgresCannotHoldIsInvalidOnBothDialects(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, folders, "the failed apply wrote nothing")
 	})
+}
+
+// The embedded database holds password hashes and connection secrets: only
+// its owner may read it, also when it was created by an older version.
+func TestSQLiteFileIsOwnerOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "koyomi.db")
+	s := storetest.OpenURL(t, "sqlite:"+path)
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	require.NoError(t, s.Close())
+
+	require.NoError(t, os.Chmod(path, 0o644))
+	storetest.OpenURL(t, "sqlite:"+path)
+	fi, err = os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 }

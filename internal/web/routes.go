@@ -77,8 +77,15 @@ func (s *Server) metrics(c echo.Context) error {
 }
 
 func (s *Server) readyz(c echo.Context) error {
-	if err := s.p.DB.Ping(c.Request().Context()); err != nil {
+	ctx := c.Request().Context()
+	if err := s.p.DB.Ping(ctx); err != nil {
 		return c.String(http.StatusServiceUnavailable, "database: "+err.Error()+"\n")
+	}
+	if w, ok := s.p.DB.(WriteChecker); ok {
+		if err := w.CheckWritable(ctx, s.p.Node); err != nil {
+			s.p.Logger.Error("readiness: the database takes no writes", "err", err)
+			return c.String(http.StatusServiceUnavailable, "database not writable: "+err.Error()+"\n")
+		}
 	}
 	if s.ready != nil && !s.ready() {
 		return c.String(http.StatusServiceUnavailable, "starting\n")

@@ -29,6 +29,12 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// WriteChecker proves the database takes writes (for /readyz); the store
+// implements it.
+type WriteChecker interface {
+	CheckWritable(ctx context.Context, node string) error
+}
+
 // Params configures the server.
 type Params struct {
 	Ops      *ops.Service
@@ -42,6 +48,8 @@ type Params struct {
 	Version       string
 	// Metrics serves /metrics (Prometheus text format) when set.
 	Metrics http.Handler
+	// Node names this replica (its /readyz write probe).
+	Node string
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For header

@@ -2,10 +2,12 @@ package ops_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/koyomi-dev/koyomi/internal/alert"
 	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
 	"github.com/koyomi-dev/koyomi/internal/ops"
@@ -44,3 +46,27 @@ func TestChangingTheServerNeedsTheSecretAgain(t *testing.T) {
 }
 
 var _ = ops.System
+
+// An alert channel's stored SMTP password or Slack bot token is not sent to
+// a new host or API URL.
+func TestChangingTheMailHostNeedsThePasswordAgain(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		svc := ops.New(ops.Params{Store: s})
+		in := func(host, password string) ops.ChannelInput {
+			return ops.ChannelInput{Name: "ops-mail", Kind: alert.ChannelEmail, Enabled: true,
+				Config:  json.RawMessage(`{"host":"` + host + `","port":587,"username":"koyomi","from":"koyomi@example.com","to":["ops@example.com"]}`),
+				Secrets: alert.Secrets{Password: password}}
+		}
+		ch, err := svc.CreateAlertChannel(ctx, admin, in("smtp.example.com", "mail-secret"))
+		require.NoError(t, err)
+		_, err = svc.UpdateAlertChannel(ctx, admin, ch.ID, in("smtp.example.com", ""))
+		require.NoError(t, err, "the same host keeps the stored password")
+		_, err = svc.UpdateAlertChannel(ctx, admin, ch.ID, in("smtp.attacker.example", ""))
+		require.ErrorIs(t, err, fault.ErrInvalid)
+		require.ErrorContains(t, err, "password")
+		require.ErrorContains(t, err, "smtp.attacker.example")
+		_, err = svc.UpdateAlertChannel(ctx, admin, ch.ID, in("smtp2.example.com", "new-secret"))
+		require.NoError(t, err)
+	})
+}

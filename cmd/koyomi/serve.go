@@ -103,7 +103,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
-	deliverer, err := alert.NewDeliverer(alert.DelivererParams{Store: st, Open: ops.AlertOpener, Logger: log})
+	deliverer, err := alert.NewDeliverer(alert.DelivererParams{Store: st, Open: ops.AlertOpener, Logger: log,
+		PollInterval: cfg.AlertPoll, SendTimeout: cfg.AlertSendTimeout, Backoff: alert.Backoff{Base: cfg.AlertBackoff, Max: cfg.AlertBackoffMax}})
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,23 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
+	// AlertPoll is how often alert deliveries are routed and sent.
+	AlertPoll time.Duration
+	// AlertSendTimeout bounds one send to an SMTP server or Slack.
+	AlertSendTimeout time.Duration
+	// AlertBackoff is the first retry delay of a failed alert (doubling).
+	AlertBackoff time.Duration
+	// AlertBackoffMax caps the retry delay.
+	AlertBackoffMax time.Duration
 }
+
+// Alert delivery defaults.
+const (
+	AlertPollDefault        = 2 * time.Second
+	AlertSendTimeoutDefault = 30 * time.Second
+	AlertBackoffDefault     = 30 * time.Second
+	AlertBackoffMaxDefault  = time.Hour
+)
 
 // EnvPrefix prefixes every environment variable.
 const EnvPrefix = "KOYOMI_"
@@ -96,6 +112,10 @@ func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) 
 		{name: "secure-cookies", usage: "mark session cookies Secure (serve behind HTTPS)", def: "false", set: boolean(&c.SecureCookies)},
 		{name: "trusted-proxies", usage: "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (default: none)", set: prefixes(&c.TrustedProxies)},
 		{name: "metrics-token", usage: "bearer token /metrics requires (default: none, /metrics is open)", set: str(&c.MetricsToken)},
+		{name: "alert-poll", usage: "how often alert deliveries are routed and sent", def: AlertPollDefault.String(), set: dur(&c.AlertPoll)},
+		{name: "alert-send-timeout", usage: "deadline of one send to an SMTP server or Slack", def: AlertSendTimeoutDefault.String(), set: dur(&c.AlertSendTimeout)},
+		{name: "alert-backoff", usage: "first retry delay of a failed alert (doubles per attempt)", def: AlertBackoffDefault.String(), set: dur(&c.AlertBackoff)},
+		{name: "alert-backoff-max", usage: "longest retry delay of a failed alert", def: AlertBackoffMaxDefault.String(), set: dur(&c.AlertBackoffMax)},
 	}
 	flagVals := map[string]*string{}
 	for i := range fields {
@@ -174,11 +194,16 @@ func (c *Config) validate() fault.Problems {
 	if c.Node == "" {
 		ps.Add("node", "must not be empty")
 	}
+	if c.AlertBackoffMax < c.AlertBackoff {
+		ps.Add("alert-backoff-max", "%v is below --alert-backoff %v", c.AlertBackoffMax, c.AlertBackoff)
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 		min  time.Duration
-	}{{"plan-horizon", c.PlanHorizon, time.Hour}, {"poll-interval", c.PollInterval, 10 * time.Millisecond}, {"kill-grace", c.KillGrace, 0}, {"lease-ttl", c.LeaseTTL, time.Second}} {
+	}{{"plan-horizon", c.PlanHorizon, time.Hour}, {"poll-interval", c.PollInterval, 10 * time.Millisecond}, {"kill-grace", c.KillGrace, 0}, {"lease-ttl", c.LeaseTTL, time.Second},
+		{"alert-poll", c.AlertPoll, 100 * time.Millisecond}, {"alert-send-timeout", c.AlertSendTimeout, time.Second},
+		{"alert-backoff", c.AlertBackoff, time.Second}, {"alert-backoff-max", c.AlertBackoffMax, time.Second}} {
 		if d.v < d.min {
 			ps.Add(d.name, "%v is below the minimum %v", d.v, d.min)
 		}

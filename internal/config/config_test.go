@@ -70,3 +70,14 @@ func TestTrustedProxies(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, c.TrustedProxies, "no proxy is trusted by default")
 }
+
+func TestAlertDeliverySettings(t *testing.T) {
+	c, err := resolve(t, []string{"--alert-poll", "500ms", "--alert-backoff", "10s", "--alert-backoff-max", "5m"}, map[string]string{"KOYOMI_ALERT_SEND_TIMEOUT": "5s"})
+	require.NoError(t, err)
+	require.Equal(t, 500*time.Millisecond, c.AlertPoll)
+	require.Equal(t, 5*time.Second, c.AlertSendTimeout)
+	require.Equal(t, 10*time.Second, c.AlertBackoff)
+	require.Equal(t, 5*time.Minute, c.AlertBackoffMax)
+	_, err = resolve(t, []string{"--alert-backoff", "10m", "--alert-backoff-max", "1m"}, nil)
+	require.ErrorContains(t, err, "alert-backoff-max")
+}

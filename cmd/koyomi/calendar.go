@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -72,15 +73,22 @@ func thisYear() (calendar.Date, calendar.Date) {
 	return calendar.NewDate(y, time.January, 1), calendar.NewDate(y, time.December, 31)
 }
 
+const calendarSynopsis = `calendar show|export NAME [--from D] [--to D] [flags]
+       koyomi calendar import FILE --into NAME [--dry-run] [--skip-bad]
+       koyomi calendar sets`
+
 func cmdCalendar(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 {
-		return fmt.Errorf("calendar needs show, import, export or sets: %w", errUsage)
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		_, err := parseArgs(e, newFlagSet(e, "calendar", calendarSynopsis), args, "show|export|import|sets")
+		return err
 	}
 	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("calendar "+sub, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e, "calendar "+sub, calendarSynopsis)
 	switch sub {
 	case "sets":
+		if _, err := parseArgs(e, fs, args); err != nil {
+			return err
+		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tDESCRIPTION\tSOURCE")
 		for _, s := range calendar.BuiltinSetInfos() {
@@ -121,11 +129,12 @@ func cmdCalendar(ctx context.Context, e env, args []string) error {
 		from := fs.String("from", "", "first date to import (default: all of a CSV; for .ics the first event)")
 		to := fs.String("to", "", "last date to import (default: all of a CSV; for .ics ten years ahead)")
 		nameCol := fs.String("name-column", "", "CSV column with the names: header name or number (default: detected)")
-		file, rest := splitName(args)
-		if err := fs.Parse(rest); err != nil {
-			return fmt.Errorf("%v: %w", err, errUsage)
+		pos, err := parseArgs(e, fs, args, "FILE")
+		if err != nil {
+			return err
 		}
-		if file == "" || *into == "" {
+		file := pos[0]
+		if *into == "" {
 			return fmt.Errorf("calendar import needs FILE and --into NAME: %w", errUsage)
 		}
 		rf, rt, err := importRange(*from, *to)
@@ -169,13 +178,11 @@ func addCalendarFlags(fs *flag.FlagSet) calendarFlags {
 
 // resolve parses NAME [flags] and builds the named calendar.
 func (c calendarFlags) resolve(ctx context.Context, e env, fs *flag.FlagSet, sub string, args []string) (*calendar.Calendar, calendar.Date, calendar.Date, error) {
-	name, rest := splitName(args)
-	if err := fs.Parse(rest); err != nil {
-		return nil, 0, 0, fmt.Errorf("%v: %w", err, errUsage)
+	pos, err := parseArgs(e, fs, args, "NAME")
+	if err != nil {
+		return nil, 0, 0, err
 	}
-	if name == "" {
-		return nil, 0, 0, fmt.Errorf("calendar %s needs a calendar name (or a holiday set id such as jp): %w", sub, errUsage)
-	}
+	name := pos[0]
 	df, dt := thisYear()
 	f, t, err := parseRange(*c.from, *c.to, df, dt)
 	if err != nil {
@@ -187,14 +194,6 @@ func (c calendarFlags) resolve(ctx context.Context, e env, fs *flag.FlagSet, sub
 	}
 	cal, err := cat.Calendar(name)
 	return cal, f, t, err
-}
-
-// splitName takes a leading positional argument so that flags may follow it.
-func splitName(args []string) (string, []string) {
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		return args[0], args[1:]
-	}
-	return "", args
 }
 
 type dayJSON struct {

@@ -2,10 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/koyomi-dev/koyomi/internal/config"
+	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/store"
 )
@@ -30,10 +36,41 @@ func (d dbFlags) storeURL(e env) string {
 	return "sqlite:" + first(*d.dataDir, e.getenv("KOYOMI_DATA_DIR"), config.DataDirDefault) + "/koyomi.db"
 }
 
-// open opens the store and checks its schema is current (applying the
-// migrations first on a fresh embedded database).
+// where says which setting chose the database, for messages.
+func (d dbFlags) where(e env) string {
+	switch {
+	case *d.url != "":
+		return "--database-url"
+	case e.getenv("KOYOMI_DATABASE_URL") != "":
+		return "KOYOMI_DATABASE_URL"
+	case *d.dataDir != "":
+		return "--data-dir"
+	case e.getenv("KOYOMI_DATA_DIR") != "":
+		return "KOYOMI_DATA_DIR"
+	}
+	return "the default data directory " + config.DataDirDefault
+}
+
+// openExisting opens the database; an embedded one must exist already: a
+// command never creates an empty database where it was pointed by mistake.
+func (d dbFlags) openExisting(ctx context.Context, e env) (*store.Store, error) {
+	u := d.storeURL(e)
+	if path, ok := strings.CutPrefix(u, "sqlite:"); ok {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			if abs, err := filepath.Abs(path); err == nil {
+				path = abs
+			}
+			return nil, fmt.Errorf("no Koyomi database at %s (chosen by %s): start 'koyomi serve' there once or run 'koyomi migrate up', "+
+				"or point --data-dir or --database-url (KOYOMI_DATA_DIR, KOYOMI_DATABASE_URL) at the existing one: %w", path, d.where(e), fault.ErrNotFound)
+		}
+	}
+	return store.Open(ctx, store.Config{URL: u})
+}
+
+// open opens an existing store and checks its schema is current (applying
+// pending migrations to an embedded database).
 func (d dbFlags) open(ctx context.Context, e env) (*store.Store, error) {
-	s, err := store.Open(ctx, store.Config{URL: d.storeURL(e)})
+	s, err := d.openExisting(ctx, e)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,14 +13,13 @@ import (
 )
 
 func cmdApply(ctx context.Context, e env, args []string) error {
-	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e, "apply", "apply -f FILE|DIR [--dry-run] [--server URL --token T]")
 	db := addDBFlags(fs)
 	srv := addServerFlags(fs)
 	file := fs.String("f", "", "a YAML file or a directory of them")
 	dry := fs.Bool("dry-run", false, "validate only; write nothing")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%v: %w", err, errUsage)
+	if _, err := parseArgs(e, fs, args); err != nil {
+		return err
 	}
 	if *file == "" {
 		return fmt.Errorf("apply needs -f FILE|DIR: %w", errUsage)
@@ -70,13 +68,12 @@ func printApplied(w io.Writer, dryRun bool, n int, objs []web.APIApplied) error 
 }
 
 func cmdExport(ctx context.Context, e env, args []string) error {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e, "export", "export [-o DIR] [--folder F]")
 	db := addDBFlags(fs)
 	out := fs.String("o", "", "write one file per folder into this directory (default: one YAML stream on stdout)")
 	folder := fs.String("folder", "", "export only this folder (calendars and pools are always included)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%v: %w", err, errUsage)
+	if _, err := parseArgs(e, fs, args); err != nil {
+		return err
 	}
 	s, err := db.open(ctx, e)
 	if err != nil {
@@ -105,7 +102,10 @@ func cmdExport(ctx context.Context, e env, args []string) error {
 	return err
 }
 
-func cmdSchema(_ context.Context, e env, _ []string) error {
+func cmdSchema(_ context.Context, e env, args []string) error {
+	if _, err := parseArgs(e, newFlagSet(e, "schema", "schema"), args); err != nil {
+		return err
+	}
 	data, err := jobnet.Schema()
 	if err != nil {
 		return err

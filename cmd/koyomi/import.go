@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -22,8 +21,7 @@ func cmdImport(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 || args[0] != "jp1" {
 		return fmt.Errorf("import needs a source: import jp1 FILE|DIR: %w", errUsage)
 	}
-	fset := flag.NewFlagSet("import jp1", flag.ContinueOnError)
-	fset.SetOutput(e.stderr)
+	fset := newFlagSet(e, "import jp1", "import jp1 FILE|DIR [--into FOLDER] [--dry-run] [-o DIR]")
 	db := addDBFlags(fset)
 	srv := addServerFlags(fset)
 	into := fset.String("into", "", "folder of jobnets outside any job group, and prefix of the folders made from job groups")
@@ -31,12 +29,9 @@ func cmdImport(ctx context.Context, e env, args []string) error {
 	out := fset.String("o", "", "write the definitions as YAML into this directory instead of applying them")
 	zone := fset.String("time-zone", jp1.TimeZoneDefault, "IANA time zone of the imported calendars (the JP1 manager's local time)")
 	verbose := fset.Bool("v", false, "list the mapped constructs too")
-	pos, err := parseInterspersed(fset, args[1:])
+	pos, err := parseArgs(e, fset, args[1:], "FILE|DIR")
 	if err != nil {
-		return fmt.Errorf("%v: %w", err, errUsage)
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("import jp1 needs one FILE or DIR (ajsprint -a output): %w", errUsage)
+		return err
 	}
 	units, err := readJP1(pos[0])
 	if err != nil {

@@ -75,19 +75,33 @@ func commands() []command {
 		{"calendar", "calendar tools: calendar show|import|export|sets", cmdCalendar},
 		{"run", "operate generations: run now|status|rerun|hold|release|kill|logs|cancel|retime|mark", cmdRun},
 		{"plan", "show planned runs: plan [-f FILE | --jobnet F/N] --from D --to D [--explain] [-o json]", cmdPlan},
+		{"admin", "recover access: admin reset-password USER | create-user USER --role R", cmdAdmin},
 		{"version", "print the version and the database's installation id: version [--database-url URL] [--data-dir DIR]", cmdVersion},
 	}
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	switch {
+	case len(args) == 0:
+		usage(stderr)
+		return fmt.Errorf("missing command: %w", errUsage)
+	case args[0] == "-h" || args[0] == "--help" || (args[0] == "help" && len(args) == 1):
 		usage(stdout)
 		return nil
+	case args[0] == "--version" || args[0] == "-version":
+		return cmdVersion(ctx, e, args[1:])
+	case args[0] == "help":
+		// help COMMAND [SUBCOMMAND] is COMMAND [SUBCOMMAND] -h.
+		args = append(args[1:], "-h")
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
+			err := c.run(ctx, e, args[1:])
+			if errors.Is(err, errHelp) {
+				return nil
+			}
+			return err
 		}
 	}
 	usage(stderr)
@@ -99,5 +113,5 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'koyomi COMMAND -h' for the flags of a command. Every flag also reads a KOYOMI_* variable.")
+	fmt.Fprintln(w, "\nRun 'koyomi COMMAND -h' (or 'koyomi help COMMAND') for the flags of a command; 'koyomi --version' prints the version.")
 }

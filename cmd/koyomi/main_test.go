@@ -39,6 +39,15 @@ func koyomi(t *testing.T, dataDir string, args ...string) (string, string, error
 	return out.String(), errb.String(), err
 }
 
+// dbDir returns a data directory with a migrated embedded database.
+func dbDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	_, _, err := koyomi(t, dir, "migrate", "up")
+	require.NoError(t, err)
+	return dir
+}
+
 func TestPlanOfExamplesGolden(t *testing.T) {
 	out, _, err := koyomi(t, t.TempDir(), "plan", "-f", "../../examples", "--from", "2026-01-01", "--to", "2026-12-31", "-o", "json")
 	require.NoError(t, err)
@@ -88,7 +97,7 @@ func TestCalendarShowJPMatchesCabinetOffice(t *testing.T) {
 		require.NoError(t, err, r[0])
 		want[d] = r[1]
 	}
-	out, _, err := koyomi(t, t.TempDir(), "calendar", "show", "jp", "--from", "1955-01-01", "--to", "2027-12-31", "--closed", "-o", "json")
+	out, _, err := koyomi(t, dbDir(t), "calendar", "show", "jp", "--from", "1955-01-01", "--to", "2027-12-31", "--closed", "-o", "json")
 	require.NoError(t, err)
 	var days []dayJSON
 	require.NoError(t, json.Unmarshal([]byte(out), &days))
@@ -115,7 +124,7 @@ func parseSlashDate(s string) (string, error) {
 }
 
 func TestApplyRejectsCycleAndUnknownCalendarAndChangesNothing(t *testing.T) {
-	dir := t.TempDir()
+	dir := dbDir(t)
 	_, _, err := koyomi(t, dir, "apply", "-f", "../../examples")
 	require.NoError(t, err)
 	before, _, err := koyomi(t, dir, "export")
@@ -145,7 +154,7 @@ edges:
 }
 
 func TestApplyExportApplyIsANoop(t *testing.T) {
-	dir := t.TempDir()
+	dir := dbDir(t)
 	_, _, err := koyomi(t, dir, "apply", "-f", "../../examples")
 	require.NoError(t, err)
 	exp := t.TempDir()
@@ -167,3 +176,25 @@ func TestUnknownCommandAndBadFlags(t *testing.T) {
 }
 
 func timeMonth(m int) time.Month { return time.Month(m) }
+
+func TestApplyRefusesAMacroThatWouldFailAtRunTime(t *testing.T) {
+	dir := dbDir(t)
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte(`kind: Calendar
+name: c
+time_zone: Asia/Tokyo
+---
+kind: Folder
+name: f
+calendar: c
+---
+kind: Jobnet
+name: n
+folder: f
+units:
+  - {name: a, kind: job, job: {type: local, local: {command: "echo ${DAY}"}}}
+`), 0o644))
+	_, _, err := koyomi(t, dir, "apply", "-f", bad)
+	require.ErrorIs(t, err, fault.ErrInvalid)
+	require.Contains(t, err.Error(), `jobnets[f/n].units[a].job.local.command: column 6: unknown variable "DAY"`)
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"text/tabwriter"
 
@@ -10,21 +9,24 @@ import (
 )
 
 func cmdMigrate(ctx context.Context, e env, args []string) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e, "migrate", "migrate up|down|status [--database-url URL | --data-dir DIR]")
 	db := addDBFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%v: %w", err, errUsage)
+	pos, err := parseArgs(e, fs, args, "up|down|status")
+	if err != nil {
+		return err
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("migrate needs one of up, down, status: %w", errUsage)
+	var s *store.Store
+	if pos[0] == "up" {
+		// up creates the embedded database on a fresh installation.
+		s, err = store.Open(ctx, store.Config{URL: db.storeURL(e)})
+	} else {
+		s, err = db.openExisting(ctx, e)
 	}
-	s, err := store.Open(ctx, store.Config{URL: db.storeURL(e)})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	switch fs.Arg(0) {
+	switch pos[0] {
 	case "up":
 		n, err := s.MigrateUp(ctx)
 		if err != nil {
@@ -52,7 +54,7 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 		}
 		return tw.Flush()
 	default:
-		return fmt.Errorf("migrate %q: want up, down or status: %w", fs.Arg(0), errUsage)
+		return fmt.Errorf("migrate %q: want up, down or status: %w", pos[0], errUsage)
 	}
 	return nil
 }

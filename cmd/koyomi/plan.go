@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"strings"
 	"time"
@@ -26,16 +25,15 @@ type planRunJSON struct {
 }
 
 func cmdPlan(ctx context.Context, e env, args []string) error {
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e, "plan", "plan [-f FILE | --jobnet F/N] [--from D] [--to D] [--explain] [-o json]")
 	cf := addCatalogFlags(fs)
 	jn := fs.String("jobnet", "", "only this jobnet (folder/name; several separated by commas)")
 	from := fs.String("from", "", "first business date (default: January 1 of this year)")
 	to := fs.String("to", "", "last business date (default: December 31 of this year)")
 	explain := fs.Bool("explain", false, "print each run's explanation and the candidates that yielded no run")
 	out := fs.String("o", "text", "output: text or json")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%v: %w", err, errUsage)
+	if _, err := parseArgs(e, fs, args); err != nil {
+		return err
 	}
 	df, dt := thisYear()
 	f, t, err := parseRange(*from, *to, df, dt)

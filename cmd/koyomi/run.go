@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,7 +17,7 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/web"
 )
 
-const runUsage = `usage: koyomi run SUBCOMMAND [flags]
+const runUsage = `run SUBCOMMAND [flags]
 
   now JOBNET [--date D] [--param K=V ...]      start a generation now (rule "manual")
   status [--date D] [JOBNET|RUN-ID]           list generations, or show one with its units
@@ -37,17 +36,7 @@ Every subcommand takes --database-url and --data-dir, or --server URL and --toke
 (env KOYOMI_SERVER, KOYOMI_TOKEN) to use a server's REST API instead.`
 
 func cmdRun(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(e.stdout, runUsage)
-		if len(args) == 0 {
-			return fmt.Errorf("run needs a subcommand: %w", errUsage)
-		}
-		return nil
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("run "+sub, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprintln(e.stderr, runUsage) }
+	fs := newFlagSet(e, "run", runUsage)
 	db := addDBFlags(fs)
 	srv := addServerFlags(fs)
 	date := fs.String("date", "", "business date YYYY-MM-DD")
@@ -61,10 +50,11 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	as := fs.String("as", "", "bypassed or ended_normal")
 	reason := fs.String("reason", "", "why (recorded with the cancellation)")
 	output := fs.String("o", "", "forecast output: text (default) or json")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseArgs(e, fs, args, "SUBCOMMAND", "[JOBNET|RUN-ID]")
 	if err != nil {
-		return fmt.Errorf("%v: %w", err, errUsage)
+		return err
 	}
+	sub, pos := pos[0], pos[1:]
 	var day *calendar.Date
 	if *date != "" {
 		d, err := calendar.ParseDate(*date)
@@ -82,7 +72,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	known := map[string]bool{"now": true, "status": true, "rerun": true, "hold": true, "release": true, "kill": true, "logs": true, "cancel": true, "retime": true, "mark": true,
 		"forecast": true}
 	if !known[sub] {
-		fmt.Fprintln(e.stderr, runUsage)
+		fs.Usage()
 		return fmt.Errorf("unknown run subcommand %q: %w", sub, errUsage)
 	}
 	if sub == "forecast" {
@@ -317,24 +307,4 @@ func (p *paramFlag) Set(v string) error {
 	}
 	p.m[k] = val
 	return nil
-}
-
-// parseInterspersed parses flags that may come before or after the
-// positional arguments and returns the positional ones.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +13,7 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/alert"
 	"github.com/koyomi-dev/koyomi/internal/config"
 	"github.com/koyomi-dev/koyomi/internal/deadline"
+	"github.com/koyomi-dev/koyomi/internal/dispatch/eks"
 	"github.com/koyomi-dev/koyomi/internal/metrics"
 	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/runner"
@@ -22,17 +23,17 @@ import (
 )
 
 func cmdServe(ctx context.Context, e env, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e, "serve", "serve [flags]")
 	resolve := config.Flags(fs, e.getenv)
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%v: %w", err, errUsage)
+	if _, err := parseArgs(e, fs, args); err != nil {
+		return err
 	}
 	cfg, err := resolve()
 	if err != nil {
 		return err
 	}
 	log := cfg.Logger(e.stderr)
+	routeLibraryLogs(log)
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
@@ -57,10 +58,6 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 
 	svc := ops.New(ops.Params{Store: st, Logger: log})
 	mx := metrics.New(st, cfg.Node, log)
-	created, generated, err := svc.EnsureAdmin(ctx, cfg.AdminPassword)
-	if err != nil {
-		return fmt.Errorf("create first admin: %w", err)
-	}
 
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -68,9 +65,18 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	}
 	watch, err := deadline.New(deadline.Params{Store: st, BaseURL: cfg.BaseURL, Logger: log})
 	if err != nil {
+		l.Close()
 		return err
 	}
-	srv := web.New(web.Params{Ops: svc, Sessions: st, DB: st, Logger: log, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies, Version: version, Metrics: mx.Handler(),
+	// The first admin only once the server can be reached: a start that
+	// fails before leaves no account whose generated password nobody saw.
+	created, generated, err := svc.EnsureAdmin(ctx, cfg.AdminPassword)
+	if err != nil {
+		l.Close()
+		return fmt.Errorf("create first admin: %w", err)
+	}
+	srv := web.New(web.Params{Ops: svc, Sessions: st, DB: st, Logger: log, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies, Version: version,
+		Metrics: mx.Handler(), MetricsToken: cfg.MetricsToken, Node: cfg.Node, TrustedProxies: cfg.TrustedProxies,
 		Forecast: watch})
 
 	fmt.Fprintf(e.stdout, "Koyomi %s is serving on %s (database: %s %s)\n", version, cfg.BaseURL, st.Dialect(), st.Location())
@@ -108,7 +114,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
-	deliverer, err := alert.NewDeliverer(alert.DelivererParams{Store: st, Open: ops.AlertOpener, Logger: log})
+	deliverer, err := alert.NewDeliverer(alert.DelivererParams{Store: st, Open: ops.AlertOpener, Logger: log,
+		PollInterval: cfg.AlertPoll, SendTimeout: cfg.AlertSendTimeout, Backoff: alert.Backoff{Base: cfg.AlertBackoff, Max: cfg.AlertBackoffMax}})
 	if err != nil {
 		return err
 	}
@@ -123,4 +130,12 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	err = g.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// routeLibraryLogs sends the log lines of the standard library's log
+// package, the AWS SDK (through the executors' loggers) and client-go (klog)
+// to the server's logger, so that --log-format json makes every line JSON.
+func routeLibraryLogs(log *slog.Logger) {
+	slog.SetDefault(log)
+	eks.RouteClientLogs(log)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -15,11 +14,10 @@ import (
 // It never creates a database: an embedded one that does not exist yet is
 // reported as such.
 func cmdVersion(ctx context.Context, e env, args []string) error {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e, "version", "version [--database-url URL] [--data-dir DIR]")
 	db := addDBFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%v: %w", err, errUsage)
+	if _, err := parseArgs(e, fs, args); err != nil {
+		return err
 	}
 	fmt.Fprintln(e.stdout, "koyomi", version)
 	url := db.storeURL(e)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/koyomi-dev/koyomi/internal/fault"
@@ -141,6 +142,9 @@ const (
 	// again.
 	ClaimTTLDefault = 2 * time.Minute
 	BatchDefault    = 100
+	// SendTimeoutDefault bounds one send: a black-holed SMTP server or
+	// Slack endpoint costs its own channel at most this per attempt.
+	SendTimeoutDefault = 30 * time.Second
 )
 
 // DelivererParams configures a Deliverer.
@@ -156,6 +160,8 @@ type DelivererParams struct {
 	MaxAttempts  int
 	FailingAfter int
 	Batch        int
+	// SendTimeout is the deadline of one send (default SendTimeoutDefault).
+	SendTimeout time.Duration
 }
 
 // Deliverer routes outbox events into deliveries and sends them.
@@ -188,6 +194,9 @@ func NewDeliverer(p DelivererParams) (*Deliverer, error) {
 	}
 	if p.Batch <= 0 {
 		p.Batch = BatchDefault
+	}
+	if p.SendTimeout <= 0 {
+		p.SendTimeout = SendTimeoutDefault
 	}
 	return &Deliverer{p: p}, nil
 }
@@ -253,12 +262,35 @@ func (d *Deliverer) Send(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("claim alert deliveries: %w", err)
 	}
-	var errs []error
+	// Channels are sent to concurrently, each channel's deliveries in
+	// order: a slow or black-holed endpoint delays only its own channel.
+	byChannel := map[int64][]Delivery{}
+	var order []int64
 	for _, dl := range ds {
-		if err := d.attempt(ctx, dl); err != nil {
-			errs = append(errs, err)
+		if _, ok := byChannel[dl.ChannelID]; !ok {
+			order = append(order, dl.ChannelID)
 		}
+		byChannel[dl.ChannelID] = append(byChannel[dl.ChannelID], dl)
 	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for _, id := range order {
+		wg.Add(1)
+		go func(list []Delivery) {
+			defer wg.Done()
+			for _, dl := range list {
+				if err := d.attempt(ctx, dl); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		}(byChannel[id])
+	}
+	wg.Wait()
 	return len(ds), errors.Join(errs...)
 }
 
@@ -306,7 +338,9 @@ func (d *Deliverer) attempt(ctx context.Context, dl Delivery) error {
 	if err != nil {
 		return finish(Outcome{State: DeliveryFailed, Error: "configure channel: " + err.Error(), Health: true})
 	}
-	err = sender.Send(ctx, *msg)
+	sctx, cancel := context.WithTimeout(ctx, d.p.SendTimeout)
+	err = sender.Send(sctx, *msg)
+	cancel()
 	if err == nil {
 		return finish(Outcome{State: DeliverySent, Health: true})
 	}

@@ -57,7 +57,11 @@
 // sending with attempts+1 and a claim of ClaimTTL; renders the message at
 // the first attempt and stores it, so retries send the same text; sends;
 // and records the outcome with a guarded update (only from sending with
-// the same attempt number).
+// the same attempt number). The claimed deliveries of different channels
+// are sent concurrently, each channel's in order, and every send has a
+// deadline (SendTimeout, 30 s): a slow or black-holed SMTP server or Slack
+// endpoint delays only its own channel, and its attempt ends as a
+// retryable failure.
 //
 // Delivery states: pending → sending → sent | retrying → sending … |
 // failed; dropped for quiet-hour drops.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -82,7 +83,28 @@ type Config struct {
 	// JobRetention is how long the state directory and log of a local job
 	// are kept after it ended (0: forever).
 	JobRetention time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// is believed; empty: none (the peer address is the client).
+	TrustedProxies []netip.Prefix
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
+	// AlertPoll is how often alert deliveries are routed and sent.
+	AlertPoll time.Duration
+	// AlertSendTimeout bounds one send to an SMTP server or Slack.
+	AlertSendTimeout time.Duration
+	// AlertBackoff is the first retry delay of a failed alert (doubling).
+	AlertBackoff time.Duration
+	// AlertBackoffMax caps the retry delay.
+	AlertBackoffMax time.Duration
 }
+
+// Alert delivery defaults.
+const (
+	AlertPollDefault        = 2 * time.Second
+	AlertSendTimeoutDefault = 30 * time.Second
+	AlertBackoffDefault     = 30 * time.Second
+	AlertBackoffMaxDefault  = time.Hour
+)
 
 // EnvPrefix prefixes every environment variable.
 const EnvPrefix = "KOYOMI_"
@@ -119,6 +141,12 @@ func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) 
 		{name: "secure-cookies", usage: "mark session cookies Secure (serve behind HTTPS)", def: "false", set: boolean(&c.SecureCookies)},
 		{name: "job-log-max", usage: "most of a local job's log kept, e.g. 64MiB; its first quarter and its end are kept (0: no cap)", def: "64MiB", set: size(&c.JobLogMax)},
 		{name: "job-retention", usage: "how long a local job's state and log are kept after it ended, e.g. 30d or 12h (0: forever)", def: "30d", set: days(&c.JobRetention)},
+		{name: "trusted-proxies", usage: "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (default: none)", set: prefixes(&c.TrustedProxies)},
+		{name: "metrics-token", usage: "bearer token /metrics requires (default: none, /metrics is open)", set: str(&c.MetricsToken)},
+		{name: "alert-poll", usage: "how often alert deliveries are routed and sent", def: AlertPollDefault.String(), set: dur(&c.AlertPoll)},
+		{name: "alert-send-timeout", usage: "deadline of one send to an SMTP server or Slack", def: AlertSendTimeoutDefault.String(), set: dur(&c.AlertSendTimeout)},
+		{name: "alert-backoff", usage: "first retry delay of a failed alert (doubles per attempt)", def: AlertBackoffDefault.String(), set: dur(&c.AlertBackoff)},
+		{name: "alert-backoff-max", usage: "longest retry delay of a failed alert", def: AlertBackoffMaxDefault.String(), set: dur(&c.AlertBackoffMax)},
 	}
 	flagVals := map[string]*string{}
 	for i := range fields {
@@ -132,6 +160,7 @@ func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) 
 		explicit := map[string]bool{}
 		fs.Visit(func(fl *flag.Flag) { explicit[fl.Name] = true })
 		var ps fault.Problems
+		unparsed := map[string]bool{}
 		for _, f := range fields {
 			val, src := f.def, "default"
 			if e := getenv(f.env); e != "" {
@@ -142,10 +171,14 @@ func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) 
 			}
 			if err := f.set(val); err != nil {
 				ps.Add(src, "%v", err)
+				unparsed[f.name] = true
 			}
 		}
-		if len(ps) == 0 {
-			ps = append(ps, c.validate()...)
+		// Every problem at once: the checks of the values that parsed.
+		for _, p := range c.validate() {
+			if !unparsed[p.Path] {
+				ps = append(ps, p)
+			}
 		}
 		if err := ps.Err(); err != nil {
 			return Config{}, fmt.Errorf("configuration: %w", err)
@@ -192,12 +225,17 @@ func (c *Config) validate() fault.Problems {
 	if c.Node == "" {
 		ps.Add("node", "must not be empty")
 	}
+	if c.AlertBackoffMax < c.AlertBackoff {
+		ps.Add("alert-backoff-max", "%v is below --alert-backoff %v", c.AlertBackoffMax, c.AlertBackoff)
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 		min  time.Duration
 	}{{"plan-horizon", c.PlanHorizon, time.Hour}, {"poll-interval", c.PollInterval, 10 * time.Millisecond}, {"kill-grace", c.KillGrace, 0}, {"lease-ttl", c.LeaseTTL, time.Second}, {"job-retention", c.JobRetention, 0},
-		{"cloud-call-timeout", c.CloudCallTimeout, 100 * time.Millisecond}, {"eks-unschedulable-limit", c.EKSUnschedulableLimit, time.Second}, {"eks-start-error-limit", c.EKSStartErrorLimit, time.Second}} {
+		{"cloud-call-timeout", c.CloudCallTimeout, 100 * time.Millisecond}, {"eks-unschedulable-limit", c.EKSUnschedulableLimit, time.Second}, {"eks-start-error-limit", c.EKSStartErrorLimit, time.Second},
+		{"alert-poll", c.AlertPoll, 100 * time.Millisecond}, {"alert-send-timeout", c.AlertSendTimeout, time.Second},
+		{"alert-backoff", c.AlertBackoff, time.Second}, {"alert-backoff-max", c.AlertBackoffMax, time.Second}} {
 		if d.v < d.min {
 			ps.Add(d.name, "%v is below the minimum %v", d.v, d.min)
 		}
@@ -288,6 +326,33 @@ func days(p *time.Duration) func(string) error {
 			return fmt.Errorf("%q is not a duration (e.g. 30d, 12h)", s)
 		}
 		*p = d
+		return nil
+	}
+}
+
+// prefixes parses comma-separated addresses or CIDRs.
+func prefixes(p *[]netip.Prefix) func(string) error {
+	return func(s string) error {
+		*p = nil
+		for _, part := range strings.Split(s, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			if !strings.Contains(part, "/") {
+				a, err := netip.ParseAddr(part)
+				if err != nil {
+					return fmt.Errorf("%q is not an IP address or CIDR", part)
+				}
+				*p = append(*p, netip.PrefixFrom(a, a.BitLen()))
+				continue
+			}
+			pr, err := netip.ParsePrefix(part)
+			if err != nil {
+				return fmt.Errorf("%q is not an IP address or CIDR", part)
+			}
+			*p = append(*p, pr.Masked())
+		}
 		return nil
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"fmt"
 	"testing"
 	"time"
 
@@ -72,14 +73,38 @@ func TestEveryProblemReportedAtOnce(t *testing.T) {
 	require.ErrorIs(t, err, fault.ErrInvalid)
 	ps, ok := fault.AsProblems(err)
 	require.True(t, ok)
-	require.Len(t, ps, 1, "a value that does not parse is reported before semantic checks")
-	require.Equal(t, "--poll-interval", ps[0].Path)
-
-	_, err = resolve(t, []string{"--migrate", "maybe"}, env)
-	ps, _ = fault.AsProblems(err)
 	paths := []string{}
 	for _, p := range ps {
 		paths = append(paths, p.Path)
 	}
-	require.ElementsMatch(t, []string{"listen", "database-url", "migrate", "log-level"}, paths)
+	require.ElementsMatch(t, []string{"--poll-interval", "listen", "database-url", "migrate", "log-level"}, paths,
+		"a value that does not parse and the checks of the others, in one report")
+
+	_, err = resolve(t, []string{"--log-format", "xml", "--trusted-proxies", "10.0.0.0/8,nonsense"}, map[string]string{"KOYOMI_LOG_LEVEL": "loud"})
+	ps, _ = fault.AsProblems(err)
+	paths = paths[:0]
+	for _, p := range ps {
+		paths = append(paths, p.Path)
+	}
+	require.ElementsMatch(t, []string{"--trusted-proxies", "log-level", "log-format"}, paths)
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := resolve(t, []string{"--trusted-proxies", "10.1.2.3, 192.168.0.0/16"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "[10.1.2.3/32 192.168.0.0/16]", fmt.Sprint(c.TrustedProxies))
+	c, err = resolve(t, nil, nil)
+	require.NoError(t, err)
+	require.Empty(t, c.TrustedProxies, "no proxy is trusted by default")
+}
+
+func TestAlertDeliverySettings(t *testing.T) {
+	c, err := resolve(t, []string{"--alert-poll", "500ms", "--alert-backoff", "10s", "--alert-backoff-max", "5m"}, map[string]string{"KOYOMI_ALERT_SEND_TIMEOUT": "5s"})
+	require.NoError(t, err)
+	require.Equal(t, 500*time.Millisecond, c.AlertPoll)
+	require.Equal(t, 5*time.Second, c.AlertSendTimeout)
+	require.Equal(t, 10*time.Second, c.AlertBackoff)
+	require.Equal(t, 5*time.Minute, c.AlertBackoffMax)
+	_, err = resolve(t, []string{"--alert-backoff", "10m", "--alert-backoff-max", "1m"}, nil)
+	require.ErrorContains(t, err, "alert-backoff-max")
 }

@@ -34,11 +34,9 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string) (created boo
 		return false, "", err
 	}
 	if password == "" {
-		b := make([]byte, 12)
-		if _, err := rand.Read(b); err != nil {
+		if password, err = GeneratePassword(); err != nil {
 			return false, "", err
 		}
-		password = base64.RawURLEncoding.EncodeToString(b)
 		generated = password
 	}
 	hash, err := hashPassword(password)
@@ -53,6 +51,15 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string) (created boo
 	}
 	_ = s.store.Audit(ctx, store.AuditEntry{Actor: System.Username, Action: "user.create", Target: "user/" + AdminUsername, Detail: "first admin"})
 	return true, generated, nil
+}
+
+// GeneratePassword returns a random password (16 URL-safe characters).
+func GeneratePassword() (string, error) {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate a password: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 func hashPassword(pw string) (string, error) {
@@ -102,6 +109,11 @@ func (s *Service) ChangePassword(ctx context.Context, a Actor, old, new string) 
 		return err
 	}
 	if err := s.store.UpdateUser(ctx, u.ID, store.UserUpdate{PasswordHash: &hash}); err != nil {
+		return err
+	}
+	// Whoever knew the old password is signed out; the caller saves its own
+	// session again.
+	if err := s.store.SessionsEndForUser(ctx, u.ID); err != nil {
 		return err
 	}
 	return s.store.Audit(ctx, store.AuditEntry{Actor: a.Username, Action: "user.password", Target: "user/" + u.Username})

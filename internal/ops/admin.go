@@ -85,6 +85,9 @@ func (s *Service) ResetPassword(ctx context.Context, a Actor, id int64, password
 	if err := s.store.UpdateUser(ctx, id, store.UserUpdate{PasswordHash: &hash}); err != nil {
 		return err
 	}
+	if err := s.store.SessionsEndForUser(ctx, id); err != nil {
+		return err
+	}
 	return s.store.Audit(ctx, store.AuditEntry{Actor: a.Username, Action: "user.password.reset", Target: "user/" + u.Username})
 }
 

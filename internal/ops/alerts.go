@@ -192,12 +192,45 @@ func (s *Service) UpdateAlertChannel(ctx context.Context, a Actor, id int64, in 
 	if in.Kind != old.Kind {
 		return alert.Channel{}, fmt.Errorf("alert channel %q: %w", old.Name, fault.Problems{{Path: "kind", Message: "cannot change from " + string(old.Kind) + "; create a new channel"}})
 	}
+	if err := secretsFollowEndpoint(old, in); err != nil {
+		return alert.Channel{}, fmt.Errorf("alert channel %q: %w", old.Name, err)
+	}
 	ch, sec, err := prepareChannel(in, oldSec)
 	if err != nil {
 		return alert.Channel{}, err
 	}
 	ch.ID = id
 	return s.store.UpdateAlertChannel(ctx, ch, sec, a.Username)
+}
+
+// secretsFollowEndpoint refuses to carry a stored secret to a new endpoint:
+// a changed SMTP host, port or TLS setting needs the password again, a
+// changed Slack API URL the bot token.
+func secretsFollowEndpoint(old alert.Channel, in ChannelInput) error {
+	switch old.Kind {
+	case alert.ChannelEmail:
+		var was, now email.Config
+		if json.Unmarshal(old.Config, &was) != nil || json.Unmarshal(in.Config, &now) != nil {
+			return nil // prepareChannel reports a config that does not decode
+		}
+		if in.Secrets.Password != "" || now.Password != "" || was.Username == "" {
+			return nil
+		}
+		if was.Host != now.Host || was.Port != now.Port || was.TLS != now.TLS || was.InsecureSkipVerify != now.InsecureSkipVerify {
+			return fault.Problems{{Path: "secrets.password", Message: fmt.Sprintf(
+				"the server changed (%s:%d → %s:%d, or its TLS setting): give the password again; the stored one is not sent to a new endpoint", was.Host, was.Port, now.Host, now.Port)}}
+		}
+	case alert.ChannelSlack:
+		var was, now slack.Config
+		if json.Unmarshal(old.Config, &was) != nil || json.Unmarshal(in.Config, &now) != nil {
+			return nil
+		}
+		if in.Secrets.BotToken == "" && now.BotToken == "" && in.Secrets.WebhookURL == "" && now.WebhookURL == "" && was.APIURL != now.APIURL {
+			return fault.Problems{{Path: "secrets.bot_token", Message: fmt.Sprintf(
+				"the API URL changed (%q → %q): give the bot token again; the stored one is not sent to a new endpoint", was.APIURL, now.APIURL)}}
+		}
+	}
+	return nil
 }
 
 // DeleteAlertChannel removes a channel no rule uses.

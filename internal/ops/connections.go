@@ -259,13 +259,26 @@ func (s *Service) withStoredSecrets(ctx context.Context, cs []jobnet.Connection)
 		byName[c.Name] = c
 	}
 	out := make([]jobnet.Connection, len(cs))
+	var ps fault.Problems
 	for i, c := range cs {
 		out[i] = c
-		if old, ok := byName[c.Name]; ok && !c.HasSecret() && old.Kind == c.Kind && old.HasSecret() {
+		old, ok := byName[c.Name]
+		if !ok || c.HasSecret() || old.Kind != c.Kind || !old.HasSecret() {
+			continue
+		}
+		// The stored secret goes only where it went before: a new server
+		// or CA (kubernetes) or role (aws) needs it given again.
+		switch {
+		case c.Kubernetes != nil && old.Kubernetes != nil && (c.Kubernetes.Server != old.Kubernetes.Server || c.Kubernetes.CAData != old.Kubernetes.CAData):
+			ps.Add("connections["+c.Name+"].kubernetes.token", "the server or CA changed (%s → %s): give the token again; the stored one is not sent to a new endpoint",
+				old.Kubernetes.Server, c.Kubernetes.Server)
+		case c.AWS != nil && old.AWS != nil && c.AWS.RoleARN != old.AWS.RoleARN:
+			// The external id belonged to the old role; it is dropped.
+		default:
 			out[i] = c.WithSecret(old.Secret())
 		}
 	}
-	return out, nil
+	return out, ps.Err()
 }
 
 // exportConnections returns the stored connections without their secrets.

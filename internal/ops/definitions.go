@@ -7,6 +7,7 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/calendar"
 	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
+	"github.com/koyomi-dev/koyomi/internal/jobrun"
 	"github.com/koyomi-dev/koyomi/internal/store"
 )
 
@@ -79,6 +80,9 @@ func (s *Service) Apply(ctx context.Context, a Actor, b *jobnet.Bundle, dryRun b
 	}
 	b = &withSecrets
 	ps := jobnet.Validate(b, known)
+	for i := range b.Jobnets {
+		ps = append(ps, jobrun.CheckMacros(&b.Jobnets[i]).Prefix("jobnets["+b.Jobnets[i].Path()+"]")...)
+	}
 	for _, c := range b.Connections {
 		ps = append(ps, jobnet.RequireSecrets("connections["+c.Name+"]", c)...)
 	}

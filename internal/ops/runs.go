@@ -388,6 +388,9 @@ func (s *Service) RunNow(ctx context.Context, a Actor, req RunNowRequest) (store
 		if !paramName.MatchString(k) || strings.HasPrefix(k, "KOYOMI_") {
 			ps.Add("params."+k, "parameter names are letters, digits and _ and must not start with KOYOMI_")
 		}
+		if err := store.CheckText(req.Params[k]); err != nil {
+			ps.Add("params."+k, "%v", err)
+		}
 	}
 	if err := ps.Err(); err != nil {
 		return store.Generation{}, err

@@ -149,6 +149,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, u UserUpdate) error {
 
 type sessionRecord struct {
 	Token  string `gorm:"primaryKey"`
+	UserID int64
 	Data   []byte
 	Expiry time.Time
 }
@@ -168,9 +169,9 @@ func (s *Store) SessionFind(ctx context.Context, token string) ([]byte, bool, er
 	return r.Data, true, nil
 }
 
-// SessionCommit stores a session.
-func (s *Store) SessionCommit(ctx context.Context, token string, data []byte, expiry time.Time) error {
-	rec := sessionRecord{Token: token, Data: data, Expiry: expiry.UTC()}
+// SessionCommit stores a session of a user (0 before login).
+func (s *Store) SessionCommit(ctx context.Context, token string, userID int64, data []byte, expiry time.Time) error {
+	rec := sessionRecord{Token: token, UserID: userID, Data: data, Expiry: expiry.UTC()}
 	err := s.db.WithContext(ctx).Save(&rec).Error
 	return translate(err, "save session")
 }
@@ -178,6 +179,11 @@ func (s *Store) SessionCommit(ctx context.Context, token string, data []byte, ex
 // SessionDelete removes a session.
 func (s *Store) SessionDelete(ctx context.Context, token string) error {
 	return translate(s.db.WithContext(ctx).Where("token = ?", token).Delete(&sessionRecord{}).Error, "delete session")
+}
+
+// SessionsEndForUser removes every session of a user.
+func (s *Store) SessionsEndForUser(ctx context.Context, userID int64) error {
+	return translate(s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(&sessionRecord{}).Error, fmt.Sprintf("end the sessions of user %d", userID))
 }
 
 // SessionsPurge removes expired sessions.

@@ -54,6 +54,8 @@ type Store struct {
 	lockFile *os.File
 	// installation caches InstallationID.
 	installation atomic.Value
+	// fileInfo is the embedded database file as opened.
+	fileInfo os.FileInfo
 }
 
 // Open connects to the database named by cfg.URL.
@@ -85,6 +87,17 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 				return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
 			}
+			// Password hashes and connection secrets live here: owner only,
+			// including a file an older version created more openly. The
+			// WAL and shared-memory files SQLite creates take this mode.
+			f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+			if err != nil {
+				return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+			}
+			_ = f.Close()
+			if err := os.Chmod(path, 0o600); err != nil {
+				return nil, fmt.Errorf("restrict sqlite database %s to its owner: %w", path, err)
+			}
 			if cfg.ExclusiveSQLite {
 				if s.lockFile, err = lockExclusive(path + ".lock"); err != nil {
 					return nil, err
@@ -104,6 +117,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.unlock()
 		return nil, fmt.Errorf("open %s database: %w", s.dialect, err)
 	}
+	s.db.ConnPool = &textGuard{s.sqlDB}
+	s.db.Statement.ConnPool = s.db.ConnPool
 	if s.dialect == DialectSQLite {
 		// One writer at a time keeps SQLite free of SQLITE_BUSY under load;
 		// WAL still lets the web read while the runner writes.
@@ -122,6 +137,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.sqlDB.PingContext(pctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("connect to %s database %s: %w", s.dialect, s.location, err)
+	}
+	if s.dialect == DialectSQLite && s.location != ":memory:" {
+		s.fileInfo, _ = os.Stat(s.location)
 	}
 	return s, nil
 }
@@ -205,6 +223,13 @@ func translate(err error, what string) error {
 		return fmt.Errorf("%s: already exists: %w", what, fault.ErrConflict)
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
 		return fmt.Errorf("%s: still referenced or refers to something missing: %w", what, fault.ErrConflict)
+	case errors.Is(err, fault.ErrInvalid):
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	// PostgreSQL's own refusal of bad text (SQLSTATE 22021, 22P05), should a
+	// value reach it past the guard.
+	if msg := err.Error(); strings.Contains(msg, "SQLSTATE 22021") || strings.Contains(msg, "SQLSTATE 22P05") {
+		return fmt.Errorf("%s: %v: %w", what, err, fault.ErrInvalid)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -121,6 +121,11 @@ func (s *Server) accountPassword(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The service ended every session of the account; this one goes on
+	// under a new token.
+	st := state(c)
+	st.token = randomToken(32)
+	st.dirty = true
 	flash(c, "success", "Password changed.")
 	return redirect(c, "/account")
 }

@@ -91,6 +91,13 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			st.token = randomToken(32)
 			st.sess = session{CSRF: randomToken(24)}
 			st.dirty = true
+			// Saved before any page carries its CSRF token: a session that
+			// cannot be saved is said plainly here, not later as a
+			// "CSRF check failed" on the form's submission.
+			if err := s.commitSession(c, st); err != nil {
+				s.p.Logger.Error("save session", "err", err)
+				return echo.NewHTTPError(http.StatusServiceUnavailable, "Koyomi cannot save your session: the database takes no writes (the server log has the details). Try again once it does.")
+			}
 		}
 		if st.sess.UserID != 0 {
 			u, err := s.p.Ops.UserByID(ctx, st.sess.UserID)
@@ -121,14 +128,21 @@ func (s *Server) saveSession(c echo.Context, st *reqState) {
 		// Extend the cookie lifetime only occasionally.
 		return
 	}
-	st.dirty = false
+	if err := s.commitSession(c, st); err != nil {
+		s.p.Logger.Error("save session", "err", err)
+	}
+}
+
+// commitSession stores the session and sets its cookie.
+func (s *Server) commitSession(c echo.Context, st *reqState) error {
 	data, _ := json.Marshal(st.sess)
 	exp := s.p.Now().Add(SessionTTLDefault)
-	if err := s.p.Sessions.SessionCommit(c.Request().Context(), st.token, data, exp); err != nil {
-		s.p.Logger.Error("save session", "err", err)
-		return
+	if err := s.p.Sessions.SessionCommit(c.Request().Context(), st.token, st.sess.UserID, data, exp); err != nil {
+		return err
 	}
+	st.dirty = false
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: st.token, Path: "/", HttpOnly: true, Secure: s.p.SecureCookies, SameSite: http.SameSiteLaxMode, Expires: exp})
+	return nil
 }
 
 // flash sets a message for the next page.

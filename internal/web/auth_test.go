@@ -2,8 +2,11 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -11,6 +14,7 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/store"
 	"github.com/koyomi-dev/koyomi/internal/store/storetest"
+	"github.com/koyomi-dev/koyomi/internal/web"
 )
 
 func TestLoginLogoutAndRedirect(t *testing.T) {
@@ -125,4 +129,37 @@ func TestLoginKeepsChosenLanguage(t *testing.T) {
 	// A new session of the same user: Japanese too.
 	_, body = ts.client(t).login("admin", adminPassword).get("/")
 	require.Contains(t, body, `<html lang="ja">`)
+}
+
+// A client cannot escape the per-address limit by inventing X-Forwarded-For
+// headers; only a configured trusted proxy's header is believed.
+func TestLoginThrottleIgnoresForwardedForFromUntrustedPeers(t *testing.T) {
+	attempt := func(ts *testServer, c *client, user, xff string) int {
+		form := url.Values{"username": {user}, "password": {"nope-nope"}, "_csrf": {c.csrf}}
+		req, err := http.NewRequest(http.MethodPost, ts.URL+"/login", strings.NewReader(form.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", xff)
+		resp, err := c.hc.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	ts := newTestServer(t, store.DialectSQLite)
+	c := ts.client(t)
+	c.get("/login")
+	for i := 0; i < 5; i++ {
+		require.Equal(t, http.StatusUnauthorized, attempt(ts, c, fmt.Sprintf("user%d", i), fmt.Sprintf("203.0.113.%d", i)))
+	}
+	require.Equal(t, http.StatusTooManyRequests, attempt(ts, c, "user9", "203.0.113.99"), "the peer address is throttled, whatever the header says")
+
+	// Behind a trusted proxy, the header names the client.
+	tp := newTestServerWith(t, store.DialectSQLite, func(p *web.Params) { p.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
+	c = tp.client(t)
+	c.get("/login")
+	for i := 0; i < 5; i++ {
+		require.Equal(t, http.StatusUnauthorized, attempt(tp, c, fmt.Sprintf("user%d", i), "198.51.100.7"))
+	}
+	require.Equal(t, http.StatusTooManyRequests, attempt(tp, c, "user9", "198.51.100.7"))
+	require.Equal(t, http.StatusUnauthorized, attempt(tp, c, "user10", "198.51.100.8"), "another client behind the proxy is not locked out")
 }

@@ -354,9 +354,7 @@ func (s *Server) calendarDayToggle(c echo.Context) error {
 		return err
 	}
 	note := strings.TrimSpace(c.FormValue("note"))
-	if len(note) > 200 {
-		note = note[:200]
-	}
+	note = cutText(note, noteMaxBytes)
 	v, st, err := s.p.Ops.ToggleDay(ctx, actor(c), name, d, note)
 	if err != nil {
 		return err

@@ -7,4 +7,12 @@
 // and render a view-model. Roles: viewer < operator, viewer < designer,
 // admin ⊇ all; every route names the role it needs in the route table, and a
 // test walks the role × route matrix.
+//
+// Input hygiene: a request whose path, query, form fields or JSON strings
+// hold a NUL byte or invalid UTF-8 is refused with 422 naming the field
+// before any handler runs (the store refuses such text too, on both
+// databases). The client address (login throttle) is the peer's, unless the
+// peer is one of Params.TrustedProxies, whose X-Forwarded-For is believed.
+// A new session is saved before a page carries its CSRF token, so a
+// database that takes no writes is reported as such, not as a CSRF failure.
 package web

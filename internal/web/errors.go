@@ -50,14 +50,17 @@ func (s *Server) handleError(err error, c echo.Context) {
 	code := statusOf(err)
 	msg := err.Error()
 	var he *echo.HTTPError
+	written := false // a message written for the user, shown even on 5xx
 	if errors.As(err, &he) {
 		if m, ok := he.Message.(string); ok {
-			msg = m
+			msg, written = m, true
 		}
 	}
 	if code >= 500 {
 		s.p.Logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
-		msg = "Internal error; the server log has the details."
+		if !written {
+			msg = "Internal error; the server log has the details."
+		}
 	}
 	if isAPI(c) {
 		body := apiError{Error: msg}

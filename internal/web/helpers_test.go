@@ -34,11 +34,21 @@ const adminPassword = "correct-horse-9"
 
 func newTestServer(t *testing.T, dialect string) *testServer {
 	t.Helper()
+	return newTestServerWith(t, dialect, nil)
+}
+
+// newTestServerWith is newTestServer with changed parameters.
+func newTestServerWith(t *testing.T, dialect string, change func(*web.Params)) *testServer {
+	t.Helper()
 	st := storetest.Open(t, dialect, nil)
 	svc := ops.New(ops.Params{Store: st})
 	_, _, err := svc.EnsureAdmin(context.Background(), adminPassword)
 	require.NoError(t, err)
-	srv := web.New(web.Params{Ops: svc, Sessions: st, DB: st, BaseURL: "http://koyomi.test"})
+	p := web.Params{Ops: svc, Sessions: st, DB: st, BaseURL: "http://koyomi.test"}
+	if change != nil {
+		change(&p)
+	}
+	srv := web.New(p)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return &testServer{Server: hs, Store: st, Ops: svc}

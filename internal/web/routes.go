@@ -1,7 +1,9 @@
 package web
 
 import (
+	"crypto/subtle"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -47,7 +49,7 @@ func (s *Server) routes() {
 	s.e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	s.e.GET("/readyz", s.readyz)
 	if s.p.Metrics != nil {
-		s.e.GET("/metrics", echo.WrapHandler(s.p.Metrics))
+		s.e.GET("/metrics", s.metrics)
 	}
 	s.e.GET("/static/*", staticHandler())
 	g := s.e.Group("", s.loadSession)
@@ -60,9 +62,30 @@ func (s *Server) routes() {
 	}
 }
 
+// metrics serves the Prometheus metrics, behind the bearer token when one
+// is configured.
+func (s *Server) metrics(c echo.Context) error {
+	if want := s.p.MetricsToken; want != "" {
+		got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			return c.String(http.StatusUnauthorized, "metrics need the bearer token (--metrics-token)\n")
+		}
+	}
+	s.p.Metrics.ServeHTTP(c.Response(), c.Request())
+	return nil
+}
+
 func (s *Server) readyz(c echo.Context) error {
-	if err := s.p.DB.Ping(c.Request().Context()); err != nil {
+	ctx := c.Request().Context()
+	if err := s.p.DB.Ping(ctx); err != nil {
 		return c.String(http.StatusServiceUnavailable, "database: "+err.Error()+"\n")
+	}
+	if w, ok := s.p.DB.(WriteChecker); ok {
+		if err := w.CheckWritable(ctx, s.p.Node); err != nil {
+			s.p.Logger.Error("readiness: the database takes no writes", "err", err)
+			return c.String(http.StatusServiceUnavailable, "database not writable: "+err.Error()+"\n")
+		}
 	}
 	if s.ready != nil && !s.ready() {
 		return c.String(http.StatusServiceUnavailable, "starting\n")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -19,13 +20,19 @@ import (
 // Sessions persists browser sessions (the store implements it).
 type Sessions interface {
 	SessionFind(ctx context.Context, token string) ([]byte, bool, error)
-	SessionCommit(ctx context.Context, token string, data []byte, expiry time.Time) error
+	SessionCommit(ctx context.Context, token string, userID int64, data []byte, expiry time.Time) error
 	SessionDelete(ctx context.Context, token string) error
 }
 
 // Pinger reports database health for /readyz.
 type Pinger interface {
 	Ping(ctx context.Context) error
+}
+
+// WriteChecker proves the database takes writes (for /readyz); the store
+// implements it.
+type WriteChecker interface {
+	CheckWritable(ctx context.Context, node string) error
 }
 
 // Params configures the server.
@@ -41,6 +48,15 @@ type Params struct {
 	Version       string
 	// Metrics serves /metrics (Prometheus text format) when set.
 	Metrics http.Handler
+	// Node names this replica (its /readyz write probe).
+	Node string
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// names the client (login throttling, logs). Empty: the peer address is
+	// the client and the header is ignored, so a client cannot pick its own
+	// address.
+	TrustedProxies []netip.Prefix
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Forecast serves predicted ends and deadlines (nil: not shown).
@@ -70,12 +86,14 @@ func New(p Params) *Server {
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{p: p, e: e, throttle: newLoginThrottle(p.Now)}
 	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = ipExtractor(p.TrustedProxies)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		p.Logger.Error("panic in handler", "path", c.Path(), "err", err, "stack", string(stack))
 		return err
 	}}))
 	e.Use(middleware.BodyLimit("16M"))
 	e.Use(s.accessLog)
+	e.Use(textHygiene)
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 		ReferrerPolicy:        "same-origin",
@@ -123,6 +141,19 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		s.p.Logger.Debug("http", "method", c.Request().Method, "path", path, "status", c.Response().Status, "dur", time.Since(start).Round(time.Microsecond))
 		return nil
 	}
+}
+
+// ipExtractor believes X-Forwarded-For only from the trusted proxies.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		p = p.Masked()
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 func staticHandler() echo.HandlerFunc {

@@ -3,6 +3,7 @@ package connect
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -103,7 +104,7 @@ func Test(ctx context.Context, c jobnet.Connection, opts Options) (string, error
 // awsConfig builds the SDK configuration of region/profile/role, the way
 // the executors do.
 func awsConfig(ctx context.Context, region, profile, roleARN, externalID, sessionName, stsEndpoint string, opts Options) (aws.Config, error) {
-	var lo []func(*awsconfig.LoadOptions) error
+	lo := []func(*awsconfig.LoadOptions) error{awsconfig.WithLogger(ecs.SDKLogger(slog.Default()))}
 	if region != "" {
 		lo = append(lo, awsconfig.WithRegion(region))
 	}

@@ -270,6 +270,7 @@ func (e *Executor) clientsFor(ctx context.Context, name string) (*clients, error
 func (e *Executor) loadAWS(ctx context.Context, conn Connection) (aws.Config, error) {
 	maxAttempts, maxBackoff := e.cfg.MaxAttempts, e.cfg.MaxBackoff
 	opts := []func(*config.LoadOptions) error{
+		config.WithLogger(SDKLogger(e.cfg.Logger)),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = maxAttempts

@@ -28,12 +28,25 @@ func URL(t testing.TB, dialect string) string {
 // Open returns a migrated store on a fresh database; it is closed when t ends.
 func Open(t testing.TB, dialect string, now func() time.Time) *store.Store {
 	t.Helper()
+	return open(t, URL(t, dialect), now)
+}
+
+// OpenURL returns a migrated store on the database at url; it is closed when t ends.
+func OpenURL(t testing.TB, url string) *store.Store {
+	t.Helper()
+	return open(t, url, nil)
+}
+
+func open(t testing.TB, url string, now func() time.Time) *store.Store {
+	t.Helper()
+	dialect := store.DialectSQLite
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := store.Open(ctx, store.Config{URL: URL(t, dialect), Now: now})
+	s, err := store.Open(ctx, store.Config{URL: url, Now: now})
 	if err != nil {
-		t.Fatalf("open %s store: %v", dialect, err)
+		t.Fatalf("open store %s: %v", url, err)
 	}
+	dialect = s.Dialect()
 	t.Cleanup(func() { _ = s.Close() })
 	if _, err := s.MigrateUp(ctx); err != nil {
 		t.Fatalf("migrate %s store: %v", dialect, err)

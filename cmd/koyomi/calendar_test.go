@@ -42,7 +42,7 @@ func wantLines(t *testing.T, name string) []string {
 // TestCalendarImportRealWorldFiles imports each file with the CLI into an
 // empty calendar in its zone and compares the closed days day by day.
 func TestCalendarImportRealWorldFiles(t *testing.T) {
-	dir := t.TempDir()
+	dir := dbDir(t)
 	defs := filepath.Join(t.TempDir(), "cals.yaml")
 	var yaml strings.Builder
 	for i, f := range importFixtures {
@@ -87,7 +87,7 @@ func closedDays(t *testing.T, dir, name string) []string {
 }
 
 func TestCalendarImportReportsEventsAndRange(t *testing.T) {
-	dir := t.TempDir()
+	dir := dbDir(t)
 	defs := filepath.Join(t.TempDir(), "cal.yaml")
 	require.NoError(t, os.WriteFile(defs, []byte("kind: Calendar\nname: ops\ntime_zone: America/Los_Angeles\n"), 0o644))
 	_, _, err := koyomi(t, dir, "apply", "-f", defs)
@@ -112,7 +112,7 @@ func TestCalendarImportReportsEventsAndRange(t *testing.T) {
 // TestCalendarExportImportRoundTrip: export, import into another calendar,
 // export again: the same file.
 func TestCalendarExportImportRoundTrip(t *testing.T) {
-	dir := t.TempDir()
+	dir := dbDir(t)
 	defs := filepath.Join(t.TempDir(), "cal.yaml")
 	require.NoError(t, os.WriteFile(defs, []byte(`kind: Calendar
 name: src

@@ -52,7 +52,7 @@ func TestHelpAndVersion(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(out, "koyomi "), out)
 
-	subs := map[string][]string{"run": {"now", "status"}, "migrate": {"up"}, "admin": {"reset-password", "create-user"}, "calendar": {"show", "export", "import"}}
+	subs := map[string][]string{"run": {"now", "status"}, "migrate": {"up"}, "admin": {"reset-password", "create-user"}, "calendar": {"show", "export", "import"}, "import": {"jp1"}}
 	for _, c := range commands() {
 		variants := [][]string{{c.name, "-h"}, {c.name, "--help"}, {"help", c.name}}
 		for _, s := range subs[c.name] {

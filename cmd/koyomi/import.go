@@ -18,10 +18,7 @@ import (
 // cmdImport imports definitions of other job managers:
 // import jp1 FILE|DIR [--into FOLDER] [--dry-run] [-o DIR].
 func cmdImport(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 || args[0] != "jp1" {
-		return fmt.Errorf("import needs a source: import jp1 FILE|DIR: %w", errUsage)
-	}
-	fset := newFlagSet(e, "import jp1", "import jp1 FILE|DIR [--into FOLDER] [--dry-run] [-o DIR]")
+	fset := newFlagSet(e, "import", "import jp1 FILE|DIR [--into FOLDER] [--dry-run] [-o DIR]")
 	db := addDBFlags(fset)
 	srv := addServerFlags(fset)
 	into := fset.String("into", "", "folder of jobnets outside any job group, and prefix of the folders made from job groups")
@@ -29,10 +26,14 @@ func cmdImport(ctx context.Context, e env, args []string) error {
 	out := fset.String("o", "", "write the definitions as YAML into this directory instead of applying them")
 	zone := fset.String("time-zone", jp1.TimeZoneDefault, "IANA time zone of the imported calendars (the JP1 manager's local time)")
 	verbose := fset.Bool("v", false, "list the mapped constructs too")
-	pos, err := parseArgs(e, fset, args[1:], "FILE|DIR")
+	pos, err := parseArgs(e, fset, args, "jp1", "FILE|DIR")
 	if err != nil {
 		return err
 	}
+	if pos[0] != "jp1" {
+		return fmt.Errorf("import %q: the source Koyomi reads is jp1 (import jp1 FILE|DIR): %w", pos[0], errUsage)
+	}
+	pos = pos[1:]
 	units, err := readJP1(pos[0])
 	if err != nil {
 		return err

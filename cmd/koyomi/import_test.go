@@ -50,7 +50,7 @@ func TestImportJP1WritesYAMLThatPlansTheManualsDates(t *testing.T) {
 
 func TestImportJP1AppliesInOneTransaction(t *testing.T) {
 	src := writeSJIS(t, t.TempDir(), "hr.txt", jp1Payroll)
-	dir := t.TempDir()
+	dir := dbDir(t)
 	out, _, err := koyomi(t, dir, "import", "jp1", src, "--dry-run")
 	require.NoError(t, err)
 	require.Contains(t, out, "nothing written (--dry-run)")

@@ -19,7 +19,7 @@ import (
 )
 
 func TestRunForecastDatabaseMode(t *testing.T) {
-	dir := t.TempDir()
+	dir := dbDir(t)
 	out, _, err := koyomi(t, dir, "apply", "-f", "../../examples")
 	require.NoError(t, err, out)
 	out, _, err = koyomi(t, dir, "run", "now", "sales/nightly", "--date", "2026-04-01")

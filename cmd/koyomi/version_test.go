@@ -20,6 +20,8 @@ func TestVersionShowsInstallation(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dir, "koyomi.db"))
 	require.True(t, os.IsNotExist(err), "version created no database")
 
+	_, _, err = koyomi(t, dir, "migrate", "up")
+	require.NoError(t, err)
 	_, _, err = koyomi(t, dir, "apply", "-f", "../../examples/calendars.yaml")
 	require.NoError(t, err)
 	re := regexp.MustCompile(`(?m)^installation ([0-9a-f]{12})$`)
@@ -31,7 +33,7 @@ func TestVersionShowsInstallation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, m[1], re.FindStringSubmatch(out)[1], "created once")
 
-	other := t.TempDir()
+	other := dbDir(t)
 	_, _, err = koyomi(t, other, "apply", "-f", "../../examples/calendars.yaml")
 	require.NoError(t, err)
 	out, _, err = koyomi(t, other, "version")

@@ -411,6 +411,9 @@ func (d *daemon) start(key string) error {
 	// The reaper looks a pid up under d.mu: holding it across the fork
 	// keeps a job that ends at once from being reaped unrecognised.
 	d.mu.Lock()
+	// The start time is taken before the fork: a job that ends at once is
+	// reaped (and its end time taken) before ForkExec returns here.
+	started := time.Now().UTC()
 	pid, err := syscall.ForkExec("/bin/sh", []string{"/bin/sh", "-c", sp.Command}, attr)
 	if err != nil {
 		d.mu.Unlock()
@@ -424,7 +427,7 @@ func (d *daemon) start(key string) error {
 		return d.finishEarly(dir, runLock, exitRecord{FailedToStart: true, Reason: reason})
 	}
 	j.pid = pid
-	j.started = time.Now().UTC()
+	j.started = started
 	d.jobs[pid] = j
 	d.byKey[key] = j
 	d.mu.Unlock()

@@ -60,6 +60,8 @@ func TestCalendarBrowser(t *testing.T) {
 	require.NoError(t, browser.Fill(ctx, `input[name="schedule[0].day"]`, "10"))
 	require.NoError(t, step(ctx, chromedp.Poll[chromedp.Void](`document.querySelector('#sched-year [data-date="2026-02-10"]').className.includes('run')`, chromedp.WithPollingTimeout(10*time.Second))))
 	require.NoError(t, browser.Click(ctx, `#sched-year [data-date="2026-02-10"]`))
+	// The detail arrives by htmx after the click: wait for it, then read it.
+	_ = step(ctx, chromedp.Poll[chromedp.Void](`(document.querySelector('[data-testid="run-detail"]')||{textContent:''}).textContent.includes('2026-02-10 09:00')`, chromedp.WithPollingTimeout(10*time.Second)))
 	detail, err := browser.Text(ctx, browser.TestID("run-detail"))
 	require.NoError(t, err)
 	require.Contains(t, detail, "2026-02-10 09:00")

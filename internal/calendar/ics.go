@@ -377,6 +377,9 @@ func readEvent(b icsBlock, loc *time.Location) (*icsEvent, error) {
 			}
 			ro.Until = DateOf(u).At(0, time.UTC)
 		}
+		if err := checkRuleCanOccur(ro); err != nil {
+			return ev, fmt.Errorf("RRULE %q: %v", p.Value, err)
+		}
 		ro.Dtstart = ev.start.At(0, time.UTC)
 		ev.rule = ro
 	}
@@ -511,6 +514,28 @@ func (ev *icsEvent) occurrences(from, to Date) ([]Date, error) {
 		add(d)
 	}
 	return out, nil
+}
+
+// checkRuleCanOccur refuses a rule whose month days exist in none of its
+// months (BYMONTH=2;BYMONTHDAY=30): rrule-go would search such a rule up to
+// the year 9999 before it gives up, for every event that names one.
+func checkRuleCanOccur(ro *rrule.ROption) error {
+	if len(ro.Bymonthday) == 0 {
+		return nil
+	}
+	months := ro.Bymonth
+	if len(months) == 0 {
+		months = []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	}
+	for _, m := range months {
+		n := time.Date(2024, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day() // the longest such month (leap year)
+		for _, d := range ro.Bymonthday {
+			if d != 0 && d <= n && -d <= n {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("no month of BYMONTH=%v has a day BYMONTHDAY=%v, so the rule never occurs", ro.Bymonth, ro.Bymonthday)
 }
 
 // maxRecurrenceSteps bounds the expansion of one recurring event.

@@ -168,6 +168,10 @@ func TestImportICSEventForms(t *testing.T) {
 		{"unknown zone", ev("DTSTART;TZID=Tokyo Standard Time:20260101T000000", "DTEND;TZID=Tokyo Standard Time:20260102T000000"), nil, `x.ics:3: UID "x": DTSTART "20260101T000000": unknown TZID "Tokyo Standard Time"`},
 		{"hourly", ev("DTSTART;VALUE=DATE:20260101", "RRULE:FREQ=HOURLY"), nil, `x.ics:3: UID "x": RRULE FREQ=HOURLY: a whole-day event recurs at most daily`},
 		{"no DTSTART", ev("SUMMARY:a"), nil, `x.ics:3: UID "x": no DTSTART`},
+		{"a rule that never occurs", ev("DTSTART;VALUE=DATE:20260101", "RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "SUMMARY:a"), nil,
+			`x.ics:3: UID "x": RRULE "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30": no month of BYMONTH=[2] has a day BYMONTHDAY=[30], so the rule never occurs`},
+		{"the 31st only in long months", ev("DTSTART;VALUE=DATE:20260101", "RRULE:FREQ=DAILY;BYMONTH=2,3;BYMONTHDAY=31;COUNT=1", "SUMMARY:a"), []string{"2026-03-31 a"}, ""},
+		{"the last day counted from the end", ev("DTSTART;VALUE=DATE:20260101", "RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=-29;COUNT=1", "SUMMARY:a"), []string{"2028-02-01 a"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

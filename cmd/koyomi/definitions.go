@@ -28,18 +28,23 @@ func cmdApply(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	return applyBundle(ctx, e, db, srv, b, *dry)
+}
+
+// applyBundle applies definitions in one transaction, through the server
+// when --server is given, else on the database, and prints what changed.
+func applyBundle(ctx context.Context, e env, db dbFlags, srv serverFlags, b *jobnet.Bundle, dry bool) error {
 	if c, err := srv.client(e); err != nil {
 		return err
 	} else if c != nil {
-		return applyViaServer(ctx, e, c, b, *dry)
+		return applyViaServer(ctx, e, c, b, dry)
 	}
 	s, err := db.open(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	svc := ops.New(ops.Params{Store: s})
-	res, err := svc.Apply(ctx, cliActor(e), b, *dry)
+	res, err := ops.New(ops.Params{Store: s}).Apply(ctx, cliActor(e), b, dry)
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,6 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
 	"github.com/koyomi-dev/koyomi/internal/jp1"
-	"github.com/koyomi-dev/koyomi/internal/ops"
-	"github.com/koyomi-dev/koyomi/internal/web"
 )
 
 // cmdImport imports definitions of other job managers:
@@ -61,25 +59,7 @@ func cmdImport(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stdout, "wrote %d definition(s) to %s\n", b.Len(), *out)
 		return nil
 	}
-	if c, err := srv.client(e); err != nil {
-		return err
-	} else if c != nil {
-		return applyViaServer(ctx, e, c, b, *dry)
-	}
-	s, err := db.open(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	res, err := ops.New(ops.Params{Store: s}).Apply(ctx, cliActor(e), b, *dry)
-	if err != nil {
-		return err
-	}
-	lines := make([]web.APIApplied, len(res.Objects))
-	for i, o := range res.Objects {
-		lines[i] = web.APIApplied{Kind: o.Kind, Name: o.Name, Change: string(o.Change), Version: o.Version}
-	}
-	return printApplied(e.stdout, res.DryRun, b.Len(), lines)
+	return applyBundle(ctx, e, db, srv, b, *dry)
 }
 
 // readJP1 parses a file, or every file under a directory (recursively, in

@@ -160,11 +160,29 @@ type ECSSpec struct {
 	AssignPublicIP    bool               `json:"assign_public_ip,omitempty" yaml:"assign_public_ip,omitempty"`
 	// Container names the container the overrides apply to (default: the
 	// task definition's first essential container).
-	Container string            `json:"container,omitempty" yaml:"container,omitempty"`
-	Command   []string          `json:"command,omitempty" yaml:"command,omitempty"`
-	CPU       int               `json:"cpu,omitempty" yaml:"cpu,omitempty"`
-	Memory    int               `json:"memory,omitempty" yaml:"memory,omitempty"`
-	Tags      map[string]string `json:"tags,omitempty" yaml:"tags,omitempty"`
+	Container string   `json:"container,omitempty" yaml:"container,omitempty"`
+	Command   []string `json:"command,omitempty" yaml:"command,omitempty"`
+	// CPU (units) and Memory (MiB) override the container's own.
+	CPU    int `json:"cpu,omitempty" yaml:"cpu,omitempty"`
+	Memory int `json:"memory,omitempty" yaml:"memory,omitempty"`
+	// TaskCPU and TaskMemory override the task's size, e.g. "1024" or
+	// "1 vCPU" and "2048" or "2 GB"; on Fargate the pair must be one of
+	// its task sizes.
+	TaskCPU    string `json:"task_cpu,omitempty" yaml:"task_cpu,omitempty"`
+	TaskMemory string `json:"task_memory,omitempty" yaml:"task_memory,omitempty"`
+	// Secrets are environment variables whose values ECS reads from
+	// Secrets Manager or SSM Parameter Store when the container starts:
+	// name → secret or parameter ARN (valueFrom). Koyomi never sees the
+	// values; it runs the task from a copy of the task definition with
+	// these secrets added (registered once per set).
+	Secrets map[string]string `json:"secrets,omitempty" yaml:"secrets,omitempty"`
+	// CapacityRetries is how often a start that finds no capacity (RunTask
+	// failures RESOURCE:*, Fargate "Capacity is unavailable", a full
+	// quota, throttling) is tried again, CapacityRetryInterval apart,
+	// before the job fails to start (defaults 20 and 30s).
+	CapacityRetries       int               `json:"capacity_retries,omitempty" yaml:"capacity_retries,omitempty"`
+	CapacityRetryInterval Duration          `json:"capacity_retry_interval,omitempty" yaml:"capacity_retry_interval,omitempty"`
+	Tags                  map[string]string `json:"tags,omitempty" yaml:"tags,omitempty"`
 }
 
 // Toleration mirrors a Kubernetes pod toleration.

@@ -532,7 +532,7 @@ func (v *validator) job(p string, j *Job) {
 		v.ps.Add(p+".local.command", "required")
 	}
 	if j.ECS != nil {
-		v.ecs(p+".ecs", j.ECS)
+		v.ecs(p+".ecs", j.ECS, j.Env)
 	}
 	if j.EKS != nil {
 		v.eks(p+".eks", j.EKS)
@@ -601,7 +601,7 @@ func (v *validator) connection(p, name string, want ConnectionKind) {
 	}
 }
 
-func (v *validator) ecs(p string, s *ECSSpec) {
+func (v *validator) ecs(p string, s *ECSSpec, env map[string]string) {
 	v.connection(p+".connection", s.Connection, ConnectionAWS)
 	if s.Cluster == "" {
 		v.ps.Add(p+".cluster", "required")
@@ -645,6 +645,18 @@ func (v *validator) ecs(p string, s *ECSSpec) {
 	}
 	if s.Memory < 0 {
 		v.ps.Add(p+".memory", "%d: must not be negative", s.Memory)
+	}
+	for _, pr := range CheckTaskSize(s) {
+		v.ps.Add(p+"."+pr.Path, "%s", pr.Message)
+	}
+	for _, pr := range CheckSecrets(s.Secrets, env) {
+		v.ps.Add(p+"."+pr.Path, "%s", pr.Message)
+	}
+	if s.CapacityRetries < 0 || s.CapacityRetries > 1000 {
+		v.ps.Add(p+".capacity_retries", "%d: must be 0-1000", s.CapacityRetries)
+	}
+	if s.CapacityRetryInterval < 0 || (s.CapacityRetryInterval > 0 && s.CapacityRetryInterval.D() < time.Second) {
+		v.ps.Add(p+".capacity_retry_interval", "%s: must be at least 1s", s.CapacityRetryInterval)
 	}
 }
 

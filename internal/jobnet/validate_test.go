@@ -2,6 +2,7 @@ package jobnet
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -214,6 +215,28 @@ func TestValidate(t *testing.T) {
 		}, Known{CheckConnections: true, Connections: []string{"stg"}}, fault.Problems{
 			p(jn+".units[a].job.ecs.launch_type", `"EC3": must be FARGATE, EC2 or EXTERNAL`),
 			p(jn+".units[b].job.ecs.connection", `unknown connection "prod"`),
+		}},
+		{"ecs task size, secrets and capacity budget", func(b *Bundle) {
+			b.Jobnets[0].Units[0].Job = &Job{Type: JobECS, Env: map[string]string{"DB_PASSWORD": "x"}, ECS: &ECSSpec{Cluster: "c", TaskDefinition: "etl",
+				LaunchType: "FARGATE", TaskCPU: "1 vCPU", TaskMemory: "1024", CapacityRetries: -1, CapacityRetryInterval: Duration(time.Millisecond),
+				Secrets: map[string]string{"DB_PASSWORD": "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:db-AbC", "API_KEY": "s3cr3t value", "KOYOMI_X": "p"}}}
+			b.Jobnets[0].Units[1].Job = &Job{Type: JobECS, ECS: &ECSSpec{Cluster: "c", TaskDefinition: "etl",
+				CapacityProviders: []CapacityProvider{{Provider: "FARGATE_SPOT"}}, TaskCPU: "3000", TaskMemory: "lots",
+				Secrets: map[string]string{"TOKEN": "arn:aws:ssm:ap-northeast-1:123456789012:parameter/prod/token"}}}
+		}, Known{}, fault.Problems{
+			p(jn+".units[a].job.ecs.capacity_retries", "-1: must be 0-1000"),
+			p(jn+".units[a].job.ecs.capacity_retry_interval", "1ms: must be at least 1s"),
+			p(jn+".units[a].job.ecs.secrets.API_KEY", `"s3cr3t value": want a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME) or an SSM parameter ARN or name; the value itself never goes here`),
+			p(jn+".units[a].job.ecs.secrets.DB_PASSWORD", "is also a plain environment variable (env); a variable is either plain or a secret"),
+			p(jn+".units[a].job.ecs.secrets.KOYOMI_X", "KOYOMI_ variables are set by Koyomi"),
+			p(jn+".units[a].job.ecs.task_memory", "1024 MiB does not fit Fargate task CPU 1024: with it memory is 2048 to 8192 in steps of 1024 MiB"),
+			p(jn+".units[b].job.ecs.task_memory", `"lots": want MiB ("2048") or GB ("2 GB")`),
+		}},
+		{"ecs fargate task cpu", func(b *Bundle) {
+			b.Jobnets[0].Units[0].Job = &Job{Type: JobECS, ECS: &ECSSpec{Cluster: "c", TaskDefinition: "etl", LaunchType: "FARGATE", TaskCPU: "3000"}}
+			b.Jobnets[0].Units[1].Job = &Job{Type: JobECS, ECS: &ECSSpec{Cluster: "c", TaskDefinition: "etl", LaunchType: "EC2", TaskCPU: "3000", TaskMemory: "1000"}}
+		}, Known{}, fault.Problems{
+			p(jn+".units[a].job.ecs.task_cpu", "3000: Fargate task CPU is 256, 512, 1024, 2048, 4096, 8192 or 16384 units"),
 		}},
 		{"eks spec", func(b *Bundle) {
 			b.Jobnets[0].Units[0].Job = &Job{Type: JobEKS, EKS: &EKSSpec{Mode: "deployment", Cleanup: "never", Namespace: "Batch",

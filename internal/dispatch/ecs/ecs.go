@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +35,8 @@ const (
 	// family alone (latest revision) stays cached; pinned revisions and
 	// ARNs are cached for the executor's lifetime.
 	TaskDefinitionTTLDefault = 5 * time.Minute
+	// MissingGraceDefault is Config.MissingGrace's default.
+	MissingGraceDefault = 60 * time.Second
 	// LogLimitDefault is the chunk size of Logs when the caller passes 0.
 	LogLimitDefault = 1 << 20
 	// StopReasonDefault is the reason StopTask records on a cancel.
@@ -113,14 +114,26 @@ type Config struct {
 	// answer by then fails with a retryable error, so a hung endpoint
 	// delays the jobs of its connection and never blocks the caller.
 	CallTimeout time.Duration
+	// MissingGrace is how long after its creation a task DescribeTasks
+	// reports MISSING still counts as starting (ECS is eventually
+	// consistent right after RunTask); later, MISSING means ECS forgot it
+	// (MissingGraceDefault when zero).
+	MissingGrace time.Duration
+	// Rates limit each connection's calls per operation (client side), so
+	// that Koyomi keeps below the account's API quotas.
+	Rates Rates
+	// Sleep waits between calls the rate limit holds back (a timer when
+	// nil; tests pass a fake clock's).
+	Sleep func(ctx context.Context, d time.Duration) error
 	// MaxAttempts and MaxBackoff tune the SDK's standard retryer.
 	MaxAttempts int
 	MaxBackoff  time.Duration
 	// Credentials, when set, replace the default credential chain as base
 	// credentials (embedders, tests).
 	Credentials aws.CredentialsProvider
-	// HTTPClient, when set, carries every AWS call.
-	HTTPClient        *http.Client
+	// HTTPClient, when set, carries every AWS call (an
+	// awshttp.BuildableClient keeps AWS_CA_BUNDLE working).
+	HTTPClient        aws.HTTPClient
 	TaskDefinitionTTL time.Duration
 	StopReason        string
 	Logger            *slog.Logger
@@ -175,6 +188,12 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = CallTimeoutDefault
 	}
+	if cfg.MissingGrace < 0 {
+		ps.Add("missing_grace", "must not be negative")
+	}
+	if cfg.MissingGrace == 0 {
+		cfg.MissingGrace = MissingGraceDefault
+	}
 	if cfg.TaskDefinitionTTL <= 0 {
 		cfg.TaskDefinitionTTL = TaskDefinitionTTLDefault
 	}
@@ -190,6 +209,13 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepCtx
+	}
+	if cfg.Rates.RunTask < 0 || cfg.Rates.DescribeTasks < 0 || cfg.Rates.GetLogEvents < 0 || cfg.Rates.Other < 0 {
+		ps.Add("rates", "must not be negative")
+	}
+	cfg.Rates = cfg.Rates.withDefaults()
 	conns := make(map[string]Connection, len(cfg.Connections))
 	for i, c := range cfg.Connections {
 		path := fmt.Sprintf("connections[%d]", i)
@@ -251,7 +277,8 @@ func (e *Executor) clientsFor(ctx context.Context, name string) (*clients, error
 	if err != nil {
 		return nil, fmt.Errorf("load aws config for %s: %w", conn, err)
 	}
-	awsCfg.APIOptions = append(awsCfg.APIOptions, callDeadline(e.cfg.CallTimeout))
+	lims := newLimiters(e.cfg.Rates, e.cfg.Now, e.cfg.Sleep)
+	awsCfg.APIOptions = append(awsCfg.APIOptions, callDeadline(e.cfg.CallTimeout), lims.middleware)
 	c := &clients{
 		conn: conn,
 		aws:  awsCfg,
@@ -279,6 +306,7 @@ func (e *Executor) loadAWS(ctx context.Context, conn Connection) (aws.Config, er
 				// client-side retry quota would only turn throttling
 				// into opaque "retry quota exceeded" errors.
 				o.RateLimiter = ratelimit.None
+				o.Retryables = append([]retry.IsErrorRetryable{noRetryUnusable{}}, o.Retryables...)
 			})
 		}),
 	}
@@ -347,9 +375,13 @@ type handleData struct {
 	Connection string `json:"connection"`
 	Cluster    string `json:"cluster"`
 	Container  string `json:"container"`
-	LogGroup   string `json:"log_group,omitempty"`
-	LogStream  string `json:"log_stream,omitempty"`
-	LogRegion  string `json:"log_region,omitempty"`
+	// CreatedAt is the task's createdAt (ECS's clock): a task MISSING
+	// from DescribeTasks within Config.MissingGrace of it is not yet
+	// visible rather than lost.
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	LogGroup  string    `json:"log_group,omitempty"`
+	LogStream string    `json:"log_stream,omitempty"`
+	LogRegion string    `json:"log_region,omitempty"`
 }
 
 // parseHandle checks a handle is one of ours and returns its detail.

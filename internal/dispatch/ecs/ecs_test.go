@@ -110,7 +110,7 @@ func TestRunTaskRequest(t *testing.T) {
 		"koyomi:run-id": "run-ct-req-1", "koyomi:jobnet": "conformance/net", "koyomi:unit": "job",
 		"koyomi:key": "ct-req-1", "koyomi:attempt": "1", "koyomi:business-date": "2026-04-01", "team": "finance",
 	}, task.Tags)
-	require.JSONEq(t, `{"connection":"main","cluster":"`+task.ClusterARN+`","container":"app","log_group":"/koyomi/nightly","log_stream":"koyomi/app/`+task.ID+`"}`, string(h.Data))
+	require.JSONEq(t, `{"connection":"main","cluster":"`+task.ClusterARN+`","container":"app","created_at":"2026-11-24T06:00:00Z","log_group":"/koyomi/nightly","log_stream":"koyomi/app/`+task.ID+`"}`, string(h.Data))
 
 	// Capacity providers instead of a launch type; a named container.
 	job2 := ecsJob()

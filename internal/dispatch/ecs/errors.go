@@ -2,10 +2,16 @@ package ecs
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"syscall"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
 
 	"github.com/koyomi-dev/koyomi/internal/dispatch"
@@ -69,13 +75,24 @@ func classify(err error) error {
 	}
 	var api smithy.APIError
 	if !errors.As(err, &api) {
-		// Transport failures: DNS, connection refused, TLS, timeouts.
+		if why := unusable(err); why != "" {
+			return &dispatch.Permanent{Err: fmt.Errorf("the connection is unusable (%s): %w: %w", why, category(why), err)}
+		}
+		// Passing transport failures: timeouts, resets, DNS servers that
+		// do not answer.
 		return &RetryableError{Err: err}
 	}
 	code := api.ErrorCode()
 	switch code {
 	case "ThrottlingException", "ThrottledException", "RequestLimitExceeded", "TooManyRequestsException":
-		return &RetryableError{Err: fmt.Errorf("throttled by aws after every attempt: %w", err)}
+		// A quota of the account: passes, within the capacity budget.
+		return &CapacityError{Err: fmt.Errorf("throttled by aws after every attempt: %w", err)}
+	case "ClientException":
+		// A full quota (tasks in PROVISIONING, Fargate vCPUs) is a
+		// ClientException too, and it passes.
+		if quotaMessage(api.ErrorMessage()) {
+			return &CapacityError{Err: err}
+		}
 	case "ServerException", "ServiceUnavailableException", "InternalFailure", "ServiceUnavailable", "InternalServerError":
 		return &RetryableError{Err: err}
 	case "ClusterNotFoundException", "ResourceNotFoundException", "ServiceNotFoundException":
@@ -97,6 +114,83 @@ func errorCode(err error) string {
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		return api.ErrorCode()
+	}
+	return ""
+}
+
+// CapacityError is a rejection for a full quota or a lack of capacity
+// that passes on its own (ECS's limit of tasks in PROVISIONING, Fargate's
+// vCPU quota): retryable, within the job's capacity budget.
+type CapacityError struct{ Err error }
+
+func (e *CapacityError) Error() string   { return e.Err.Error() }
+func (e *CapacityError) Unwrap() error   { return e.Err }
+func (e *CapacityError) Retryable() bool { return true }
+func (e *CapacityError) Capacity() bool  { return true }
+
+// quotaMessage recognises ClientException messages about a full quota or
+// missing capacity.
+func quotaMessage(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, s := range []string{"provisioning", "capacity is unavailable", "reached the limit", "limit exceeded", "quota"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// unusable says why a transport failure means the connection cannot work
+// as configured ("" when it may pass): a host name that does not exist, an
+// endpoint where nothing listens, a certificate that does not verify, an
+// endpoint URL that is not one, credentials that cannot be had.
+func unusable(err error) string {
+	var dns *net.DNSError
+	var cert *tls.CertificateVerificationError
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var signing *v4.SigningError
+	switch {
+	case errors.As(err, &signing), strings.Contains(err.Error(), "get credentials: "):
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+			return ""
+		}
+		return "no credentials"
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return "host " + dns.Name + " does not exist"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "nothing listens at the endpoint"
+	case errors.As(err, &cert), errors.As(err, &unknownAuthority), errors.As(err, &hostname):
+		return "the endpoint's certificate does not verify"
+	case strings.Contains(err.Error(), "unsupported protocol scheme"), strings.Contains(err.Error(), "invalid URL"):
+		return "bad endpoint URL"
+	}
+	return ""
+}
+
+func category(why string) error {
+	if why == "no credentials" {
+		return fault.ErrForbidden
+	}
+	return fault.ErrInvalid
+}
+
+// noRetryUnusable keeps the SDK from retrying a call whose connection
+// cannot work (see unusable), so such a job fails to start in seconds.
+type noRetryUnusable struct{}
+
+func (noRetryUnusable) IsErrorRetryable(err error) aws.Ternary {
+	if unusable(err) != "" {
+		return aws.FalseTernary
+	}
+	return aws.UnknownTernary
+}
+
+func errorMessage(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorMessage()
 	}
 	return ""
 }

@@ -98,6 +98,8 @@ func testConfig(f *ecsfake.Fake) ecs.Config {
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDKOYOMITEST", "not-a-secret", ""),
 		MaxAttempts: 4,
 		MaxBackoff:  time.Millisecond,
+		// Tests about other things start hundreds of tasks at once.
+		Rates: ecs.Rates{RunTask: 1e6, DescribeTasks: 1e6, GetLogEvents: 1e6, Other: 1e6},
 	}
 }
 

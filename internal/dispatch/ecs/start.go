@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -77,9 +78,27 @@ func (e *Executor) start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 		return dispatch.Handle{}, &dispatch.Permanent{Err: err}
 	}
 	in := runTaskInput(req, spec, container.name, startedBy)
+	if err := checkOverrides(in.Overrides); err != nil {
+		return dispatch.Handle{}, &dispatch.Permanent{Err: err}
+	}
+	if len(spec.Secrets) > 0 {
+		withSecrets, err := e.secretsDefinition(ctx, c, td, container.name, spec.Secrets)
+		if err != nil {
+			return dispatch.Handle{}, err
+		}
+		in.TaskDefinition = withSecrets.TaskDefinitionArn
+	}
 	in.Tags = runTags(req, spec, e.cfg.Installation)
 	out, err := c.ecs.RunTask(ctx, in)
 	if err != nil {
+		var conflict *ecstypes.ConflictException
+		if errors.As(err, &conflict) && len(conflict.ResourceIds) > 0 {
+			// The key's clientToken already started a task with other
+			// parameters (the definition changed between a crash and the
+			// retry): that task is this attempt's.
+			e.cfg.Logger.Warn("ecs RunTask clientToken already used; adopting its task", "key", req.Key, "tasks", conflict.ResourceIds)
+			return e.adopt(ctx, c, spec, conflict.ResourceIds, aws.ToString(in.TaskDefinition))
+		}
 		return dispatch.Handle{}, fmt.Errorf("RunTask on cluster %q: %w", spec.Cluster, classify(err))
 	}
 	if len(out.Tasks) == 0 {
@@ -134,6 +153,12 @@ func checkRequest(req dispatch.Request) (*jobnet.ECSSpec, error) {
 	if spec.Memory < 0 {
 		ps.Add("ecs.memory", "must not be negative")
 	}
+	for _, p := range jobnet.CheckTaskSize(spec) {
+		ps.Add("ecs."+p.Path, "%s", p.Message)
+	}
+	for _, p := range jobnet.CheckSecrets(spec.Secrets, req.Env) {
+		ps.Add("ecs."+p.Path, "%s", p.Message)
+	}
 	for k := range spec.Tags {
 		if strings.HasPrefix(strings.ToLower(k), "aws:") || strings.HasPrefix(k, "koyomi:") {
 			ps.Add("ecs.tags."+k, "the aws: and koyomi: prefixes are reserved")
@@ -174,15 +199,97 @@ func (e *Executor) existing(ctx context.Context, c *clients, spec *jobnet.ECSSpe
 	}
 	// One key starts one task; should there ever be more, the oldest is
 	// the one every caller agrees on.
-	oldest := out.Tasks[0]
-	for _, t := range out.Tasks[1:] {
+	h, err := e.handleFor(ctx, c, spec, oldestTask(out.Tasks))
+	return h, err == nil, err
+}
+
+// adopt returns the handle of the oldest of the tasks ECS named as
+// already started with the key's clientToken. A task ECS does not describe
+// yet (eventual consistency) gets a handle from its ARN and the task
+// definition asked for.
+func (e *Executor) adopt(ctx context.Context, c *clients, spec *jobnet.ECSSpec, arns []string, taskDef string) (dispatch.Handle, error) {
+	if len(arns) > describeBatch {
+		arns = arns[:describeBatch]
+	}
+	out, err := c.ecs.DescribeTasks(ctx, &awsecs.DescribeTasksInput{Cluster: aws.String(spec.Cluster), Tasks: arns})
+	if err != nil {
+		return dispatch.Handle{}, fmt.Errorf("DescribeTasks on cluster %q: %w", spec.Cluster, classify(err))
+	}
+	if len(out.Tasks) == 0 {
+		now := e.cfg.Now()
+		return e.handleFor(ctx, c, spec, ecstypes.Task{TaskArn: aws.String(arns[0]), TaskDefinitionArn: aws.String(taskDef), CreatedAt: &now})
+	}
+	return e.handleFor(ctx, c, spec, oldestTask(out.Tasks))
+}
+
+// oldestTask is the task every caller agrees on when one key has several.
+func oldestTask(ts []ecstypes.Task) ecstypes.Task {
+	oldest := ts[0]
+	for _, t := range ts[1:] {
 		if aws.ToTime(t.CreatedAt).Before(aws.ToTime(oldest.CreatedAt)) ||
 			aws.ToTime(t.CreatedAt).Equal(aws.ToTime(oldest.CreatedAt)) && aws.ToString(t.TaskArn) < aws.ToString(oldest.TaskArn) {
 			oldest = t
 		}
 	}
-	h, err := e.handleFor(ctx, c, spec, oldest)
-	return h, err == nil, err
+	return oldest
+}
+
+// ContainerOverridesMax is RunTask's limit on its container overrides:
+// 8192 characters of JSON, formatting included.
+const ContainerOverridesMax = 8192
+
+// checkOverrides refuses container overrides ECS would refuse for their
+// size, saying what takes the room.
+func checkOverrides(o *ecstypes.TaskOverride) error {
+	if o == nil {
+		return nil
+	}
+	raw, err := json.Marshal(containerOverridesJSON(o.ContainerOverrides))
+	if err != nil {
+		return err
+	}
+	if len(raw) <= ContainerOverridesMax {
+		return nil
+	}
+	env, cmd := 0, 0
+	for _, co := range o.ContainerOverrides {
+		for _, kv := range co.Environment {
+			env += len(aws.ToString(kv.Name)) + len(aws.ToString(kv.Value)) + 27
+		}
+		for _, a := range co.Command {
+			cmd += len(a) + 3
+		}
+	}
+	return fmt.Errorf("%w: ecs: the container overrides are %d bytes of JSON (environment about %d, command about %d); "+
+		"RunTask allows %d: move large values into the task definition, or pass them by reference (ecs.secrets)",
+		fault.ErrInvalid, len(raw), env, cmd, ContainerOverridesMax)
+}
+
+// containerOverridesJSON is the containerOverrides member as the SDK
+// sends it (lowerCamel names, absent members left out).
+func containerOverridesJSON(cos []ecstypes.ContainerOverride) []map[string]any {
+	out := make([]map[string]any, 0, len(cos))
+	for _, co := range cos {
+		m := map[string]any{"name": aws.ToString(co.Name)}
+		if len(co.Command) > 0 {
+			m["command"] = co.Command
+		}
+		if len(co.Environment) > 0 {
+			env := make([]map[string]string, 0, len(co.Environment))
+			for _, kv := range co.Environment {
+				env = append(env, map[string]string{"name": aws.ToString(kv.Name), "value": aws.ToString(kv.Value)})
+			}
+			m["environment"] = env
+		}
+		if co.Cpu != nil {
+			m["cpu"] = *co.Cpu
+		}
+		if co.Memory != nil {
+			m["memory"] = *co.Memory
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // handleFor builds the handle of a task from its pinned task definition, so
@@ -197,7 +304,7 @@ func (e *Executor) handleFor(ctx context.Context, c *clients, spec *jobnet.ECSSp
 	if err != nil {
 		return dispatch.Handle{}, &dispatch.Permanent{Err: err}
 	}
-	d := handleData{Connection: c.conn.Name, Cluster: aws.ToString(t.ClusterArn), Container: ct.name}
+	d := handleData{Connection: c.conn.Name, Cluster: aws.ToString(t.ClusterArn), Container: ct.name, CreatedAt: aws.ToTime(t.CreatedAt).UTC()}
 	if d.Cluster == "" {
 		d.Cluster = spec.Cluster
 	}
@@ -326,6 +433,12 @@ func runTaskInput(req dispatch.Request, spec *jobnet.ECSSpec, container, started
 		co.Memory = aws.Int32(int32(spec.Memory))
 	}
 	in.Overrides = &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{co}}
+	if spec.TaskCPU != "" {
+		in.Overrides.Cpu = aws.String(spec.TaskCPU)
+	}
+	if spec.TaskMemory != "" {
+		in.Overrides.Memory = aws.String(spec.TaskMemory)
+	}
 	return in
 }
 

@@ -100,10 +100,36 @@ func (e *Executor) Statuses(ctx context.Context, hs []dispatch.Handle) ([]dispat
 			if !ok {
 				reason = "not in the DescribeTasks answer"
 			}
-			out[i] = dispatch.Status{State: dispatch.StateLost, Reason: "ECS no longer knows the task (" + reason + ")"}
+			out[i] = e.missingStatus(arn, datas[i], reason)
 		}
 	}
 	return out, nil
+}
+
+// missingStatus is the status of a task DescribeTasks did not describe:
+// within MissingGrace of its creation ECS may not show it yet (it is
+// eventually consistent right after RunTask), so it still starts; later
+// ECS has forgotten it (about an hour after it stopped) and its outcome
+// cannot be learned, though its log stays in CloudWatch Logs.
+func (e *Executor) missingStatus(arn string, d handleData, reason string) dispatch.Status {
+	id := arn[strings.LastIndex(arn, "/")+1:]
+	if !d.CreatedAt.IsZero() && !strings.HasPrefix(reason, "cluster ") {
+		if age := e.cfg.Now().Sub(d.CreatedAt); age < e.cfg.MissingGrace {
+			return dispatch.Status{State: dispatch.StatePending, Reason: fmt.Sprintf(
+				"ECS does not describe task %s yet (%s %s after it was created); waiting up to %s for it to appear",
+				id, reason, age.Truncate(time.Second), e.cfg.MissingGrace)}
+		}
+	}
+	msg := fmt.Sprintf("ECS no longer knows task %s (%s); its outcome cannot be learned", id, reason)
+	if strings.HasPrefix(reason, "cluster ") {
+		msg = fmt.Sprintf("ECS no longer knows task %s: %s; its outcome cannot be learned", id, reason)
+	} else {
+		msg += " (ECS forgets a task about an hour after it stopped)"
+	}
+	if d.LogGroup != "" {
+		msg += fmt.Sprintf("; its log stays readable in CloudWatch Logs %s %s", d.LogGroup, d.LogStream)
+	}
+	return dispatch.Status{State: dispatch.StateLost, Reason: msg}
 }
 
 // StatusOf maps a described task to a dispatch.Status; container names the

@@ -2,8 +2,10 @@ package ecsfake
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -155,6 +157,15 @@ func (f *Fake) runTask(body []byte) (any, *apiError) {
 				return nil, invalidParam("Override for container named %s is not a container in the TaskDefinition.", o.Name)
 			}
 		}
+		// "A total of 8192 characters are allowed for overrides. This
+		// limit includes the JSON formatting characters of the override
+		// structure." (RunTask, overrides)
+		if raw, _ := json.Marshal(in.Overrides.ContainerOverrides); len(raw) > containerOverridesMax {
+			return nil, invalidParam("Container Overrides length must be at most %d", containerOverridesMax)
+		}
+		if e := checkTaskSize(fargate, td, in.Overrides.CPU, in.Overrides.Memory); e != nil {
+			return nil, e
+		}
 	}
 	if len(in.Tags) > 50 {
 		return nil, invalidParam("The number of tags exceeds 50.")
@@ -174,9 +185,20 @@ func (f *Fake) runTask(body []byte) (any, *apiError) {
 		seen[tg.Key] = true
 	}
 
+	params := in
+	params.ClientToken = ""
+	rawParams, _ := json.Marshal(params)
 	tokenKey := clusterARN + "\x00" + in.ClientToken
 	if in.ClientToken != "" {
 		if t, ok := f.tokens[tokenKey]; ok {
+			if t.params != string(rawParams) {
+				// As ECS documents ConflictException: the clientToken is
+				// already in use with a different RunTask request;
+				// resourceIds are the tasks already associated with it.
+				e := errf(http.StatusBadRequest, "ConflictException", "The specified client token has already been used in a different request.")
+				e.extra = map[string]any{"resourceIds": []string{t.arn}}
+				return nil, e
+			}
 			return map[string]any{"tasks": []wireTask{f.wire(t, true)}, "failures": []wireFailure{}}, nil
 		}
 	}
@@ -218,6 +240,11 @@ func (f *Fake) runTask(body []byte) (any, *apiError) {
 			script:          script,
 			createdAt:       f.now,
 			version:         1,
+			params:          string(rawParams),
+		}
+		if len(f.hideNext) > 0 {
+			t.hidden = f.hideNext[0]
+			f.hideNext = f.hideNext[1:]
 		}
 		if fargate && t.platformVersion == "" {
 			t.platformVersion = "1.4.0"
@@ -248,6 +275,15 @@ func launchOf(td *taskDef, in runTaskInput) Launch {
 		if c.Essential == nil || *c.Essential {
 			l.Container = c.Name
 			l.Command = c.Command
+			for k, v := range c.Environment {
+				l.Env[k] = v
+			}
+			if len(c.Secrets) > 0 {
+				l.Secrets = map[string]string{}
+				for k, v := range c.Secrets {
+					l.Secrets[k] = v
+				}
+			}
 			break
 		}
 	}
@@ -322,6 +358,10 @@ func (f *Fake) describeTasks(body []byte) (any, *apiError) {
 	var described []*task
 	for _, ref := range in.Tasks {
 		t, ok := f.findTask(clusterARN, ref)
+		if ok && t.hidden > 0 {
+			t.hidden--
+			ok = false
+		}
 		if !ok {
 			arn := ref
 			if !strings.HasPrefix(ref, "arn:") {
@@ -439,6 +479,9 @@ func (f *Fake) listTasks(body []byte) (any, *apiError) {
 		if in.LaunchType != "" && t.launchType != in.LaunchType {
 			continue
 		}
+		if t.hidden > 0 {
+			continue
+		}
 		switch desired {
 		case "STOPPED":
 			if t.desired != "STOPPED" {
@@ -475,9 +518,11 @@ type wireLogConfiguration struct {
 type wireContainerDefinition struct {
 	Name             string                `json:"name"`
 	Image            string                `json:"image,omitempty"`
-	Essential        bool                  `json:"essential"`
+	Essential        *bool                 `json:"essential,omitempty"`
 	Command          []string              `json:"command,omitempty"`
 	CPU              int32                 `json:"cpu"`
+	Environment      []wireKV              `json:"environment,omitempty"`
+	Secrets          []wireSecret          `json:"secrets,omitempty"`
 	LogConfiguration *wireLogConfiguration `json:"logConfiguration,omitempty"`
 }
 
@@ -508,6 +553,10 @@ func (f *Fake) describeTaskDefinition(body []byte) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	return map[string]any{"taskDefinition": f.wireTaskDef(td), "tags": []wireTag{}}, nil
+}
+
+func (f *Fake) wireTaskDef(td *taskDef) wireTaskDefinition {
 	w := wireTaskDefinition{
 		TaskDefinitionArn:       td.arn,
 		Family:                  td.def.Family,
@@ -526,11 +575,27 @@ func (f *Fake) describeTaskDefinition(body []byte) (any, *apiError) {
 		w.Compatibilities = []string{"EC2", "FARGATE"}
 	}
 	for _, c := range td.def.Containers {
-		wc := wireContainerDefinition{Name: c.Name, Image: c.Image, Essential: c.Essential == nil || *c.Essential, Command: c.Command}
+		ess := c.Essential == nil || *c.Essential
+		wc := wireContainerDefinition{Name: c.Name, Image: c.Image, Essential: &ess, Command: c.Command}
+		for _, k := range sortedKeys(c.Environment) {
+			wc.Environment = append(wc.Environment, wireKV{Name: k, Value: c.Environment[k]})
+		}
+		for _, k := range sortedKeys(c.Secrets) {
+			wc.Secrets = append(wc.Secrets, wireSecret{Name: k, ValueFrom: c.Secrets[k]})
+		}
 		if c.LogDriver != "" {
 			wc.LogConfiguration = &wireLogConfiguration{LogDriver: c.LogDriver, Options: c.LogOptions}
 		}
 		w.ContainerDefinitions = append(w.ContainerDefinitions, wc)
 	}
-	return map[string]any{"taskDefinition": w, "tags": []wireTag{}}, nil
+	return w
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

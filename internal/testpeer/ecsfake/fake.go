@@ -53,6 +53,10 @@ type Launch struct {
 	Container string
 	Command   []string
 	Env       map[string]string
+	// Secrets are the essential container's secrets from its task
+	// definition: name → valueFrom (ECS injects their values as
+	// environment variables when the container starts).
+	Secrets   map[string]string
 	StartedBy string
 }
 
@@ -87,6 +91,10 @@ type ContainerDefinition struct {
 	// Essential defaults to true, as in ECS.
 	Essential *bool
 	Command   []string
+	// Environment and Secrets (name → valueFrom, a Secrets Manager or
+	// SSM Parameter Store ARN) as in the container definition.
+	Environment map[string]string
+	Secrets     map[string]string
 	// LogDriver is "awslogs" or empty; LogOptions are its options
 	// (awslogs-group, awslogs-region, awslogs-stream-prefix).
 	LogDriver  string
@@ -115,6 +123,7 @@ type Task struct {
 	Subnets, SecurityGroups                []string
 	AssignPublicIP                         string
 	Overrides                              []ContainerOverride
+	TaskOverride                           TaskOverride
 	Tags                                   map[string]string
 	StopCode, StoppedReason                string
 	ExitCode                               *int
@@ -127,6 +136,9 @@ type ContainerOverride struct {
 	Environment map[string]string
 	CPU, Memory *int32
 }
+
+// TaskOverride is the task-level part of RunTask's overrides.
+type TaskOverride struct{ CPU, Memory string }
 
 type taskDef struct {
 	arn      string
@@ -153,6 +165,12 @@ type task struct {
 	exitCode                *int
 	containerReason         string
 	version                 int64
+	// params is RunTask's request without its clientToken: a reused
+	// token with other parameters is a ConflictException.
+	params string
+	// hidden is how many more DescribeTasks calls report the task
+	// MISSING (ECS's eventual consistency right after RunTask).
+	hidden int
 }
 
 type logEvent struct {
@@ -185,10 +203,12 @@ type Fake struct {
 	order       []*task
 	tokens      map[string]*task // clusterARN + "\x00" + clientToken
 	scripts     []Script
+	hideNext    []int
 	runFailures []string
 	throttle    map[string]int // op ("" = any) → remaining
 	injected    map[string][]injectedErr
 	calls       map[string]int
+	registered  int
 	groups      map[string]map[string]*logStream
 	gates       map[string]bool
 	holds       map[string]chan struct{} // op → closed on release
@@ -278,6 +298,11 @@ func (f *Fake) AddCluster(name string) string {
 func (f *Fake) RegisterTaskDefinition(def TaskDefinition) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.register(def)
+}
+
+// register adds a revision. Caller holds f.mu.
+func (f *Fake) register(def TaskDefinition) string {
 	if def.NetworkMode == "" {
 		def.NetworkMode = "awsvpc"
 	}
@@ -297,6 +322,16 @@ func (f *Fake) ScriptNext(s Script) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.scripts = append(f.scripts, s)
+}
+
+// HideNext makes the next task RunTask starts invisible for a while, as
+// ECS's eventual consistency does right after RunTask: its next n
+// DescribeTasks calls report it MISSING and ListTasks leaves it out until
+// then. Calls queue up.
+func (f *Fake) HideNext(describes int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hideNext = append(f.hideNext, describes)
 }
 
 // SetScript replaces the script of a started task (by ID or ARN).
@@ -723,6 +758,7 @@ func (t *task) snapshot() Task {
 		s.Tags[tg.Key] = tg.Value
 	}
 	if t.overrides != nil {
+		s.TaskOverride = TaskOverride{CPU: t.overrides.CPU, Memory: t.overrides.Memory}
 		for _, o := range t.overrides.ContainerOverrides {
 			co := ContainerOverride{Name: o.Name, Command: o.Command, CPU: o.CPU, Memory: o.Memory, Environment: map[string]string{}}
 			for _, kv := range o.Environment {

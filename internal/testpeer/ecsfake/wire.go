@@ -23,6 +23,8 @@ type apiError struct {
 	status  int
 	code    string
 	message string
+	// extra members of the error shape (ConflictException resourceIds).
+	extra map[string]any
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
@@ -78,7 +80,11 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if aerr != nil {
 		w.Header().Set("X-Amzn-ErrorType", aerr.code)
 		w.WriteHeader(aerr.status)
-		body, _ := json.Marshal(map[string]string{"__type": aerr.code, "message": aerr.message})
+		shape := map[string]any{"__type": aerr.code, "message": aerr.message}
+		for k, v := range aerr.extra {
+			shape[k] = v
+		}
+		body, _ := json.Marshal(shape)
 		_, _ = w.Write(body)
 		return
 	}
@@ -155,6 +161,8 @@ func (f *Fake) handler(service, op string) (func([]byte) (any, *apiError), bool)
 			return f.listTasks, true
 		case "DescribeTaskDefinition":
 			return f.describeTaskDefinition, true
+		case "RegisterTaskDefinition":
+			return f.registerTaskDefinition, true
 		}
 		return nil, false
 	}
@@ -303,6 +311,14 @@ func (f *Fake) wire(t *task, withTags bool) wireTask {
 	}
 	if t.capProvider != "" {
 		w.CapacityProviderName = t.capProvider
+	}
+	if o := t.overrides; o != nil {
+		if o.CPU != "" {
+			w.CPU = o.CPU
+		}
+		if o.Memory != "" {
+			w.Memory = o.Memory
+		}
 	}
 	if w.Overrides == nil {
 		w.Overrides = &wireOverrides{}

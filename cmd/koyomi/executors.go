@@ -10,6 +10,7 @@ import (
 
 	"github.com/koyomi-dev/koyomi/internal/config"
 	"github.com/koyomi-dev/koyomi/internal/dispatch"
+	"github.com/koyomi-dev/koyomi/internal/dispatch/ecs"
 	"github.com/koyomi-dev/koyomi/internal/dispatch/local"
 	"github.com/koyomi-dev/koyomi/internal/dispatch/noop"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
@@ -35,7 +36,8 @@ func buildExecutors(ctx context.Context, cfg config.Config, st *store.Store, log
 		jobnet.JobLocal: loc,
 		jobnet.JobNoop:  noop.New(nil),
 	}
-	cloud := cloudOptions{CallTimeout: cfg.CloudCallTimeout, UnschedulableLimit: cfg.EKSUnschedulableLimit, StartErrorLimit: cfg.EKSStartErrorLimit}
+	cloud := cloudOptions{CallTimeout: cfg.CloudCallTimeout, UnschedulableLimit: cfg.EKSUnschedulableLimit, StartErrorLimit: cfg.EKSStartErrorLimit,
+		MissingGrace: cfg.ECSMissingGrace, Rates: ecs.Rates{RunTask: cfg.ECSRunTaskRate, DescribeTasks: cfg.ECSDescribeRate, GetLogEvents: cfg.ECSLogsRate}}
 	if err := addCloudExecutors(ctx, reg, st, log, cloud); err != nil {
 		return nil, err
 	}

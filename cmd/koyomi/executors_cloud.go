@@ -23,6 +23,9 @@ type cloudOptions struct {
 	CallTimeout        time.Duration
 	UnschedulableLimit time.Duration
 	StartErrorLimit    time.Duration
+	// MissingGrace and Rates: see ecs.Config.
+	MissingGrace time.Duration
+	Rates        ecs.Rates
 	// Refresh: how often the connections are checked for changes
 	// (connect.RefreshDefault when zero).
 	Refresh time.Duration
@@ -88,7 +91,8 @@ func addCloudExecutors(ctx context.Context, reg dispatch.Registry, st *store.Sto
 			if len(ecsConns) == 0 {
 				return unavailable(jobnet.JobECS, jobnet.ConnectionAWS, bad, nil)
 			}
-			ex, err := ecs.New(ecs.Config{Connections: ecsConns, Installation: install, CallTimeout: opts.CallTimeout, Logger: ecsLog})
+			ex, err := ecs.New(ecs.Config{Connections: ecsConns, Installation: install, CallTimeout: opts.CallTimeout,
+				MissingGrace: opts.MissingGrace, Rates: opts.Rates, Logger: ecsLog})
 			if err != nil {
 				ecsLog.Error("ecs executor left out", "err", err)
 				return unavailable(jobnet.JobECS, jobnet.ConnectionAWS, nil, err)

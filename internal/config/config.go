@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -38,6 +39,14 @@ const (
 	// EKSStartErrorLimitDefault: a pod whose image cannot be pulled (or
 	// whose container cannot be created) for longer fails to start.
 	EKSStartErrorLimitDefault = 2 * time.Minute
+	// ECSMissingGraceDefault: a task MISSING from DescribeTasks this soon
+	// after its creation is not yet visible rather than lost.
+	ECSMissingGraceDefault = time.Minute
+	// ECS client-side rates per connection (calls per second), below the
+	// account quotas.
+	ECSRunTaskRateDefault  = 10
+	ECSDescribeRateDefault = 20
+	ECSLogsRateDefault     = 10
 )
 
 // Config is the server's configuration.
@@ -75,6 +84,13 @@ type Config struct {
 	// before its job fails to start.
 	EKSUnschedulableLimit time.Duration
 	EKSStartErrorLimit    time.Duration
+	// ECSMissingGrace: how long after its creation a task may be MISSING
+	// from DescribeTasks (eventual consistency) before it counts as lost.
+	ECSMissingGrace time.Duration
+	// ECSRunTaskRate, ECSDescribeRate, ECSLogsRate: client-side limits of
+	// RunTask, DescribeTasks and GetLogEvents calls per second and
+	// connection.
+	ECSRunTaskRate, ECSDescribeRate, ECSLogsRate float64
 	// SecureCookies marks session cookies Secure (behind HTTPS).
 	SecureCookies bool
 	// JobLogMax caps the bytes kept of each local job's log (0: no cap);
@@ -138,6 +154,10 @@ func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) 
 		{name: "cloud-call-timeout", usage: "deadline of every AWS and Kubernetes call (a call without an answer is retried later)", def: CloudCallTimeoutDefault.String(), set: dur(&c.CloudCallTimeout)},
 		{name: "eks-unschedulable-limit", usage: "how long a pod may stay unschedulable before its job fails to start", def: EKSUnschedulableLimitDefault.String(), set: dur(&c.EKSUnschedulableLimit)},
 		{name: "eks-start-error-limit", usage: "how long a pod may fail to pull its image or create its container before its job fails to start", def: EKSStartErrorLimitDefault.String(), set: dur(&c.EKSStartErrorLimit)},
+		{name: "ecs-missing-grace", usage: "how long after RunTask a task MISSING from DescribeTasks still counts as starting (ECS is eventually consistent)", def: ECSMissingGraceDefault.String(), set: dur(&c.ECSMissingGrace)},
+		{name: "ecs-runtask-rate", usage: "RunTask calls per second per AWS connection (client-side limit)", def: fmt.Sprint(ECSRunTaskRateDefault), set: rate(&c.ECSRunTaskRate)},
+		{name: "ecs-describe-rate", usage: "DescribeTasks calls per second per AWS connection (client-side limit)", def: fmt.Sprint(ECSDescribeRateDefault), set: rate(&c.ECSDescribeRate)},
+		{name: "ecs-logs-rate", usage: "GetLogEvents calls per second per AWS connection (client-side limit; CloudWatch Logs allows 25 per account)", def: fmt.Sprint(ECSLogsRateDefault), set: rate(&c.ECSLogsRate)},
 		{name: "secure-cookies", usage: "mark session cookies Secure (serve behind HTTPS)", def: "false", set: boolean(&c.SecureCookies)},
 		{name: "job-log-max", usage: "most of a local job's log kept, e.g. 64MiB; its first quarter and its end are kept (0: no cap)", def: "64MiB", set: size(&c.JobLogMax)},
 		{name: "job-retention", usage: "how long a local job's state and log are kept after it ended, e.g. 30d or 12h (0: forever)", def: "30d", set: days(&c.JobRetention)},
@@ -233,7 +253,7 @@ func (c *Config) validate() fault.Problems {
 		v    time.Duration
 		min  time.Duration
 	}{{"plan-horizon", c.PlanHorizon, time.Hour}, {"poll-interval", c.PollInterval, 10 * time.Millisecond}, {"kill-grace", c.KillGrace, 0}, {"lease-ttl", c.LeaseTTL, time.Second}, {"job-retention", c.JobRetention, 0},
-		{"cloud-call-timeout", c.CloudCallTimeout, 100 * time.Millisecond}, {"eks-unschedulable-limit", c.EKSUnschedulableLimit, time.Second}, {"eks-start-error-limit", c.EKSStartErrorLimit, time.Second},
+		{"cloud-call-timeout", c.CloudCallTimeout, 100 * time.Millisecond}, {"eks-unschedulable-limit", c.EKSUnschedulableLimit, time.Second}, {"eks-start-error-limit", c.EKSStartErrorLimit, time.Second}, {"ecs-missing-grace", c.ECSMissingGrace, time.Second},
 		{"alert-poll", c.AlertPoll, 100 * time.Millisecond}, {"alert-send-timeout", c.AlertSendTimeout, time.Second},
 		{"alert-backoff", c.AlertBackoff, time.Second}, {"alert-backoff-max", c.AlertBackoffMax, time.Second}} {
 		if d.v < d.min {
@@ -353,6 +373,18 @@ func prefixes(p *[]netip.Prefix) func(string) error {
 			}
 			*p = append(*p, pr.Masked())
 		}
+		return nil
+	}
+}
+
+// rate parses calls per second: a positive number.
+func rate(p *float64) func(string) error {
+	return func(s string) error {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+			return fmt.Errorf("%q is not a positive number of calls per second", s)
+		}
+		*p = v
 		return nil
 	}
 }

@@ -164,6 +164,15 @@ func IsRetryable(err error) bool {
 	return false
 }
 
+// IsCapacity reports whether err is a start refused for want of capacity
+// or for a full quota (no room on the cluster, Fargate capacity, a
+// throttled account): worth trying again, within the job's capacity
+// budget (jobnet.Job.CapacityBudget).
+func IsCapacity(err error) bool {
+	var c interface{ Capacity() bool }
+	return errors.As(err, &c) && c.Capacity() && IsRetryable(err)
+}
+
 // Permanent wraps err to mark a start as rejected for good (bad parameters,
 // unknown cluster): the runner ends the job as failed to start.
 type Permanent struct{ Err error }

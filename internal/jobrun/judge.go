@@ -163,3 +163,29 @@ func compare(op string, c int) (bool, error) {
 	}
 	return false, fmt.Errorf("judge: unknown op %q, want eq, ne, lt, le, gt or ge: %w", op, fault.ErrInvalid)
 }
+
+// CapacityVerdict is what to do after a start was refused for want of
+// capacity or for a full quota.
+type CapacityVerdict struct {
+	// Retry: try again at At; else the attempt fails to start.
+	Retry bool
+	At    time.Time
+	// Reason is what the unit and the event show: the try, the budget and
+	// the backend's reason.
+	Reason string
+}
+
+// CapacityDecision decides after the refusedTries-th refused try (1-based)
+// at now: within the budget (b.Retries retries after the first try) the
+// start is tried again b.Interval later; after the last it fails to start
+// with the last reason.
+func CapacityDecision(b jobnet.CapacityBudget, refusedTries int, now time.Time, reason string) CapacityVerdict {
+	total := b.Retries + 1
+	if refusedTries >= total {
+		return CapacityVerdict{Reason: fmt.Sprintf("no capacity after %d tries over %s (capacity_retries %d, every %s); last: %s",
+			refusedTries, (time.Duration(refusedTries-1) * b.Interval).String(), b.Retries, b.Interval, reason)}
+	}
+	at := now.Add(b.Interval)
+	return CapacityVerdict{Retry: true, At: at, Reason: fmt.Sprintf("waiting for capacity: try %d of %d refused; next try at %s: %s",
+		refusedTries, total, at.UTC().Format(time.RFC3339), reason)}
+}

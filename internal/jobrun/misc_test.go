@@ -304,3 +304,20 @@ func FuzzDispatchKey(f *testing.F) {
 		require.Regexp(t, keyRE, k)
 	})
 }
+
+func TestCapacityDecision(t *testing.T) {
+	now := time.Date(2026, 4, 1, 2, 0, 0, 0, time.UTC)
+	b := jobnet.CapacityBudget{Retries: 2, Interval: time.Minute}
+	v := CapacityDecision(b, 1, now, "RESOURCE:MEMORY")
+	require.True(t, v.Retry)
+	require.Equal(t, now.Add(time.Minute), v.At)
+	require.Equal(t, "waiting for capacity: try 1 of 3 refused; next try at 2026-04-01T02:01:00Z: RESOURCE:MEMORY", v.Reason)
+	v = CapacityDecision(b, 2, now, "Capacity is unavailable")
+	require.True(t, v.Retry)
+	require.Contains(t, v.Reason, "try 2 of 3")
+	v = CapacityDecision(b, 3, now, "Capacity is unavailable")
+	require.False(t, v.Retry)
+	require.Equal(t, "no capacity after 3 tries over 2m0s (capacity_retries 2, every 1m0s); last: Capacity is unavailable", v.Reason)
+	// No retries: the first refusal ends it.
+	require.False(t, CapacityDecision(jobnet.CapacityBudget{Interval: time.Second}, 1, now, "x").Retry)
+}

@@ -302,7 +302,13 @@ func (r *Runner) startFailed(ctx context.Context, d startDone) error {
 	}
 	var perm *dispatch.Permanent
 	n := u.StartErrors + 1
-	if errors.As(d.err, &perm) || errors.Is(d.err, fault.ErrInvalid) || n >= StartErrorLimit {
+	if errors.As(d.err, &perm) || errors.Is(d.err, fault.ErrInvalid) {
+		return r.failStart(ctx, g, def, u, d.err.Error())
+	}
+	if dispatch.IsCapacity(d.err) && def.Job != nil {
+		return r.capacityRetry(ctx, g, def, u, n, d.err)
+	}
+	if n >= StartErrorLimit {
 		return r.failStart(ctx, g, def, u, d.err.Error())
 	}
 	backoff := min(time.Second<<min(n-1, 6), time.Minute)
@@ -315,6 +321,25 @@ func (r *Runner) startFailed(ctx context.Context, d startDone) error {
 	at := r.p.Now().Add(backoff)
 	r.setWake(at)
 	if err := r.p.Store.MarkStartError(ctx, u.ID, n, at, d.err.Error(), evs); err != nil && !store.IsConflict(err) {
+		return err
+	}
+	return nil
+}
+
+// capacityRetry handles a start refused for want of capacity (or a full
+// quota): the job's capacity budget (jobrun.CapacityDecision) says whether
+// to try again, when, and what the unit shows meanwhile; every refused try
+// is an event with its reason. Out of budget, the attempt fails to start
+// with the last reason.
+func (r *Runner) capacityRetry(ctx context.Context, g store.Generation, def jobnet.Unit, u store.RunUnit, n int, cause error) error {
+	dec := jobrun.CapacityDecision(def.Job.CapacityBudget(), n, r.p.Now(), cause.Error())
+	if !dec.Retry {
+		return r.failStart(ctx, g, def, u, dec.Reason)
+	}
+	ev := r.event(g, alert.EventDispatchError, alert.SeverityWarning)
+	ev.Job, ev.State, ev.Attempt, ev.Detail = u.Path, string(jobrun.StateStarting), u.Attempt, dec.Reason
+	r.setWake(dec.At)
+	if err := r.p.Store.MarkStartError(ctx, u.ID, n, dec.At, dec.Reason, []alert.Event{ev}); err != nil && !store.IsConflict(err) {
 		return err
 	}
 	return nil

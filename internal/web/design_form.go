@@ -27,6 +27,7 @@ func unitValues(u *jobnet.Unit) (map[string]string, map[string]bool) {
 			v["ecs.security_groups"] = strings.Join(e.SecurityGroups, ", ")
 			v["ecs.command"] = strings.Join(e.Command, "\n")
 			v["ecs.cpu"], v["ecs.memory"] = intText(e.CPU), intText(e.Memory)
+			v["ecs.task_cpu"], v["ecs.task_memory"] = e.TaskCPU, e.TaskMemory
 		}
 		if k := j.EKS; k != nil {
 			v["eks.image"], v["eks.namespace"], v["eks.service_account"], v["eks.mode"] = k.Image, k.Namespace, k.ServiceAccount, k.Mode
@@ -212,6 +213,7 @@ func jobFromForm(r *formReader, orig *jobnet.Job) *jobnet.Job {
 		e.Subnets, e.SecurityGroups = r.list("ecs.subnets", ","), r.list("ecs.security_groups", ",")
 		e.Command = r.lines("ecs.command")
 		e.CPU, e.Memory = r.int("ecs.cpu"), r.int("ecs.memory")
+		e.TaskCPU, e.TaskMemory = r.text("ecs.task_cpu"), r.text("ecs.task_memory")
 		j.ECS = e
 	case jobnet.JobEKS:
 		k := &jobnet.EKSSpec{}

@@ -326,4 +326,13 @@ func TestUnusableConnection(t *testing.T) {
 		})
 	}
 	require.Equal(t, 1, dials, "a host that does not exist is not tried again")
+
+	// Credentials AWS refuses.
+	ex := newExecutor(t, f, func(c *ecs.Config) { c.MaxAttempts = 5; c.MaxBackoff = 5 * time.Second })
+	f.FailNext("ListTasks", "UnrecognizedClientException", "The security token included in the request is invalid.")
+	_, err = ex.Start(ctx, req("refused", ecsJob()))
+	var perm *dispatch.Permanent
+	require.ErrorAs(t, err, &perm)
+	require.ErrorIs(t, err, fault.ErrForbidden)
+	require.Contains(t, err.Error(), "security token included in the request is invalid")
 }

@@ -170,6 +170,12 @@
 //     retries with exponential backoff (1 s … 1 min, StartErrorLimit tries);
 //     a permanent one (dispatch.Permanent, invalid input, no executor) ends
 //     the attempt as failed to start, which the job's retry policy may retry.
+//     A start refused for want of capacity or a full quota
+//     (dispatch.IsCapacity) is tried again within the job's capacity budget
+//     (jobnet.Job.CapacityBudget: retries a fixed interval apart, decided by
+//     jobrun.CapacityDecision); each refused try shows on the unit ("try 3 of
+//     21 refused; next try at …: <reason>") and raises a dispatch_error
+//     event; out of budget the attempt fails to start with the last reason.
 //   - A timeout or an operator's kill records why the runner cancelled the
 //     execution (cancel_cause) after calling Cancel with KillGrace, so the
 //     end is judged correctly (killed, or the timeout's end state) even if

@@ -254,7 +254,7 @@ func checkOverrides(o *ecstypes.TaskOverride) error {
 	env, cmd := 0, 0
 	for _, co := range o.ContainerOverrides {
 		for _, kv := range co.Environment {
-			env += len(aws.ToString(kv.Name)) + len(aws.ToString(kv.Value)) + 27
+			env += len(aws.ToString(kv.Name)) + len(aws.ToString(kv.Value)) + 23
 		}
 		for _, a := range co.Command {
 			cmd += len(a) + 3

@@ -14,10 +14,15 @@
 // Operations: RunTask (validation as in the API reference: cluster, task
 // definition, launch type vs capacity provider strategy, awsvpc network
 // configuration for FARGATE and awsvpc task definitions, override container
-// names, startedBy, tags; clientToken idempotency; failures on demand),
-// DescribeTasks (at most 100, unknown ARNs as failures MISSING, include
-// TAGS), StopTask, ListTasks (cluster, startedBy, family, desiredStatus,
-// pagination), DescribeTaskDefinition, and GetLogEvents (forward and
+// names, the 8192-character limit of container overrides, task-level
+// cpu/memory against Fargate's sizes, startedBy, tags; clientToken
+// idempotency, and ConflictException with resourceIds when a token comes
+// back with other parameters; failures on demand), DescribeTasks (at most
+// 100, unknown ARNs as failures MISSING, include TAGS), StopTask, ListTasks
+// (cluster, startedBy, family, desiredStatus, pagination),
+// DescribeTaskDefinition, RegisterTaskDefinition (family name, Fargate
+// sizes, image, secrets valueFrom references that need an execution role),
+// and GetLogEvents (forward and
 // backward tokens "f/N", "b/N"; the same forward token comes back when there
 // is nothing new; ResourceNotFoundException for a stream the container has
 // not created yet; 10,000 events or 1 MB per page).
@@ -28,7 +33,9 @@
 // run length, a gate to wait on, lines to log when it starts and when it
 // exits, or a start failure. Test hooks: ScriptNext, Config.ScriptFor,
 // FailRunTask, Throttle/ThrottleOp, FailNext, AppendLog, OpenGate, Forget
-// (ECS forgetting a stopped task), Calls (per-operation counter) and Tasks
+// (ECS forgetting a stopped task), HideNext (a new task MISSING from
+// DescribeTasks and ListTasks for its first describes, as ECS's eventual
+// consistency has it), Registered, TaskDefinition, Calls (per-operation counter) and Tasks
 // (what RunTask received). The fake clock starts at StartDefault and moves
 // one Step per Advance.
 package ecsfake

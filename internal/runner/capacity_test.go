@@ -124,3 +124,89 @@ func TestCapacityBudget(t *testing.T) {
 		require.Equal(t, 1, failed)
 	})
 }
+
+// TestForgottenTaskEndsUnknown: Koyomi was down for hours while an ECS job
+// ran and ended; ECS has forgotten the task by the time a fresh runner
+// looks. The unit ends unknown end (its successor bypassed) with a reason
+// that says the outcome cannot be learned, and the alert carries the tail
+// of the task's CloudWatch log, which outlives ECS's memory of the task.
+func TestForgottenTaskEndsUnknown(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := ecsfake.New(ecsfake.Config{})
+		t.Cleanup(f.Close)
+		f.AddCluster("batch")
+		f.RegisterTaskDefinition(ecsfake.TaskDefinition{Family: "app", RequiresCompatibilities: []string{"FARGATE"}, CPU: "256", Memory: "512",
+			Containers: []ecsfake.ContainerDefinition{{Name: "app", Image: "example/app:1", LogDriver: "awslogs",
+				LogOptions: map[string]string{"awslogs-group": "/koyomi/app", "awslogs-stream-prefix": "k"}}}})
+		f.ScriptNext(ecsfake.Script{RunSteps: 1, Logs: []string{"posting 1200 rows"}, ExitLogs: []string{"error: ledger locked"}, ExitCode: 4})
+
+		var mu sync.Mutex
+		var away time.Duration // how long Koyomi was down
+		clock := time.Now()
+		now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock.Add(away) }
+		newRunner := func() *runner.Runner {
+			ex, err := ecs.New(ecs.Config{
+				Connections: []ecs.Connection{{Name: "fine", Region: f.Region(), EndpointURL: f.URL}},
+				Credentials: credentials.NewStaticCredentialsProvider("AKIDKOYOMITEST", "not-a-secret", ""),
+				MaxAttempts: 1,
+				// ECS's clock, as far as the task's createdAt goes.
+				Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return f.Now().Add(away) },
+			})
+			require.NoError(t, err)
+			r, err := runner.New(runner.Params{Store: st, Executors: dispatch.Registry{jobnet.JobECS: ex}, Node: "test-node",
+				PollInterval: time.Second, KillGrace: time.Second, Logger: testLogger(), Now: now})
+			require.NoError(t, err)
+			return r
+		}
+		g := submit(t, st, &jobnet.Jobnet{Name: "forgot", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{ecsUnit("post", "fine"), nop("after")},
+			Edges: []jobnet.Edge{edge("post", "after", "")}}}, nil)
+		mu.Lock()
+		clock = time.Now()
+		mu.Unlock()
+		until := func(r *runner.Runner, what string, ok func(map[string]store.UnitRun) bool) {
+			t.Helper()
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				_, err := r.Pass(ctx)
+				require.NoError(t, err)
+				us := unitsOf(t, st, g.ID)
+				if ok(us) {
+					return
+				}
+				if time.Now().After(deadline) {
+					require.FailNowf(t, "timed out", "not %s: %v", what, reasons(us))
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		until(newRunner(), "running", func(us map[string]store.UnitRun) bool { return us["post"].State == jobrun.StateRunning })
+
+		// Koyomi is down: the task runs, ends and is forgotten.
+		f.Settle()
+		task := f.Tasks()[0]
+		require.Equal(t, "STOPPED", task.LastStatus)
+		require.NoError(t, f.Forget(task.ARN))
+		mu.Lock()
+		away = 3 * time.Hour
+		mu.Unlock()
+
+		until(newRunner(), "ended", func(us map[string]store.UnitRun) bool { return us["after"].State.IsTerminal() })
+		us := unitsOf(t, st, g.ID)
+		require.Equal(t, jobrun.StateUnknownEnd, us["post"].State)
+		require.Equal(t, jobrun.StateBypassed, us["after"].State)
+		require.Contains(t, us["post"].Reason, "ECS no longer knows task "+task.ID)
+		require.Contains(t, us["post"].Reason, "its outcome cannot be learned")
+		require.Equal(t, jobrun.GenEndedAbnormal, genState(t, st, g.ID))
+
+		evs, err := st.AlertOutbox(ctx, 1000)
+		require.NoError(t, err)
+		var tail []string
+		for _, e := range evs {
+			if e.Event.RunID == g.ID && e.Event.Job == "post" && e.Event.Kind == alert.EventJobAbnormal {
+				tail = e.Event.LogTail
+			}
+		}
+		require.Equal(t, []string{"posting 1200 rows", "error: ledger locked"}, tail, "the log of a forgotten task is still read")
+	})
+}

@@ -230,3 +230,70 @@ func TestGetLogEvents(t *testing.T) {
 	_, err = lc.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/etl"), LogStreamName: aws.String("x"), NextToken: aws.String("garbage")})
 	require.ErrorAs(t, err, &rnf)
 }
+
+// TestAsDocumented covers what ECS documents and the fake must not be
+// kinder about: a reused clientToken with other parameters, the 8192
+// characters of container overrides, Fargate task sizes, secrets that
+// need an execution role, and new tasks not yet visible.
+func TestAsDocumented(t *testing.T) {
+	f, ec, _ := setup(t)
+	ctx := context.Background()
+	in := func(token string, command ...string) *ecs.RunTaskInput {
+		return &ecs.RunTaskInput{Cluster: aws.String("batch"), TaskDefinition: aws.String("etl"), LaunchType: types.LaunchTypeFargate,
+			NetworkConfiguration: vpc, ClientToken: aws.String(token),
+			Overrides: &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{{Name: aws.String("app"), Command: command}}}}
+	}
+	first, err := ec.RunTask(ctx, in("tok-1", "a"))
+	require.NoError(t, err)
+	again, err := ec.RunTask(ctx, in("tok-1", "a"))
+	require.NoError(t, err)
+	require.Equal(t, aws.ToString(first.Tasks[0].TaskArn), aws.ToString(again.Tasks[0].TaskArn), "same token, same parameters: the same task")
+	_, err = ec.RunTask(ctx, in("tok-1", "b"))
+	var conflict *types.ConflictException
+	require.ErrorAs(t, err, &conflict)
+	require.Equal(t, []string{aws.ToString(first.Tasks[0].TaskArn)}, conflict.ResourceIds)
+
+	big := in("tok-2", strings.Repeat("x", 8200))
+	_, err = ec.RunTask(ctx, big)
+	var invalid *types.InvalidParameterException
+	require.ErrorAs(t, err, &invalid)
+	require.Contains(t, invalid.ErrorMessage(), "8192")
+
+	sized := in("tok-3")
+	sized.Overrides.Cpu, sized.Overrides.Memory = aws.String("1024"), aws.String("1024")
+	_, err = ec.RunTask(ctx, sized)
+	var client *types.ClientException
+	require.ErrorAs(t, err, &client)
+	require.Contains(t, client.ErrorMessage(), "No Fargate configuration exists for given values: 1024 CPU, 1024 memory")
+	sized.Overrides.Memory = aws.String("2 GB")
+	out, err := ec.RunTask(ctx, sized)
+	require.NoError(t, err)
+	require.Equal(t, "1024", aws.ToString(out.Tasks[0].Cpu))
+
+	reg := &ecs.RegisterTaskDefinitionInput{Family: aws.String("etl-secret"), NetworkMode: types.NetworkModeAwsvpc,
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate}, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("app:1"),
+			Secrets: []types.Secret{{Name: aws.String("DB_PASSWORD"), ValueFrom: aws.String("arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:db-AbC")}}}}}
+	_, err = ec.RegisterTaskDefinition(ctx, reg)
+	require.ErrorAs(t, err, &client)
+	require.Contains(t, client.ErrorMessage(), "execution role")
+	reg.ExecutionRoleArn = aws.String("arn:aws:iam::123456789012:role/exec")
+	rout, err := ec.RegisterTaskDefinition(ctx, reg)
+	require.NoError(t, err)
+	d, err := ec.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: rout.TaskDefinition.TaskDefinitionArn})
+	require.NoError(t, err)
+	require.Equal(t, "DB_PASSWORD", aws.ToString(d.TaskDefinition.ContainerDefinitions[0].Secrets[0].Name))
+	require.Equal(t, 1, f.Registered())
+
+	f.HideNext(1)
+	hidden, err := ec.RunTask(ctx, in("tok-4", "a"))
+	require.NoError(t, err)
+	arn := aws.ToString(hidden.Tasks[0].TaskArn)
+	desc, err := ec.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("batch"), Tasks: []string{arn}})
+	require.NoError(t, err)
+	require.Empty(t, desc.Tasks)
+	require.Equal(t, "MISSING", aws.ToString(desc.Failures[0].Reason))
+	desc, err = ec.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("batch"), Tasks: []string{arn}})
+	require.NoError(t, err)
+	require.Len(t, desc.Tasks, 1, "visible after its first describe")
+}

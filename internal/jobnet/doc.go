@@ -67,6 +67,11 @@
 //     compares predicted ends with it and warns.
 //   - ECS task definitions are family, family:revision or a task
 //     definition ARN; launch_type and capacity_providers are exclusive.
+//     task_cpu/task_memory read as units or vCPUs and MiB or GB; on Fargate
+//     they must be one of its task sizes (CheckTaskSize). secrets map
+//     variable names to Secrets Manager or SSM references, never values, and
+//     a name is either in env or in secrets (CheckSecrets). The capacity
+//     budget (Job.CapacityBudget) defaults to 20 retries 30 s apart.
 //   - Connections are checked only when Known.CheckConnections is set,
 //     since plain file validation does not see the database.
 //   - Holiday sets are the built-in ones (calendar.LookupSet) plus

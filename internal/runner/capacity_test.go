@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -208,5 +209,39 @@ func TestForgottenTaskEndsUnknown(t *testing.T) {
 			}
 		}
 		require.Equal(t, []string{"posting 1200 rows", "error: ledger locked"}, tail, "the log of a forgotten task is still read")
+	})
+}
+
+// TestUnusableConnectionFailsAtOnce: an ECS job whose connection points at
+// an endpoint where nothing listens fails to start on its first try, with
+// the reason, instead of being retried StartErrorLimit times.
+func TestUnusableConnectionFailsAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		dead := "http://" + ln.Addr().String()
+		require.NoError(t, ln.Close())
+		ex, err := ecs.New(ecs.Config{
+			Connections: []ecs.Connection{{Name: "fine", Region: "ap-northeast-1", EndpointURL: dead}},
+			Credentials: credentials.NewStaticCredentialsProvider("AKIDKOYOMITEST", "not-a-secret", ""),
+			MaxBackoff:  20 * time.Second, // the SDK would wait long between attempts if it retried
+		})
+		require.NoError(t, err)
+		r, err := runner.New(runner.Params{Store: st, Executors: dispatch.Registry{jobnet.JobECS: ex}, Node: "test-node",
+			PollInterval: time.Second, KillGrace: time.Second, Logger: testLogger()})
+		require.NoError(t, err)
+		g := submit(t, st, &jobnet.Jobnet{Name: "dead", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{ecsUnit("load", "fine")}}}, nil)
+		var got store.UnitRun
+		for range 200 {
+			_, err := r.Pass(ctx)
+			require.NoError(t, err)
+			if got = unitsOf(t, st, g.ID)["load"]; got.State.IsTerminal() {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		require.Equal(t, jobrun.StateFailedToStart, got.State, "reason %q", got.Reason)
+		require.Contains(t, got.Reason, "the connection is unusable (nothing listens at the endpoint)")
 	})
 }

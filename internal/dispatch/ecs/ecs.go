@@ -137,7 +137,9 @@ type Config struct {
 	TaskDefinitionTTL time.Duration
 	StopReason        string
 	Logger            *slog.Logger
-	// Now is the clock of the task definition cache (time.Now when nil).
+	// Now is the clock of the task definition cache, of the MISSING grace
+	// period (compared with ECS's createdAt) and of the rate limits
+	// (time.Now when nil).
 	Now func() time.Time
 }
 

@@ -298,9 +298,9 @@ func (s *Store) DefinitionVersions(ctx context.Context) (string, error) {
 	}
 	h := sha256.New()
 	for _, q := range []string{
-		"SELECT COUNT(*) AS n, COALESCE(SUM(current_version), 0) AS v, MAX(updated_at) AS u FROM jobnets",
+		"SELECT COUNT(*) AS n, COALESCE(SUM(current_version), 0) AS v, MAX(updated_at) AS u FROM jobnets WHERE deleted_at IS NULL",
 		"SELECT COUNT(*) AS n, COALESCE(SUM(version), 0) AS v, MAX(updated_at) AS u FROM calendars",
-		"SELECT COUNT(*) AS n, 0 AS v, MAX(updated_at) AS u FROM folders",
+		"SELECT COUNT(*) AS n, 0 AS v, MAX(updated_at) AS u FROM folders WHERE deleted_at IS NULL",
 	} {
 		var r row
 		if err := s.db.WithContext(ctx).Raw(q).Scan(&r).Error; err != nil {

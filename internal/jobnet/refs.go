@@ -3,6 +3,8 @@ package jobnet
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -102,3 +104,27 @@ func Relocated(j *Jobnet, folder, name string, keepBare bool) (*Jobnet, error) {
 // ValidName reports whether s may name a unit, jobnet, folder, calendar or
 // pool: 1-64 of A-Z a-z 0-9 _ . - and not "." or "..".
 func ValidName(s string) bool { return validName(s) }
+
+var unsafeRun = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// SafeName turns a name people write (給与計算, "日次 load") into a name
+// Koyomi accepts: kept as is when valid, otherwise the ASCII letters,
+// digits, _ . - that remain plus a hash of the whole, so distinct names stay
+// distinct ("日次_load" → "load-" and 8 hex digits), or "u-" and the hash
+// when no ASCII remains ("給与計算" → "u-ed03c9af").
+func SafeName(s string) string {
+	if validName(s) {
+		return s
+	}
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	sum := fmt.Sprintf("%08x", h.Sum32())
+	clean := strings.Trim(unsafeRun.ReplaceAllString(s, "_"), "_")
+	if strings.Trim(clean, "_.-") == "" {
+		return "u-" + sum
+	}
+	if len(clean) > 64-9 {
+		clean = clean[:64-9]
+	}
+	return clean + "-" + sum
+}

@@ -60,3 +60,34 @@ func TestRelocatedQualifiesBareReferences(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "b", c.Units[0].Wait.Jobnet)
 }
+
+func TestTitlesAndSafeNames(t *testing.T) {
+	require.Equal(t, "load", jobnet.SafeName("load"))
+	require.Regexp(t, `^u-[0-9a-f]{8}$`, jobnet.SafeName("給与計算"))
+	require.Regexp(t, `^load-[0-9a-f]{8}$`, jobnet.SafeName("日次 load"))
+	require.NotEqual(t, jobnet.SafeName("給与計算"), jobnet.SafeName("給与集計"))
+
+	b, err := jobnet.ParseFile("t.yaml", []byte(`kind: Calendar
+name: c
+time_zone: Asia/Tokyo
+---
+kind: Folder
+name: f
+calendar: c
+---
+kind: Jobnet
+name: payroll
+title: 給与計算
+folder: f
+units:
+  - {name: sum, title: "集計", kind: job, job: {type: noop}}
+  - {name: bad, title: " 改行\n", kind: job, job: {type: noop}}
+`))
+	require.NoError(t, err)
+	require.Equal(t, "給与計算", b.Jobnets[0].DisplayName())
+	require.Equal(t, "集計", b.Jobnets[0].Units[0].DisplayName())
+	require.Equal(t, "bad", (&jobnet.Unit{Name: "bad"}).DisplayName())
+	ps := jobnet.Validate(b, jobnet.Known{})
+	require.Len(t, ps, 1, ps.Error())
+	require.Equal(t, "jobnets[f/payroll].units[bad].title", ps[0].Path)
+}

@@ -351,3 +351,8 @@ func (s *Service) DeleteFolder(ctx context.Context, a Actor, name string) error 
 	}
 	return s.store.DeleteFolder(ctx, name, store.AuditEntry{Actor: a.Username, Action: "delete", Target: "folder/" + name, Detail: "deleted"})
 }
+
+// JobnetTitles returns the display names of the jobnets that have one, by path.
+func (s *Service) JobnetTitles(ctx context.Context) (map[string]string, error) {
+	return s.store.JobnetTitles(ctx)
+}

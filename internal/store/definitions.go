@@ -57,6 +57,8 @@ type jobnetRecord struct {
 	CurrentVersion int
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// Title is the current version's display name.
+	Title string
 	// DeletedAt is set on a deleted jobnet, whose name then ends in ~ID.
 	DeletedAt *time.Time
 }
@@ -227,7 +229,7 @@ func applyJobnet(tx *gorm.DB, j *jobnet.Jobnet, actor string, now time.Time) (Ap
 	var rec jobnetRecord
 	err = tx.Where("folder = ? AND name = ?", j.Folder, j.Name).Take(&rec).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		rec = jobnetRecord{Folder: j.Folder, Name: j.Name, CurrentVersion: 1, CreatedAt: now, UpdatedAt: now}
+		rec = jobnetRecord{Folder: j.Folder, Name: j.Name, Title: j.Title, CurrentVersion: 1, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&rec).Error; err != nil {
 			return AppliedObject{}, translate(err, "create jobnet "+path)
 		}
@@ -248,7 +250,7 @@ func applyJobnet(tx *gorm.DB, j *jobnet.Jobnet, actor string, now time.Time) (Ap
 	}
 	next := rec.CurrentVersion + 1
 	res := tx.Model(&jobnetRecord{}).Where("id = ? AND current_version = ?", rec.ID, rec.CurrentVersion).
-		Updates(map[string]any{"current_version": next, "updated_at": now})
+		Updates(map[string]any{"current_version": next, "title": j.Title, "updated_at": now})
 	if res.Error != nil {
 		return AppliedObject{}, translate(res.Error, "update jobnet "+path)
 	}

@@ -77,7 +77,7 @@ func (s *Store) moveJobnet(tx *gorm.DB, m JobnetMove, actor string) (int, error)
 	now := s.now()
 	next := rec.CurrentVersion + 1
 	res := tx.Model(&jobnetRecord{}).Where("id = ? AND current_version = ?", rec.ID, rec.CurrentVersion).
-		Updates(map[string]any{"folder": m.Jobnet.Folder, "name": m.Jobnet.Name, "current_version": next, "updated_at": now})
+		Updates(map[string]any{"folder": m.Jobnet.Folder, "name": m.Jobnet.Name, "title": m.Jobnet.Title, "current_version": next, "updated_at": now})
 	if res.Error != nil {
 		return 0, translate(res.Error, "move jobnet "+from)
 	}
@@ -221,4 +221,18 @@ func deleteFolder(tx *gorm.DB, name string, now time.Time) error {
 		return fmt.Errorf("folder %q: %w", name, fault.ErrNotFound)
 	}
 	return nil
+}
+
+// JobnetTitles returns the display names of the jobnets that have one, by
+// path (folder/name), for lists of runs.
+func (s *Store) JobnetTitles(ctx context.Context) (map[string]string, error) {
+	var recs []jobnetRecord
+	if err := s.db.WithContext(ctx).Select("folder", "name", "title").Where("deleted_at IS NULL AND title <> ''").Find(&recs).Error; err != nil {
+		return nil, translate(err, "list jobnet titles")
+	}
+	out := make(map[string]string, len(recs))
+	for _, r := range recs {
+		out[r.Folder+"/"+r.Name] = r.Title
+	}
+	return out, nil
 }

@@ -92,7 +92,15 @@
     }
     return u.kind;
   }
-  function clip(s, n) { return s.length > n ? s.slice(0, n - 1) + "…" : s; }
+  // clip shortens s to about n narrow characters; a wide (CJK) character counts as two.
+  function clip(s, n) {
+    var chars = Array.from(s), width = function (c) { return c.codePointAt(0) >= 0x2E80 ? 2 : 1; };
+    var total = chars.reduce(function (a, c) { return a + width(c); }, 0);
+    if (total <= n) { return s; }
+    var w = 0, out = "";
+    for (var i = 0; i < chars.length && w + width(chars[i]) <= n - 1; i++) { w += width(chars[i]); out += chars[i]; }
+    return out + "…";
+  }
   function render() {
     var n = net();
     gEdges.textContent = ""; gUnits.textContent = "";
@@ -114,11 +122,12 @@
         if (u.kind === "jobnet") { el("rect", { "class": "ds-inner", x: 4, y: 4, width: W - 8, height: H - 8, rx: 7 }, g); }
       }
       if (u.hold) { el("text", { "class": "ds-hold", x: W - 8, y: 14, "text-anchor": "end" }, g).textContent = "⏸"; }
-      var t = el("text", { "class": "ds-name", x: W / 2, y: H / 2 - 3, "text-anchor": "middle" }, g);
-      t.textContent = clip(u.name, 20);
+      // A unit with a title shows it, with its name (the identifier) below.
+      var t = el("text", { "class": "ds-name", x: W / 2, y: H / 2 - 3, "text-anchor": "middle", "data-testid": "unit-label-" + u.name }, g);
+      t.textContent = clip(u.title || u.name, 20);
       var s = el("text", { "class": "ds-sub", x: W / 2, y: H / 2 + 12, "text-anchor": "middle" }, g);
-      s.textContent = clip(subtitle(u), 24);
-      el("title", {}, g).textContent = u.name + (u.description ? "\n" + u.description : "");
+      s.textContent = clip(u.title ? u.name + " · " + subtitle(u) : subtitle(u), 24);
+      el("title", {}, g).textContent = (u.title ? u.title + "\n" : "") + u.name + (u.description ? "\n" + u.description : "");
       el("circle", { "class": "ds-port", cx: 0, cy: H / 2, r: 4 }, g);
       if (editable) { el("circle", { "class": "ds-handle", cx: W, cy: H / 2, r: 7, "data-handle": u.name, "data-testid": "handle-" + u.name }, g); }
     });

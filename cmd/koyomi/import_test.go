@@ -63,7 +63,7 @@ func TestImportJP1AppliesInOneTransaction(t *testing.T) {
 	require.Contains(t, out, "Jobnet")
 	exp, _, err = koyomi(t, dir, "export")
 	require.NoError(t, err)
-	require.Contains(t, exp, "JP1 name: 給与計算")
+	require.Contains(t, exp, "title: 給与計算", "the JP1 name is the title")
 
 	// importing the same export again changes nothing
 	out, _, err = koyomi(t, dir, "import", "jp1", src)

@@ -73,6 +73,8 @@ func commands() []command {
 		{"schema", "print the JSON Schema of the definition format", cmdSchema},
 		{"import", "import JP1/AJS3 definitions: import jp1 FILE|DIR [--into FOLDER] [--dry-run] [-o DIR]", cmdImport},
 		{"calendar", "calendar tools: calendar show|import|export|sets", cmdCalendar},
+		{"jobnet", "copy, rename, move or delete a jobnet: jobnet copy|rename|move|delete|dependents", cmdJobnet},
+		{"folder", "copy, rename or delete a folder: folder copy|rename|delete|dependents", cmdFolder},
 		{"run", "operate generations: run now|status|rerun|hold|release|kill|logs|cancel|retime|mark", cmdRun},
 		{"plan", "show planned runs: plan [-f FILE | --jobnet F/N] --from D --to D [--explain] [-o json]", cmdPlan},
 		{"admin", "recover access: admin reset-password USER | create-user USER --role R", cmdAdmin},

@@ -1,6 +1,7 @@
 package jobnet
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -81,7 +82,10 @@ type Position struct {
 
 // Unit is one node of a net.
 type Unit struct {
-	Name        string    `json:"name" yaml:"name"`
+	Name string `json:"name" yaml:"name"`
+	// Title is the name people read (any characters, e.g. 給与計算); Name
+	// stays the identifier used in paths, URLs and references.
+	Title       string    `json:"title,omitempty" yaml:"title,omitempty"`
 	Kind        UnitKind  `json:"kind" yaml:"kind"`
 	Description string    `json:"description,omitempty" yaml:"description,omitempty"`
 	Position    *Position `json:"position,omitempty" yaml:"position,omitempty"`
@@ -340,7 +344,10 @@ const (
 
 // Jobnet is a root jobnet: a net plus its schedule and policies.
 type Jobnet struct {
-	Name        string `json:"name" yaml:"name"`
+	Name string `json:"name" yaml:"name"`
+	// Title is the name people read (any characters, e.g. 給与計算); Name
+	// stays the identifier used in paths, URLs and references.
+	Title       string `json:"title,omitempty" yaml:"title,omitempty"`
 	Folder      string `json:"folder" yaml:"folder"`
 	Description string `json:"description,omitempty" yaml:"description,omitempty"`
 	// Calendar names the operation calendar; empty means the folder's.
@@ -362,6 +369,12 @@ type Jobnet struct {
 
 // Path returns folder/name, the jobnet's unique key.
 func (j *Jobnet) Path() string { return j.Folder + "/" + j.Name }
+
+// DisplayName returns the title, or the name when there is none.
+func (j *Jobnet) DisplayName() string { return cmp.Or(j.Title, j.Name) }
+
+// DisplayName returns the title, or the name when there is none.
+func (u *Unit) DisplayName() string { return cmp.Or(u.Title, u.Name) }
 
 // Duration is a time.Duration written as Go duration text ("90s", "1h30m").
 type Duration time.Duration

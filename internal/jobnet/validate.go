@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/koyomi-dev/koyomi/internal/calendar"
 	"github.com/koyomi-dev/koyomi/internal/fault"
@@ -257,6 +259,7 @@ func (v *validator) jobnet(p string, j *Jobnet) {
 	case !validName(j.Name):
 		v.ps.Add(p+".name", "invalid jobnet name %q: %s", j.Name, nameRule)
 	}
+	v.title(p, j.Title)
 	switch {
 	case j.Folder == "":
 		v.ps.Add(p+".folder", "required")
@@ -344,6 +347,7 @@ func (v *validator) net(p string, n *Net, root *Jobnet) {
 		case !validName(u.Name):
 			v.ps.Add(up+".name", "invalid unit name %q: %s", u.Name, nameRule)
 		}
+		v.title(up, u.Title)
 		if _, dup := units[u.Name]; dup && u.Name != "" {
 			v.ps.Add(up, "duplicate unit %q", u.Name)
 		} else {
@@ -750,5 +754,21 @@ func (v *validator) wait(p string, w *Wait, root *Jobnet) {
 		if _, err := FindUnit(&other.Net, w.Unit); err != nil {
 			v.ps.Add(p+".unit", "jobnet %q has no unit %q", other.Path(), w.Unit)
 		}
+	}
+}
+
+// TitleMax is the longest title, in characters.
+const TitleMax = 128
+
+// title checks a display name: any characters but control characters, at
+// most TitleMax of them.
+func (v *validator) title(p, t string) {
+	switch {
+	case utf8.RuneCountInString(t) > TitleMax:
+		v.ps.Add(p+".title", "longer than %d characters", TitleMax)
+	case strings.IndexFunc(t, unicode.IsControl) >= 0:
+		v.ps.Add(p+".title", "must not contain control characters (line breaks, tabs)")
+	case t != strings.TrimSpace(t):
+		v.ps.Add(p+".title", "must not start or end with spaces")
 	}
 }

@@ -27,7 +27,7 @@ func (m *mapper) unit(n *node) jobnet.Unit {
 	typ := param(u, "ty")
 	name := jp1Name(n)
 	if n.name != name {
-		m.note(Approximated, u, n.path, nil, "renamed %s (Koyomi names are A-Z a-z 0-9 _ . -); the JP1 name is kept in the description", n.name)
+		m.note(Approximated, u, n.path, nil, "renamed %s (Koyomi names are A-Z a-z 0-9 _ . -); the JP1 name is its title", n.name)
 	}
 	desc := describe(u, n, name)
 	if p := param(u, "cm"); p != nil {
@@ -64,6 +64,9 @@ func (m *mapper) unit(n *node) jobnet.Unit {
 		if p := param(u, "ha"); p != nil {
 			m.holdUnit(n, p, &out)
 		}
+	}
+	if n.name != name {
+		out.Title = name
 	}
 	return out
 }

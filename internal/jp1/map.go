@@ -3,7 +3,6 @@ package jp1
 import (
 	"fmt"
 	"hash/fnv"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -288,31 +287,9 @@ func (m *mapper) placeUnit(u *Unit, parent *node, name string) {
 	}
 }
 
-// nameRE is what Koyomi accepts as a name.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
-
-var badRun = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
-
 // koyomiName turns a JP1 unit name (up to 30 bytes, any characters) into a
-// Koyomi name: kept as is when valid, otherwise the ASCII letters, digits,
-// _ . - that remain plus a hash of the original, so distinct JP1 names stay
-// distinct ("給与計算" → "u-ed03c9af", "日次_load" → "load-" and 8 hex digits).
-func koyomiName(s string) string {
-	if nameRE.MatchString(s) && s != "." && s != ".." {
-		return s
-	}
-	h := fnv.New32a()
-	h.Write([]byte(s))
-	sum := fmt.Sprintf("%08x", h.Sum32())
-	clean := strings.Trim(badRun.ReplaceAllString(s, "_"), "_")
-	if strings.Trim(clean, "_.-") == "" {
-		return "u-" + sum
-	}
-	if len(clean) > 64-9 {
-		clean = clean[:64-9]
-	}
-	return clean + "-" + sum
-}
+// Koyomi name (see jobnet.SafeName: "給与計算" → "u-ed03c9af").
+func koyomiName(s string) string { return jobnet.SafeName(s) }
 
 // uniqueName returns koyomiName(s), suffixed -2, -3 … when taken.
 func uniqueName(s string, taken map[string]bool) string {

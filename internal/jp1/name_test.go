@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/koyomi-dev/koyomi/internal/jobnet"
 )
 
 func TestKoyomiNames(t *testing.T) {
@@ -19,4 +21,42 @@ func TestKoyomiNames(t *testing.T) {
 	long := joinFolder("a-rather-long-prefix.and-a-long-job-group", "and-another-long-job-group")
 	require.Len(t, long, 64)
 	require.NotEqual(t, long, joinFolder("a-rather-long-prefix.and-a-long-job-group", "and-another-long-job-groupX"))
+}
+
+// TestJapaneseNamesBecomeTitles: a jobnet and a job with Japanese names get
+// safe identifiers and keep the JP1 names as their titles.
+func TestJapaneseNamesBecomeTitles(t *testing.T) {
+	units, err := Parse("jp.jp1", []byte(`unit=経理,,jp1admin,;
+{
+	ty=g;
+	unit=給与計算,,jp1admin,;
+	{
+		ty=n;
+		cm="毎月の給与";
+		unit=集計,,jp1admin,;
+		{
+			ty=j;
+			sc="/opt/batch/sum.sh";
+		}
+		unit=load,,jp1admin,;
+		{
+			ty=j;
+			sc="/opt/batch/load.sh";
+		}
+		ar=(f=集計,t=load);
+	}
+}
+`))
+	require.NoError(t, err)
+	b, _, err := Map(units, Options{})
+	require.NoError(t, err)
+	require.Len(t, b.Jobnets, 1)
+	j := b.Jobnets[0]
+	require.Equal(t, koyomiName("給与計算"), j.Name)
+	require.Equal(t, "給与計算", j.Title)
+	require.Equal(t, "毎月の給与", j.Description)
+	require.Equal(t, "集計", j.Units[0].Title)
+	require.Equal(t, koyomiName("集計"), j.Units[0].Name)
+	require.Empty(t, j.Units[1].Title, "an ASCII name needs no title")
+	require.Equal(t, []jobnet.Edge{{From: koyomiName("集計"), To: "load"}}, j.Edges)
 }

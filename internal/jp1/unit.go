@@ -30,13 +30,10 @@ func (m *mapper) mapTree(n *node) {
 }
 
 // describe joins a comment and the original name when it changed.
-func describe(u *Unit, n *node, jp1Name string) string {
+func describe(u *Unit, _ *node, _ string) string {
 	var parts []string
 	if p := param(u, "cm"); p != nil {
 		parts = append(parts, Unquote(p.Value))
-	}
-	if n.name != jp1Name {
-		parts = append(parts, "JP1 name: "+jp1Name)
 	}
 	return strings.Join(parts, " — ")
 }
@@ -49,9 +46,12 @@ func (m *mapper) rootJobnet(n *node) {
 	ty := param(u, "ty")
 	m.note(Mapped, u, n.path, ty, "root jobnet → %s/%s", n.folder, n.name)
 	if name := jp1Name(n); n.name != name {
-		m.note(Approximated, u, n.path, nil, "renamed %s (Koyomi names are A-Z a-z 0-9 _ . -); the JP1 name is kept in the description", n.name)
+		m.note(Approximated, u, n.path, nil, "renamed %s (Koyomi names are A-Z a-z 0-9 _ . -); the JP1 name is its title", n.name)
 	}
 	j := jobnet.Jobnet{Name: n.name, Folder: n.folder, Description: describe(u, n, jp1Name(n))}
+	if name := jp1Name(n); n.name != name {
+		j.Title = name
+	}
 	if p := param(u, "cm"); p != nil {
 		m.note(Mapped, u, n.path, p, "→ description")
 	}

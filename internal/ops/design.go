@@ -18,6 +18,7 @@ import (
 type JobnetListItem struct {
 	Folder  string
 	Name    string
+	Title   string
 	Version int
 	// Calendar is the jobnet's calendar, or the folder's ("" for none).
 	Calendar        string
@@ -67,7 +68,7 @@ func (s *Service) DesignJobnets(ctx context.Context, folder string) ([]JobnetLis
 	out := make([]JobnetListItem, 0, len(vs))
 	for _, v := range vs {
 		j := v.Jobnet
-		it := JobnetListItem{Folder: j.Folder, Name: j.Name, Version: v.Version, Calendar: j.Calendar,
+		it := JobnetListItem{Folder: j.Folder, Name: j.Name, Title: j.Title, Version: v.Version, Calendar: j.Calendar,
 			Rules: RulesSummary(j.Rules), Units: len(j.Units), ChangedBy: v.CreatedBy, ChangedAt: v.CreatedAt}
 		if it.Calendar == "" {
 			it.Calendar, it.CalendarFromDir = fcal[j.Folder], true
@@ -148,7 +149,7 @@ func emptyNetProblem(prefix string, p fault.Problem) bool {
 // CreateJobnet creates version 1 of a new jobnet with an empty net. An
 // empty root net is allowed only here: the editor fills it, and saving
 // through Apply requires at least one unit again.
-func (s *Service) CreateJobnet(ctx context.Context, a Actor, folder, name, cal string) (int, error) {
+func (s *Service) CreateJobnet(ctx context.Context, a Actor, folder, name, title, cal string) (int, error) {
 	if !canDesign(a) {
 		return 0, fmt.Errorf("create jobnet: %w", fault.ErrForbidden)
 	}
@@ -157,7 +158,7 @@ func (s *Service) CreateJobnet(ctx context.Context, a Actor, folder, name, cal s
 	} else if !errors.Is(err, fault.ErrNotFound) {
 		return 0, err
 	}
-	j := jobnet.Jobnet{Folder: folder, Name: name, Calendar: cal, Net: jobnet.Net{Units: []jobnet.Unit{}}}
+	j := jobnet.Jobnet{Folder: folder, Name: name, Title: title, Calendar: cal, Net: jobnet.Net{Units: []jobnet.Unit{}}}
 	known, err := s.Known(ctx)
 	if err != nil {
 		return 0, err

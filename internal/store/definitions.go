@@ -24,6 +24,8 @@ type folderRecord struct {
 	Calendar    string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// DeletedAt is set on a deleted folder; creating the folder again clears it.
+	DeletedAt *time.Time
 }
 
 func (folderRecord) TableName() string { return "folders" }
@@ -55,6 +57,10 @@ type jobnetRecord struct {
 	CurrentVersion int
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// Title is the current version's display name.
+	Title string
+	// DeletedAt is set on a deleted jobnet, whose name then ends in ~ID.
+	DeletedAt *time.Time
 }
 
 func (jobnetRecord) TableName() string { return "jobnets" }
@@ -121,6 +127,12 @@ func (s *Store) ApplyDefinitions(ctx context.Context, defs Definitions, actor st
 				out = append(out, AppliedObject{Kind: "Folder", Name: f.Name, Change: ChangeCreated})
 			case err != nil:
 				return translate(err, "read folder "+f.Name)
+			case rec.DeletedAt != nil:
+				if err := tx.Model(&folderRecord{}).Where("name = ?", f.Name).
+					Updates(map[string]any{"description": f.Description, "calendar": f.Calendar, "deleted_at": nil, "created_at": now, "updated_at": now}).Error; err != nil {
+					return translate(err, "create folder "+f.Name)
+				}
+				out = append(out, AppliedObject{Kind: "Folder", Name: f.Name, Change: ChangeCreated})
 			case rec.Description == f.Description && rec.Calendar == f.Calendar:
 				out = append(out, AppliedObject{Kind: "Folder", Name: f.Name, Change: ChangeUnchanged})
 			default:
@@ -217,7 +229,7 @@ func applyJobnet(tx *gorm.DB, j *jobnet.Jobnet, actor string, now time.Time) (Ap
 	var rec jobnetRecord
 	err = tx.Where("folder = ? AND name = ?", j.Folder, j.Name).Take(&rec).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		rec = jobnetRecord{Folder: j.Folder, Name: j.Name, CurrentVersion: 1, CreatedAt: now, UpdatedAt: now}
+		rec = jobnetRecord{Folder: j.Folder, Name: j.Name, Title: j.Title, CurrentVersion: 1, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&rec).Error; err != nil {
 			return AppliedObject{}, translate(err, "create jobnet "+path)
 		}
@@ -238,7 +250,7 @@ func applyJobnet(tx *gorm.DB, j *jobnet.Jobnet, actor string, now time.Time) (Ap
 	}
 	next := rec.CurrentVersion + 1
 	res := tx.Model(&jobnetRecord{}).Where("id = ? AND current_version = ?", rec.ID, rec.CurrentVersion).
-		Updates(map[string]any{"current_version": next, "updated_at": now})
+		Updates(map[string]any{"current_version": next, "title": j.Title, "updated_at": now})
 	if res.Error != nil {
 		return AppliedObject{}, translate(res.Error, "update jobnet "+path)
 	}
@@ -263,7 +275,7 @@ func encodeHashed(v any) (string, string, error) {
 // Folders lists every folder by name.
 func (s *Store) Folders(ctx context.Context) ([]jobnet.Folder, error) {
 	var recs []folderRecord
-	if err := s.db.WithContext(ctx).Order("name").Find(&recs).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("deleted_at IS NULL").Order("name").Find(&recs).Error; err != nil {
 		return nil, translate(err, "list folders")
 	}
 	out := make([]jobnet.Folder, len(recs))
@@ -276,7 +288,7 @@ func (s *Store) Folders(ctx context.Context) ([]jobnet.Folder, error) {
 // Folder returns one folder.
 func (s *Store) Folder(ctx context.Context, name string) (jobnet.Folder, error) {
 	var r folderRecord
-	if err := s.db.WithContext(ctx).Where("name = ?", name).Take(&r).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("name = ? AND deleted_at IS NULL", name).Take(&r).Error; err != nil {
 		return jobnet.Folder{}, translate(err, fmt.Sprintf("folder %q", name))
 	}
 	return jobnet.Folder{Name: r.Name, Description: r.Description, Calendar: r.Calendar}, nil
@@ -347,7 +359,7 @@ type JobnetVersion struct {
 
 // Jobnets lists jobnets, optionally of one folder ("" for all).
 func (s *Store) Jobnets(ctx context.Context, folder string) ([]JobnetInfo, error) {
-	q := s.db.WithContext(ctx).Order("folder, name")
+	q := s.db.WithContext(ctx).Where("deleted_at IS NULL").Order("folder, name")
 	if folder != "" {
 		q = q.Where("folder = ?", folder)
 	}
@@ -366,7 +378,7 @@ func (s *Store) Jobnets(ctx context.Context, folder string) ([]JobnetInfo, error
 func (s *Store) CurrentJobnets(ctx context.Context, folder string) ([]JobnetVersion, error) {
 	q := s.db.WithContext(ctx).Table("jobnet_versions v").
 		Select("v.*").
-		Joins("JOIN jobnets j ON j.id = v.jobnet_id AND j.current_version = v.version").
+		Joins("JOIN jobnets j ON j.id = v.jobnet_id AND j.current_version = v.version AND j.deleted_at IS NULL").
 		Order("j.folder, j.name")
 	if folder != "" {
 		q = q.Where("j.folder = ?", folder)

@@ -65,8 +65,36 @@ func (s *Store) InsertGenerations(ctx context.Context, gs []Generation) ([]Gener
 }
 
 func insertGenerations(tx *gorm.DB, now time.Time, gs []Generation) ([]Generation, error) {
+	// A jobnet deleted, renamed or moved since the plan was made: no
+	// generation for a deleted one, the current path for a moved one. The
+	// share lock orders this after a delete or move under way.
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, g := range gs {
+		if !seen[g.JobnetID] {
+			seen[g.JobnetID] = true
+			ids = append(ids, g.JobnetID)
+		}
+	}
+	var live []jobnetRecord
+	q := tx.Select("id", "folder", "name").Where("id IN ? AND deleted_at IS NULL", ids)
+	if tx.Dialector.Name() == "postgres" {
+		q = q.Clauses(clause.Locking{Strength: "SHARE"})
+	}
+	if err := q.Find(&live).Error; err != nil {
+		return nil, translate(err, "read the jobnets of new generations")
+	}
+	current := make(map[int64]jobnetRecord, len(live))
+	for _, r := range live {
+		current[r.ID] = r
+	}
 	var created []Generation
 	for _, g := range gs {
+		r, ok := current[g.JobnetID]
+		if !ok {
+			continue
+		}
+		g.Folder, g.Jobnet = r.Folder, r.Folder+"/"+r.Name
 		if g.ID == "" {
 			g.ID = GenerationID(g.JobnetID, g.BusinessDate, g.Rule, g.StartClock)
 		}
@@ -298,9 +326,9 @@ func (s *Store) DefinitionVersions(ctx context.Context) (string, error) {
 	}
 	h := sha256.New()
 	for _, q := range []string{
-		"SELECT COUNT(*) AS n, COALESCE(SUM(current_version), 0) AS v, MAX(updated_at) AS u FROM jobnets",
+		"SELECT COUNT(*) AS n, COALESCE(SUM(current_version), 0) AS v, MAX(updated_at) AS u FROM jobnets WHERE deleted_at IS NULL",
 		"SELECT COUNT(*) AS n, COALESCE(SUM(version), 0) AS v, MAX(updated_at) AS u FROM calendars",
-		"SELECT COUNT(*) AS n, 0 AS v, MAX(updated_at) AS u FROM folders",
+		"SELECT COUNT(*) AS n, 0 AS v, MAX(updated_at) AS u FROM folders WHERE deleted_at IS NULL",
 	} {
 		var r row
 		if err := s.db.WithContext(ctx).Raw(q).Scan(&r).Error; err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -38,12 +39,19 @@ func (s *Server) designTree(c echo.Context) ([]components.DesignFolderNode, erro
 		return nil, err
 	}
 	byFolder := map[string][]string{}
+	titles := map[string]map[string]string{}
 	for _, j := range jns {
 		byFolder[j.Folder] = append(byFolder[j.Folder], j.Name)
+		if j.Title != "" {
+			if titles[j.Folder] == nil {
+				titles[j.Folder] = map[string]string{}
+			}
+			titles[j.Folder][j.Name] = j.Title
+		}
 	}
 	out := make([]components.DesignFolderNode, len(folders))
 	for i, f := range folders {
-		out[i] = components.DesignFolderNode{Name: f.Name, Calendar: f.Calendar, Jobnets: byFolder[f.Name]}
+		out[i] = components.DesignFolderNode{Name: f.Name, Calendar: f.Calendar, Jobnets: byFolder[f.Name], Titles: titles[f.Name]}
 	}
 	return out, nil
 }
@@ -63,7 +71,7 @@ func (s *Server) jobnetsView(c echo.Context, folder string) (pages.JobnetsView, 
 		return v, err
 	}
 	for _, j := range items {
-		v.Jobnets = append(v.Jobnets, pages.JobnetRow{Folder: j.Folder, Name: j.Name, Version: j.Version, Calendar: j.Calendar,
+		v.Jobnets = append(v.Jobnets, pages.JobnetRow{Folder: j.Folder, Name: j.Name, Title: j.Title, Version: j.Version, Calendar: j.Calendar,
 			CalendarInherited: j.CalendarFromDir, Rules: j.Rules, Units: j.Units, ChangedBy: j.ChangedBy, ChangedAt: j.ChangedAt.Format(timeLayout)})
 	}
 	return v, nil
@@ -125,9 +133,18 @@ func (s *Server) folderCreate(c echo.Context) error {
 
 func (s *Server) jobnetCreate(c echo.Context) error {
 	folder, name, cal := c.FormValue("folder"), strings.TrimSpace(c.FormValue("name")), c.FormValue("calendar")
-	_, err := s.p.Ops.CreateJobnet(c.Request().Context(), actor(c), folder, name, cal)
+	typed, title := name, ""
+	if !jobnet.ValidName(name) && strings.ContainsFunc(name, func(r rune) bool { return r > unicode.MaxASCII }) {
+		// A name in Japanese (or any script) is the title over a safe identifier.
+		title, name = name, jobnet.SafeName(name)
+	}
+	_, err := s.p.Ops.CreateJobnet(c.Request().Context(), actor(c), folder, name, title, cal)
 	if err == nil {
-		flash(c, "success", views.T(s.langCtx(c), "design.jobnet.created", folder+"/"+name))
+		msg := views.T(s.langCtx(c), "design.jobnet.created", folder+"/"+name)
+		if title != "" {
+			msg += " " + views.T(s.langCtx(c), "design.jobnet.titled", name)
+		}
+		flash(c, "success", msg)
 		return redirect(c, "/jobnets/"+folder+"/"+name)
 	}
 	if !errors.Is(err, fault.ErrInvalid) && !errors.Is(err, fault.ErrConflict) {
@@ -137,7 +154,7 @@ func (s *Server) jobnetCreate(c echo.Context) error {
 	if verr != nil {
 		return verr
 	}
-	v.JobnetForm = pages.JobnetForm{Name: name, Folder: folder, Calendar: cal}
+	v.JobnetForm = pages.JobnetForm{Name: typed, Folder: folder, Calendar: cal}
 	v.JobnetForm.Errors, v.JobnetForm.Error = fieldErrors(err, "name", "folder", "calendar")
 	if errors.Is(err, fault.ErrConflict) {
 		v.JobnetForm.Errors, v.JobnetForm.Error = map[string]string{"name": err.Error()}, ""
@@ -180,7 +197,7 @@ func (s *Server) editorView(c echo.Context, version int) (pages.EditorView, erro
 	}
 	old := jv.Version != cur.Version
 	return pages.EditorView{
-		Folder: folder, Name: name, Version: jv.Version, Current: cur.Version,
+		Folder: folder, Name: name, Title: j.Title, Version: jv.Version, Current: cur.Version,
 		Author: jv.CreatedBy, At: jv.CreatedAt.Format(timeLayout), Calendar: j.Calendar, Rules: ops.RulesSummary(j.Rules),
 		Tree: tree, Editable: !old && views.Can(s.langCtx(c), "designer"), Old: old,
 		Jobnet: j, YAML: string(y),

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/koyomi-dev/koyomi/internal/calendar"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
@@ -13,7 +14,7 @@ import (
 
 // unitValues flattens a unit into the properties form's fields.
 func unitValues(u *jobnet.Unit) (map[string]string, map[string]bool) {
-	v := map[string]string{"name": u.Name, "description": u.Description}
+	v := map[string]string{"name": u.Name, "title": u.Title, "description": u.Description}
 	ck := map[string]bool{"hold=true": u.Hold}
 	if j := u.Job; j != nil {
 		v["job.type"] = string(j.Type)
@@ -161,8 +162,17 @@ func unitFromForm(orig jobnet.Unit, f url.Values) (jobnet.Unit, map[string]strin
 	r := &formReader{f: f, errs: map[string]string{}}
 	u := orig
 	u.Name = r.text("name")
-	if u.Name == "" {
+	u.Title = r.text("title")
+	switch {
+	case u.Name == "":
 		r.errs["name"] = "required"
+	case !jobnet.ValidName(u.Name) && strings.ContainsFunc(u.Name, func(c rune) bool { return c > unicode.MaxASCII }):
+		// A name in Japanese (or any script) is the title; the
+		// identifier is made from it and may be edited.
+		if u.Title == "" {
+			u.Title = u.Name
+		}
+		u.Name = jobnet.SafeName(u.Name)
 	}
 	u.Description = r.text("description")
 	u.Hold = f.Get("hold") == "true"

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/koyomi-dev/koyomi/internal/fault"
+	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/views/pages"
 )
 
@@ -16,6 +17,8 @@ import (
 type apiError struct {
 	Error    string          `json:"error"`
 	Problems []fault.Problem `json:"problems,omitempty"`
+	// Dependents name what refuses a rename, move or delete.
+	Dependents []ops.Dependent `json:"dependents,omitempty"`
 }
 
 // statusOf maps an error to its HTTP status: the one place that knows the
@@ -66,6 +69,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		body := apiError{Error: msg}
 		if ps, ok := fault.AsProblems(err); ok {
 			body.Problems = ps
+		}
+		var de *ops.DependentsError
+		if errors.As(err, &de) {
+			body.Dependents = de.Dependents
 		}
 		_ = c.JSON(code, body)
 		return

@@ -135,11 +135,19 @@ func (s *Server) todayView(c echo.Context) (pages.TodayView, error) {
 			v.Counts = append(v.Counts, pages.OpsCount{State: string(st), N: n, Href: string(v.TodayHref("state", string(st), "offset", ""))})
 		}
 	}
+	titles, err := s.p.Ops.JobnetTitles(ctx)
+	if err != nil {
+		return pages.TodayView{}, err
+	}
 	for _, a := range t.Attention {
-		v.Attention = append(v.Attention, s.genRow(a.Generation, t.Location, a.Units))
+		r := s.genRow(a.Generation, t.Location, a.Units)
+		r.Title = titles[r.Jobnet]
+		v.Attention = append(v.Attention, r)
 	}
 	for _, g := range t.Generations {
-		v.Rows = append(v.Rows, s.genRow(g, t.Location, nil))
+		r := s.genRow(g, t.Location, nil)
+		r.Title = titles[r.Jobnet]
+		v.Rows = append(v.Rows, r)
 	}
 	s.addTodayForecast(ctx, t, &v)
 	if t.Offset > 0 {

@@ -131,6 +131,9 @@ func (s *Server) runView(c echo.Context, id, unit string, withLog bool) (pages.R
 		Explanation: g.Explanation, Reason: g.Reason, Zone: loc.String(), Live: !g.State.IsTerminal(), CanOperate: can,
 		Updated: now.In(loc).Format("15:04:05"), SelectedUnit: unit, RerunModes: genRerunModes, UnitRerunMods: unitRerunModes,
 		RetimeValue: g.StartClock.String()}
+	if d.Jobnet.Jobnet != nil {
+		v.Title = d.Jobnet.Jobnet.Title
+	}
 	if v.Explanation == "" {
 		v.Explanation = "—"
 	}

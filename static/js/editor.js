@@ -31,6 +31,7 @@
   var dirty = false, yamlStale = false, yamlEdited = false;
   var problemUnits = new Set();
   var emptyProps = props.innerHTML;
+  var undoStack = [], redoStack = [], UNDO_MAX = 200;
 
   if (!def.units) { def.units = []; }
 
@@ -91,7 +92,15 @@
     }
     return u.kind;
   }
-  function clip(s, n) { return s.length > n ? s.slice(0, n - 1) + "…" : s; }
+  // clip shortens s to about n narrow characters; a wide (CJK) character counts as two.
+  function clip(s, n) {
+    var chars = Array.from(s), width = function (c) { return c.codePointAt(0) >= 0x2E80 ? 2 : 1; };
+    var total = chars.reduce(function (a, c) { return a + width(c); }, 0);
+    if (total <= n) { return s; }
+    var w = 0, out = "";
+    for (var i = 0; i < chars.length && w + width(chars[i]) <= n - 1; i++) { w += width(chars[i]); out += chars[i]; }
+    return out + "…";
+  }
   function render() {
     var n = net();
     gEdges.textContent = ""; gUnits.textContent = "";
@@ -113,11 +122,12 @@
         if (u.kind === "jobnet") { el("rect", { "class": "ds-inner", x: 4, y: 4, width: W - 8, height: H - 8, rx: 7 }, g); }
       }
       if (u.hold) { el("text", { "class": "ds-hold", x: W - 8, y: 14, "text-anchor": "end" }, g).textContent = "⏸"; }
-      var t = el("text", { "class": "ds-name", x: W / 2, y: H / 2 - 3, "text-anchor": "middle" }, g);
-      t.textContent = clip(u.name, 20);
+      // A unit with a title shows it, with its name (the identifier) below.
+      var t = el("text", { "class": "ds-name", x: W / 2, y: H / 2 - 3, "text-anchor": "middle", "data-testid": "unit-label-" + u.name }, g);
+      t.textContent = clip(u.title || u.name, 20);
       var s = el("text", { "class": "ds-sub", x: W / 2, y: H / 2 + 12, "text-anchor": "middle" }, g);
-      s.textContent = clip(subtitle(u), 24);
-      el("title", {}, g).textContent = u.name + (u.description ? "\n" + u.description : "");
+      s.textContent = clip(u.title ? u.name + " · " + subtitle(u) : subtitle(u), 24);
+      el("title", {}, g).textContent = (u.title ? u.title + "\n" : "") + u.name + (u.description ? "\n" + u.description : "");
       el("circle", { "class": "ds-port", cx: 0, cy: H / 2, r: 4 }, g);
       if (editable) { el("circle", { "class": "ds-handle", cx: W, cy: H / 2, r: 7, "data-handle": u.name, "data-testid": "handle-" + u.name }, g); }
     });
@@ -299,6 +309,7 @@
       nf.removeAttribute("data-applied");
       return false;
     }
+    var before = snapshot();
     nu.position = cur.position;
     if (cur.net) { nu.net = cur.net; }
     n.units[n.units.indexOf(cur)] = nu;
@@ -315,6 +326,7 @@
       var pi = nf.querySelector('input[name="path"]');
       if (pi) { pi.value = np; }
     }
+    recorded(before);
     editSeq++;
     render();
     return true;
@@ -483,7 +495,9 @@
   pop.addEventListener("click", function (ev) {
     var b = ev.target.closest("[data-edge-kind]");
     if (!b || popEdge < 0) { return; }
+    var before = snapshot();
     net().edges[popEdge].kind = b.dataset.edgeKind;
+    recorded(before);
     markDirty(); hidePop(); render();
   });
 
@@ -525,7 +539,7 @@
       if (!sel.has(name)) { select([name]); }
       var orig = {};
       sel.forEach(function (nm) { var u = findUnit(net(), nm); if (u) { orig[nm] = { x: u.position.x, y: u.position.y }; } });
-      drag = { type: "move", start: p, orig: orig, name: name, moved: false };
+      drag = { type: "move", start: p, orig: orig, name: name, moved: false, before: snapshot() };
       return;
     }
     var eg = ev.target.closest("[data-edge]");
@@ -572,7 +586,9 @@
       if (insideSVG(ev)) {
         var p0 = toSVG(ev);
         var u = newUnit(d.kind, snap(p0.x - W / 2), snap(p0.y - H / 2));
+        var before = snapshot();
         net().units.push(u);
+        recorded(before);
         markDirty();
         select([u.name]);
       }
@@ -580,7 +596,7 @@
     }
     var p = toSVG(ev);
     if (d.type === "move") {
-      if (d.moved) { markDirty(); render(); } else if (sel.size > 1 && !ev.shiftKey) { select([d.name]); }
+      if (d.moved) { recorded(d.before); markDirty(); render(); } else if (sel.size > 1 && !ev.shiftKey) { select([d.name]); }
     } else if (d.type === "connect") {
       d.line.remove();
       var t = unitAt(p);
@@ -605,7 +621,9 @@
     if (src.kind === "judgment") {
       kind = n.edges.some(function (e) { return e.from === from && e.kind === "true"; }) ? "false" : "true";
     }
+    var before = snapshot();
     n.edges.push({ from: from, to: to, kind: kind });
+    recorded(before);
     markDirty();
     select([]);
     selEdge = n.edges.length - 1;
@@ -621,7 +639,7 @@
   // ---- delete ------------------------------------------------------------
   function deleteSelection() {
     if (!editable) { return; }
-    var n = net();
+    var n = net(), before = snapshot();
     if (sel.size > 0) {
       n.units = n.units.filter(function (u) { return !sel.has(u.name); });
       n.edges = n.edges.filter(function (e) { return !sel.has(e.from) && !sel.has(e.to); });
@@ -632,20 +650,150 @@
     } else {
       return;
     }
+    recorded(before);
     selEdge = -1; hidePop(); markDirty(); render();
   }
   // Delete and Backspace remove the selection only while the canvas has the
   // keyboard (after a click on it), never from a field or the page; Escape
   // closes the edge popup wherever the keyboard is.
+  // Ctrl+Z, Ctrl+Shift+Z / Ctrl+Y, Ctrl+C and Ctrl+V act on the drawing
+  // wherever the keyboard is except in a text field, where the field's own
+  // undo, copy and paste win, and on the YAML tab.
   document.addEventListener("keydown", function (ev) {
     if (ev.key === "Escape") {
       if (!pop.hidden) { ev.preventDefault(); hidePop(); }
       return;
     }
-    if ((ev.key === "Delete" || ev.key === "Backspace") && ev.target === svg) { ev.preventDefault(); deleteSelection(); }
+    if ((ev.key === "Delete" || ev.key === "Backspace") && ev.target === svg) { ev.preventDefault(); deleteSelection(); return; }
+    if (!(ev.ctrlKey || ev.metaKey) || ev.altKey || typingIn(ev.target) || root.dataset.tab === "yaml") { return; }
+    var k = ev.key.toLowerCase();
+    if (k === "z" && !ev.shiftKey) { ev.preventDefault(); undo(); } else if ((k === "z" && ev.shiftKey) || (k === "y" && !ev.shiftKey)) { ev.preventDefault(); redo(); } else if (k === "c" && !ev.shiftKey && sel.size > 0 && textSelectionEmpty()) { ev.preventDefault(); copySelection(); } else if (k === "v" && !ev.shiftKey && editable) { ev.preventDefault(); paste(); }
   });
   var delBtn = document.getElementById("ed-delete");
   if (delBtn) { delBtn.addEventListener("click", deleteSelection); }
+
+  // ---- undo and redo -----------------------------------------------------
+  // Every change of the drawing (units added, deleted, moved or pasted,
+  // edges added, deleted or re-kinded, a property edit applied, YAML taken
+  // over) records the definition as it was before. Undo and redo first
+  // apply the pending edit of the properties panel, so it is one more step.
+  var undoBtn = document.getElementById("ed-undo"), redoBtn = document.getElementById("ed-redo");
+  function snapshot() { return JSON.stringify(def); }
+  // recorded notes a change made since before was taken, if there was one.
+  function recorded(before) {
+    if (before === snapshot()) { return; }
+    undoStack.push(before);
+    if (undoStack.length > UNDO_MAX) { undoStack.shift(); }
+    redoStack = [];
+    undoButtons();
+  }
+  function undoButtons() {
+    if (undoBtn) { undoBtn.disabled = undoStack.length === 0; }
+    if (redoBtn) { redoBtn.disabled = redoStack.length === 0; }
+  }
+  function undo() { step(undoStack, redoStack); }
+  function redo() { step(redoStack, undoStack); }
+  function step(from, to) {
+    if (!editable) { return; }
+    flush().then(function (res) {
+      if (!res.ok && showEditErrors(res)) { return; }
+      if (from.length === 0) { return; }
+      to.push(snapshot());
+      restore(from.pop());
+      undoButtons();
+    });
+  }
+  // restore puts a recorded definition back, staying in the nested net and
+  // on the selected units where they still exist.
+  function restore(s) {
+    def = JSON.parse(s);
+    if (!def.units) { def.units = []; }
+    var n = def, p = [];
+    for (var i = 0; i < path.length; i++) {
+      var u = findUnit(n, path[i]);
+      if (!u || !u.net) { break; }
+      p.push(path[i]); n = u.net;
+    }
+    path = p;
+    var keep = Array.from(sel).filter(function (nm) { return findUnit(net(), nm); });
+    discardEdit();
+    panel = null; propsSeq++;
+    sel = new Set(); selEdge = -1; hidePop();
+    markDirty();
+    select(keep);
+  }
+  if (undoBtn) { undoBtn.addEventListener("click", undo); }
+  if (redoBtn) { redoBtn.addEventListener("click", redo); }
+  undoButtons();
+
+  // ---- copy and paste ----------------------------------------------------
+  // Copy takes the selected units with the edges between them; it is kept in
+  // localStorage, so it pastes into another net or jobnet too. Pasted units
+  // get fresh names (job1 → the next free jobN, load → load2), keep their
+  // layout shifted right and down to the first free place, and are selected.
+  var CLIP_KEY = "koyomi.editor.clipboard", clipMem = null;
+  function typingIn(t) {
+    if (!t || !t.tagName) { return false; }
+    if (t.isContentEditable || t.tagName === "TEXTAREA") { return true; }
+    return t.tagName === "INPUT" && !/^(checkbox|radio|button|submit|reset|file|color|range)$/.test(t.type);
+  }
+  function textSelectionEmpty() {
+    var ts = window.getSelection();
+    return !ts || ts.isCollapsed;
+  }
+  function copySelection() {
+    var n = net();
+    var units = n.units.filter(function (u) { return sel.has(u.name); });
+    var edges = n.edges.filter(function (e) { return sel.has(e.from) && sel.has(e.to); });
+    var c = JSON.stringify({ units: units, edges: edges });
+    clipMem = c;
+    try { window.localStorage.setItem(CLIP_KEY, c); } catch (e) { /* storage off: this page only */ }
+  }
+  function readClip() {
+    var c = clipMem;
+    try { c = window.localStorage.getItem(CLIP_KEY) || c; } catch (e) { /* storage off */ }
+    if (!c) { return null; }
+    try { return JSON.parse(c); } catch (e) { return null; }
+  }
+  function copyName(n, name) {
+    var m = /^(.*?)(\d*)$/.exec(name), stem = m[1] || name, i = m[2] ? 1 : 2;
+    while (findUnit(n, stem + i)) { i++; }
+    return (stem + i).slice(0, 64);
+  }
+  var PASTE_STEP = 40;
+  function paste() {
+    var c = readClip();
+    if (!c || !c.units || c.units.length === 0) { return; }
+    flush().then(function (res) {
+      if (!res.ok && showEditErrors(res)) { return; }
+      var n = net(), before = snapshot(), names = {}, added = [];
+      var taken = {};
+      n.units.forEach(function (u) { if (u.position) { taken[u.position.x + "," + u.position.y] = true; } });
+      var off = PASTE_STEP;
+      var clash = function () {
+        return c.units.some(function (u) { var q = u.position || { x: 40, y: 40 }; return taken[(q.x + off) + "," + (q.y + off)]; });
+      };
+      while (clash()) { off += PASTE_STEP; }
+      c.units.forEach(function (u) {
+        var nu = JSON.parse(JSON.stringify(u)), q = nu.position || { x: 40, y: 40 };
+        nu.name = copyName(n, u.name);
+        nu.position = { x: q.x + off, y: q.y + off };
+        names[u.name] = nu.name;
+        n.units.push(nu);
+        added.push(nu.name);
+      });
+      (c.edges || []).forEach(function (e) {
+        if (names[e.from] && names[e.to]) {
+          var ne = { from: names[e.from], to: names[e.to] };
+          if (e.kind) { ne.kind = e.kind; }
+          n.edges.push(ne);
+        }
+      });
+      recorded(before);
+      markDirty();
+      select(added);
+    });
+  }
 
   // ---- save and problems -------------------------------------------------
   function showProblems(html) {
@@ -740,7 +888,9 @@
     post(base + "/preview", body.toString(), "application/x-www-form-urlencoded").then(function (r) {
       if (r.ok) {
         return r.json().then(function (j) {
+          var before = snapshot();
           def = j; if (!def.units) { def.units = []; }
+          recorded(before);
           yamlEdited = false; yamlStale = false; yamlErrors.textContent = "";
           discardEdit();
           path = []; sel = new Set(); selEdge = -1; propsSeq++; panel = null; props.innerHTML = emptyProps;

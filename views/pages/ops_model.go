@@ -27,8 +27,10 @@ type OpsUnitNote struct {
 
 // OpsGenRow is one generation in a list.
 type OpsGenRow struct {
-	ID           string
-	Jobnet       string
+	ID     string
+	Jobnet string
+	// Title is the jobnet's display name ("" for none).
+	Title        string
 	Folder       string
 	Rule         string
 	State        string
@@ -208,8 +210,10 @@ type LogView struct {
 
 // RunView is the generation page's view-model.
 type RunView struct {
-	ID            string
-	Jobnet        string
+	ID     string
+	Jobnet string
+	// Title is the jobnet's display name ("" for none).
+	Title         string
 	Folder        string
 	Name          string
 	Version       int

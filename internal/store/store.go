@@ -105,9 +105,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			}
 		}
 		// Times are written as "2006-01-02 15:04:05.999999999-07:00" and
-		// read back as time.Time (_time_format, _texttotime, _inttotime).
+		// read back as time.Time from the columns declared DATETIME (or
+		// DATE, TIMESTAMP); text in other columns stays text, however it
+		// looks (business dates).
 		dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate" +
-			"&_time_format=sqlite&_texttotime=1&_inttotime=1"
+			"&_time_format=sqlite"
 		var conn *sql.DB
 		if conn, err = openSQLite(dsn); err == nil {
 			s.db, err = gorm.Open(sqlite.New(sqlite.Config{DSN: dsn, Conn: conn}), gcfg)

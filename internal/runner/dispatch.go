@@ -196,7 +196,7 @@ func (r *Runner) deliver(add func()) {
 	r.mu.Lock()
 	add()
 	r.mu.Unlock()
-	r.Notify()
+	r.wakeLoop()
 }
 
 func (r *Runner) setInFlight(id int64) {

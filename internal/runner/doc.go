@@ -160,8 +160,11 @@
 // that was an earlier life of the same process (the default --node,
 // host-pid, changes on every start): a restart after kill -9 does not wait
 // for ClaimLease. On PostgreSQL a restarted replica with the same --node
-// adopts its units at once; with another name it waits for the old claims
-// to expire, since the old name may be a live replica.
+// adopts its units at once; with another name (the default --node changes
+// on every start) it adopts at once the units of the nodes whose process is
+// gone from its own machine and PID namespace (every runner records its
+// process in runner_nodes, see node.go), and waits for the claims of other
+// nodes to expire, since they may be live replicas elsewhere.
 //
 // # Replicas on separate hosts
 //

@@ -526,11 +526,30 @@ func (r *Runner) vars(g store.Generation, c *compiled, path string, attempt int)
 // whoever claimed them was an earlier life of this process, and releases
 // every queued unit's claim; otherwise it releases the claims its own node
 // name holds on queued units, and adopts the units of other nodes only when
-// their claims expire (ActiveUnits). Its own starting and running units it
-// watches at once in either case.
+// their claims expire (ActiveUnits), except nodes of its own machine and
+// PID namespace whose process is gone, which it adopts at once (node.go).
+// Its own starting and running units it watches at once in either case.
 func (r *Runner) attach(ctx context.Context, now time.Time) error {
 	if r.p.Store.Exclusive() {
 		return r.p.Store.AdoptAll(ctx, r.p.Node, r.p.HostID, now.Add(r.p.ClaimLease))
+	}
+	if space := processSpace(); space != "" {
+		// Nodes of this space whose process is gone are adopted at once
+		// (see node.go).
+		nodes, err := r.p.Store.RunnerNodes(ctx, space)
+		if err != nil {
+			return err
+		}
+		starts := make(map[int]uint64, len(nodes))
+		for _, n := range nodes {
+			starts[n.PID] = procStart(n.PID)
+		}
+		if err := r.p.Store.AdoptFrom(ctx, deadNodes(nodes, r.p.Node, starts), r.p.Node, r.p.HostID, now.Add(r.p.ClaimLease)); err != nil {
+			return err
+		}
+		if err := r.p.Store.RegisterNode(ctx, store.RunnerNode{Node: r.p.Node, Space: space, PID: os.Getpid(), Start: procStart(os.Getpid())}); err != nil {
+			return err
+		}
 	}
 	return r.p.Store.ReleaseClaims(ctx, r.p.Node)
 }

@@ -219,15 +219,15 @@ func (r *Runner) record(ctx context.Context) (int, error) {
 	}
 	defer func() {
 		r.mu.Lock()
-		// What the calls returned may have changed the units: the next
-		// pass re-reads them.
+		// Starts and cancels changed the units: the next pass re-reads
+		// them. A poll changed nothing but what record wrote, which says
+		// itself whether to re-read (pollNow) or forget (unwatch) the unit.
 		for _, d := range starts {
 			delete(r.inFlight, d.u.ID)
 			r.recheck[d.u.ID] = true
 		}
 		for _, d := range polls {
 			delete(r.inFlight, d.u.ID)
-			r.recheck[d.u.ID] = true
 		}
 		for _, d := range cancels {
 			delete(r.inFlight, d.u.ID)
@@ -293,12 +293,15 @@ func (r *Runner) record(ctx context.Context) (int, error) {
 		}
 		if !st.State.IsTerminal() {
 			// Why it still waits (unschedulable, pulling the image) shows while it waits.
+			r.pollLater(d.u.ID, now)
 			if st.Reason != d.u.Reason {
 				if err := r.p.Store.SetUnitReason(ctx, d.u.ID, d.u.State, st.Reason); err != nil && !store.IsConflict(err) {
 					errs = append(errs, err)
 				}
+				r.mu.Lock()
+				r.recheck[d.u.ID] = true
+				r.mu.Unlock()
 			}
-			r.pollLater(d.u.ID, now)
 			continue
 		}
 		g, _, def, err := r.unitDef(ctx, d.u.GenerationID, d.u.Path)
@@ -321,7 +324,12 @@ func (r *Runner) record(ctx context.Context) (int, error) {
 	for i, e := range ends {
 		if err != nil || conflicts[i] != nil {
 			delete(r.evals, e.gen)
-		} else if u := r.evalUnit(e.gen, e.path); u != nil {
+			r.pollNow(e.end.UnitID)
+			continue
+		}
+		// It ended: nothing more to watch.
+		r.unwatch(e.end.UnitID)
+		if u := r.evalUnit(e.gen, e.path); u != nil {
 			at := e.end.EndedAt.UTC()
 			u.State, u.ExitCode, u.Reason, u.EndedAt = e.end.State, e.end.ExitCode, e.end.Reason, &at
 			if u.StartedAt == nil {
@@ -394,7 +402,6 @@ func (r *Runner) finish(ctx context.Context, g store.Generation, def jobnet.Unit
 func (r *Runner) finishInto(ctx context.Context, sink *[]pendingEnd, g store.Generation, def jobnet.Unit, u store.RunUnit, v verdict,
 	endedAt time.Time, tail []string) error {
 	defer r.markDirty(g.ID)
-	defer r.pollNow(u.ID)
 	state, exit, reason := v.State, v.Exit, v.Reason
 	var retry *jobnet.Retry
 	if def.Job != nil {
@@ -410,6 +417,7 @@ func (r *Runner) finishInto(ctx context.Context, sink *[]pendingEnd, g store.Gen
 			ev.Detail = fmt.Sprintf("try %d of %d ended %s; retry at %s", u.Tries, retry.Count+1, strings.ReplaceAll(string(state), "_", " "), at.Format(time.RFC3339))
 			r.setWake(at)
 			delete(r.evals, g.ID)
+			defer r.pollNow(u.ID)
 			err := r.p.Store.MarkRetry(ctx, u.ID, u.State, at, exit, reason, []alert.Event{ev})
 			if err != nil && !store.IsConflict(err) {
 				return err
@@ -437,9 +445,11 @@ func (r *Runner) finishInto(ctx context.Context, sink *[]pendingEnd, g store.Gen
 	}
 	end := store.UnitEnd{UnitID: u.ID, From: u.State, State: state, ExitCode: exit, Reason: reason, EndedAt: endedAt, Events: evs}
 	if sink != nil {
+		// The caller re-reads or forgets the unit once it wrote the end.
 		*sink = append(*sink, pendingEnd{end: end, gen: g.ID, path: u.Path})
 		return nil
 	}
+	defer r.pollNow(u.ID)
 	delete(r.evals, g.ID)
 	err := r.p.Store.MarkEnded(ctx, end)
 	if err != nil && !store.IsConflict(err) {
@@ -569,16 +579,7 @@ func (r *Runner) watchCandidates(ctx context.Context, full bool, now time.Time) 
 			r.byHandle[u.Handle.ID] = u.ID
 		}
 	}
-	drop := func(id int64) {
-		if old, ok := r.watching[id]; ok && old.Handle != nil {
-			delete(r.byHandle, old.Handle.ID)
-		}
-		delete(r.watching, id)
-		delete(r.wakeAt, id)
-		r.mu.Lock()
-		delete(r.nextPoll, id)
-		r.mu.Unlock()
-	}
+	drop := r.unwatch
 	if full {
 		var (
 			units []store.RunUnit
@@ -682,6 +683,20 @@ func (r *Runner) watchCandidates(ctx context.Context, full bool, now time.Time) 
 	}
 	slices.SortFunc(out, func(a, b store.RunUnit) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// unwatch forgets a unit that is no longer this node's to watch (it ended,
+// or another node has it).
+func (r *Runner) unwatch(id int64) {
+	if old, ok := r.watching[id]; ok && old.Handle != nil {
+		delete(r.byHandle, old.Handle.ID)
+	}
+	delete(r.watching, id)
+	delete(r.wakeAt, id)
+	r.mu.Lock()
+	delete(r.nextPoll, id)
+	delete(r.recheck, id)
+	r.mu.Unlock()
 }
 
 func (r *Runner) pollLater(id int64, now time.Time) {

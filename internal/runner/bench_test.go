@@ -82,7 +82,7 @@ func BenchmarkFanOut(b *testing.B) {
 						edges = append(edges, edge("start", name, ""), edge(name, "end", ""))
 					}
 					g := submit(b, st, &jobnet.Jobnet{Name: "fan", Folder: "f", Net: jobnet.Net{Units: units, Edges: edges}}, nil)
-					e := newEnv(b, st, 10*time.Millisecond)
+					e := newEnv(b, st, runner.PollIntervalDefault)
 					b.StartTimer()
 					t0 := time.Now()
 					got, _ := e.runUntilEndedWithin(b, g.ID, 10*time.Minute)

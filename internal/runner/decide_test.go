@@ -102,3 +102,16 @@ func TestLaneBound(t *testing.T) {
 	ls.wait()
 	require.Len(t, inStuck, 3)
 }
+
+func TestDeadNodes(t *testing.T) {
+	nodes := []store.RunnerNode{
+		{Node: "me", PID: 10, Start: 100},
+		{Node: "same-process", PID: 10, Start: 100},
+		{Node: "gone", PID: 11, Start: 200},
+		{Node: "pid-reused", PID: 12, Start: 300},
+		{Node: "alive", PID: 13, Start: 400},
+	}
+	starts := map[int]uint64{10: 100, 11: 0, 12: 999, 13: 400}
+	require.Equal(t, []string{"gone", "pid-reused"}, deadNodes(nodes, "me", starts))
+	require.Empty(t, deadNodes(nil, "me", starts))
+}

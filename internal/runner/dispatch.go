@@ -1,9 +1,11 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +32,12 @@ type (
 		err  error
 		tail []string
 	}
+	// pendingEnd is an end collected to be written with others
+	// (store.MarkEndedAll), with the unit it ends.
+	pendingEnd struct {
+		end       store.UnitEnd
+		gen, path string
+	}
 	cancelDone struct {
 		u     store.RunUnit
 		cause string
@@ -46,6 +54,12 @@ func (r *Runner) claimAndDispatch(ctx context.Context) (int, error) {
 	}
 	var errs []error
 	for _, u := range units {
+		if u.State == jobrun.StateStarting {
+			// The claim recorded the dispatch: queued → starting.
+			if c := r.evalUnit(u.GenerationID, u.Path); c != nil {
+				c.State, c.Attempt, c.ExitCode, c.Reason, c.NotBefore = u.State, u.Attempt, nil, "", nil
+			}
+		}
 		if err := r.dispatch(ctx, u); err != nil {
 			errs = append(errs, fmt.Errorf("dispatch unit %q of generation %s: %w", u.Path, u.GenerationID, err))
 		}
@@ -65,6 +79,7 @@ func (r *Runner) dispatch(ctx context.Context, u store.RunUnit) error {
 		if def.Kind != jobnet.UnitWait {
 			return fmt.Errorf("unit %q of generation %s: claimed without a recorded dispatch", u.Path, g.ID)
 		}
+		delete(r.evals, g.ID)
 		if err := r.p.Store.MarkRunning(ctx, u.ID, jobrun.StateQueued, nil, r.p.Now()); err != nil && !store.IsConflict(err) {
 			return err
 		}
@@ -181,7 +196,7 @@ func (r *Runner) deliver(add func()) {
 	r.mu.Lock()
 	add()
 	r.mu.Unlock()
-	r.Notify()
+	r.wakeLoop()
 }
 
 func (r *Runner) setInFlight(id int64) {
@@ -204,36 +219,51 @@ func (r *Runner) record(ctx context.Context) (int, error) {
 	}
 	defer func() {
 		r.mu.Lock()
+		// Starts and cancels changed the units: the next pass re-reads
+		// them. A poll changed nothing but what record wrote, which says
+		// itself whether to re-read (pollNow) or forget (unwatch) the unit.
 		for _, d := range starts {
 			delete(r.inFlight, d.u.ID)
+			r.recheck[d.u.ID] = true
 		}
 		for _, d := range polls {
 			delete(r.inFlight, d.u.ID)
 		}
 		for _, d := range cancels {
 			delete(r.inFlight, d.u.ID)
+			r.recheck[d.u.ID] = true
 		}
 		r.mu.Unlock()
 	}()
 	var errs []error
 	var ok []store.UnitStart
+	var okStarts []startDone
 	for _, d := range starts {
 		if d.err != nil {
 			errs = append(errs, r.startFailed(ctx, d))
 			continue
 		}
 		ok = append(ok, store.UnitStart{UnitID: d.u.ID, From: jobrun.StateStarting, Handle: d.h, StartedAt: d.at})
+		okStarts = append(okStarts, d)
 		if r.p.OnDispatch != nil && d.u.QueuedAt != nil {
 			r.p.OnDispatch(d.at.Sub(*d.u.QueuedAt))
 		}
 	}
 	// Their keys were recorded before Start, so a crash before this write
 	// re-attaches them.
-	if _, err := r.p.Store.MarkRunningAll(ctx, ok); err != nil {
+	conflicts, err := r.p.Store.MarkRunningAll(ctx, ok)
+	if err != nil {
 		errs = append(errs, err)
 	}
-	for _, st := range ok {
+	for i, st := range ok {
 		r.pollNow(st.UnitID)
+		d := okStarts[i]
+		if err != nil || conflicts[i] != nil {
+			delete(r.evals, d.u.GenerationID)
+		} else if u := r.evalUnit(d.u.GenerationID, d.u.Path); u != nil {
+			at := st.StartedAt.UTC()
+			u.State, u.StartedAt = jobrun.StateRunning, &at
+		}
 	}
 	for _, d := range cancels {
 		if d.err != nil {
@@ -248,7 +278,7 @@ func (r *Runner) record(ctx context.Context) (int, error) {
 		r.pollNow(d.u.ID)
 	}
 	now := r.p.Now()
-	var ends []store.UnitEnd
+	var ends []pendingEnd
 	for _, d := range polls {
 		st, err := d.st, d.err
 		if err != nil {
@@ -263,12 +293,15 @@ func (r *Runner) record(ctx context.Context) (int, error) {
 		}
 		if !st.State.IsTerminal() {
 			// Why it still waits (unschedulable, pulling the image) shows while it waits.
+			r.pollLater(d.u.ID, now)
 			if st.Reason != d.u.Reason {
 				if err := r.p.Store.SetUnitReason(ctx, d.u.ID, d.u.State, st.Reason); err != nil && !store.IsConflict(err) {
 					errs = append(errs, err)
 				}
+				r.mu.Lock()
+				r.recheck[d.u.ID] = true
+				r.mu.Unlock()
 			}
-			r.pollLater(d.u.ID, now)
 			continue
 		}
 		g, _, def, err := r.unitDef(ctx, d.u.GenerationID, d.u.Path)
@@ -280,8 +313,29 @@ func (r *Runner) record(ctx context.Context) (int, error) {
 		errs = append(errs, r.finishInto(ctx, &ends, g, def, d.u, v, endTime(st, d.u.StartedAt, now), d.tail))
 	}
 	// The ends seen are written in one transaction.
-	if _, err := r.p.Store.MarkEndedAll(ctx, ends); err != nil {
+	es := make([]store.UnitEnd, len(ends))
+	for i, e := range ends {
+		es[i] = e.end
+	}
+	conflicts, err = r.p.Store.MarkEndedAll(ctx, es)
+	if err != nil {
 		errs = append(errs, err)
+	}
+	for i, e := range ends {
+		if err != nil || conflicts[i] != nil {
+			delete(r.evals, e.gen)
+			r.pollNow(e.end.UnitID)
+			continue
+		}
+		// It ended: nothing more to watch.
+		r.unwatch(e.end.UnitID)
+		if u := r.evalUnit(e.gen, e.path); u != nil {
+			at := e.end.EndedAt.UTC()
+			u.State, u.ExitCode, u.Reason, u.EndedAt = e.end.State, e.end.ExitCode, e.end.Reason, &at
+			if u.StartedAt == nil {
+				u.StartedAt = &at
+			}
+		}
 	}
 	return len(starts) + len(polls) + len(cancels), errors.Join(errs...)
 }
@@ -320,6 +374,7 @@ func (r *Runner) startFailed(ctx context.Context, d startDone) error {
 	}
 	at := r.p.Now().Add(backoff)
 	r.setWake(at)
+	delete(r.evals, g.ID)
 	if err := r.p.Store.MarkStartError(ctx, u.ID, n, at, d.err.Error(), evs); err != nil && !store.IsConflict(err) {
 		return err
 	}
@@ -339,15 +394,18 @@ func (r *Runner) capacityRetry(ctx context.Context, g store.Generation, def jobn
 	ev := r.event(g, alert.EventDispatchError, alert.SeverityWarning)
 	ev.Job, ev.State, ev.Attempt, ev.Detail = u.Path, string(jobrun.StateStarting), u.Attempt, dec.Reason
 	r.setWake(dec.At)
+	delete(r.evals, g.ID)
 	if err := r.p.Store.MarkStartError(ctx, u.ID, n, dec.At, dec.Reason, []alert.Event{ev}); err != nil && !store.IsConflict(err) {
 		return err
 	}
 	return nil
 }
 
+// pollNow makes the next pass re-read the unit and poll it.
 func (r *Runner) pollNow(id int64) {
 	r.mu.Lock()
 	delete(r.nextPoll, id)
+	r.recheck[id] = true
 	r.mu.Unlock()
 }
 
@@ -367,10 +425,9 @@ func (r *Runner) finish(ctx context.Context, g store.Generation, def jobnet.Unit
 // retry) is collected there instead of written, for the caller to write
 // several ends in one transaction (store.MarkEndedAll) before it evaluates.
 // tail is the end of the job's log, carried by the alert.
-func (r *Runner) finishInto(ctx context.Context, sink *[]store.UnitEnd, g store.Generation, def jobnet.Unit, u store.RunUnit, v verdict,
+func (r *Runner) finishInto(ctx context.Context, sink *[]pendingEnd, g store.Generation, def jobnet.Unit, u store.RunUnit, v verdict,
 	endedAt time.Time, tail []string) error {
 	defer r.markDirty(g.ID)
-	defer r.pollNow(u.ID)
 	state, exit, reason := v.State, v.Exit, v.Reason
 	var retry *jobnet.Retry
 	if def.Job != nil {
@@ -385,6 +442,8 @@ func (r *Runner) finishInto(ctx context.Context, sink *[]store.UnitEnd, g store.
 			ev.Job, ev.State, ev.ExitCode, ev.Attempt = u.Path, string(state), exit, u.Attempt
 			ev.Detail = fmt.Sprintf("try %d of %d ended %s; retry at %s", u.Tries, retry.Count+1, strings.ReplaceAll(string(state), "_", " "), at.Format(time.RFC3339))
 			r.setWake(at)
+			delete(r.evals, g.ID)
+			defer r.pollNow(u.ID)
 			err := r.p.Store.MarkRetry(ctx, u.ID, u.State, at, exit, reason, []alert.Event{ev})
 			if err != nil && !store.IsConflict(err) {
 				return err
@@ -412,9 +471,12 @@ func (r *Runner) finishInto(ctx context.Context, sink *[]store.UnitEnd, g store.
 	}
 	end := store.UnitEnd{UnitID: u.ID, From: u.State, State: state, ExitCode: exit, Reason: reason, EndedAt: endedAt, Events: evs}
 	if sink != nil {
-		*sink = append(*sink, end)
+		// The caller re-reads or forgets the unit once it wrote the end.
+		*sink = append(*sink, pendingEnd{end: end, gen: g.ID, path: u.Path})
 		return nil
 	}
+	defer r.pollNow(u.ID)
+	delete(r.evals, g.ID)
 	err := r.p.Store.MarkEnded(ctx, end)
 	if err != nil && !store.IsConflict(err) {
 		return err
@@ -433,23 +495,18 @@ type watched struct {
 // kill requests and timeouts, checks wait units, ends executions nobody
 // knows, and hands status calls to the lanes (grouped per lane). Executor
 // calls are only handed out; record writes their results in a later pass.
-func (r *Runner) watch(ctx context.Context) (int, error) {
+//
+// A full pass reads all of them (adopting orphans once per poll interval);
+// an incremental pass re-reads only the units in recheck and those with a
+// kill request, and decides only about those, the ones an executor
+// notified about and the ones whose poll or deadline came.
+func (r *Runner) watch(ctx context.Context, full bool) (int, error) {
 	now := r.p.Now()
-	var (
-		units []store.RunUnit
-		err   error
-	)
-	// Orphans (claims of dead nodes expire after ClaimLease) are adopted
-	// once per poll interval; other passes only list this node's units.
-	if now.Sub(r.lastAdopt) >= r.p.PollInterval {
-		units, err = r.p.Store.ActiveUnits(ctx, r.p.Node, r.p.HostID, now, r.p.ClaimLease)
-		if err == nil {
-			r.lastAdopt = now
-		}
-	} else {
-		units, err = r.p.Store.WatchedUnits(ctx, r.p.Node)
-	}
+	cands, err := r.watchCandidates(ctx, full, now)
 	if err != nil {
+		r.mu.Lock()
+		r.full = true
+		r.mu.Unlock()
 		return 0, err
 	}
 	changed := 0
@@ -460,13 +517,7 @@ func (r *Runner) watch(ctx context.Context) (int, error) {
 	}
 	due := map[laneKey]*group{}
 	var order []laneKey
-	live := make(map[int64]bool, len(units))
-	liveHandles := make(map[string]bool, len(units))
-	for _, u := range units {
-		live[u.ID] = true
-		if u.Handle != nil {
-			liveHandles[u.Handle.ID] = true
-		}
+	for _, u := range cands {
 		g, c, def, err := r.unitDef(ctx, u.GenerationID, u.Path)
 		if err != nil {
 			errs = append(errs, err)
@@ -487,6 +538,11 @@ func (r *Runner) watch(ctx context.Context) (int, error) {
 		r.mu.Unlock()
 		d := decideWatch(in, now)
 		r.setWake(d.Wake)
+		if d.Wake.IsZero() {
+			delete(r.wakeAt, u.ID)
+		} else {
+			r.wakeAt[u.ID] = d.Wake
+		}
 		switch d.Action {
 		case actWait:
 			n, err := r.watchWait(ctx, g, def, u, now)
@@ -520,24 +576,153 @@ func (r *Runner) watch(ctx context.Context) (int, error) {
 			gr.ps = append(gr.ps, watched{u: u, def: def})
 		}
 	}
-	r.mu.Lock()
-	for id := range r.nextPoll {
-		if !live[id] {
-			delete(r.nextPoll, id)
-		}
-	}
-	// Hints about executions this node does not watch (yet) are dropped: a
-	// start just recorded is polled at once anyway.
-	for id := range r.hinted {
-		if !liveHandles[id] {
-			delete(r.hinted, id)
-		}
-	}
-	r.mu.Unlock()
 	for _, k := range order {
 		r.poll(ctx, k, due[k].ex, due[k].ps)
 	}
 	return changed, errors.Join(errs...)
+}
+
+// watchCandidates updates the watched units (all of them in a full pass,
+// else those to re-read) and returns the ones to decide about, by id.
+func (r *Runner) watchCandidates(ctx context.Context, full bool, now time.Time) ([]store.RunUnit, error) {
+	r.mu.Lock()
+	recheck := r.recheck
+	r.recheck = map[int64]bool{}
+	r.mu.Unlock()
+	restore := func() {
+		r.mu.Lock()
+		for id := range recheck {
+			r.recheck[id] = true
+		}
+		r.mu.Unlock()
+	}
+	put := func(u store.RunUnit) {
+		if old, ok := r.watching[u.ID]; ok && old.Handle != nil {
+			delete(r.byHandle, old.Handle.ID)
+		}
+		r.watching[u.ID] = u
+		if u.Handle != nil {
+			r.byHandle[u.Handle.ID] = u.ID
+		}
+	}
+	drop := r.unwatch
+	if full {
+		var (
+			units []store.RunUnit
+			err   error
+		)
+		// Orphans (claims of dead nodes expire after ClaimLease) are adopted
+		// once per poll interval; other passes only list this node's units.
+		if now.Sub(r.lastAdopt) >= r.p.PollInterval {
+			units, err = r.p.Store.ActiveUnits(ctx, r.p.Node, r.p.HostID, now, r.p.ClaimLease)
+			if err == nil {
+				r.lastAdopt = now
+			}
+		} else {
+			units, err = r.p.Store.WatchedUnits(ctx, r.p.Node)
+		}
+		if err != nil {
+			restore()
+			return nil, err
+		}
+		live := make(map[int64]bool, len(units))
+		for _, u := range units {
+			live[u.ID] = true
+		}
+		for id := range r.watching {
+			if !live[id] {
+				drop(id)
+			}
+		}
+		for _, u := range units {
+			put(u)
+		}
+		r.mu.Lock()
+		for id := range r.nextPoll {
+			if !live[id] {
+				delete(r.nextPoll, id)
+			}
+		}
+		// Hints about executions this node does not watch (yet) are
+		// dropped: a start just recorded is polled at once anyway.
+		for h := range r.hinted {
+			if _, ok := r.byHandle[h]; !ok {
+				delete(r.hinted, h)
+			}
+		}
+		r.mu.Unlock()
+		return units, nil
+	}
+	ids := make([]int64, 0, len(recheck))
+	for id := range recheck {
+		ids = append(ids, id)
+	}
+	var fresh []store.RunUnit
+	if len(ids) > 0 {
+		var err error
+		if fresh, err = r.p.Store.WatchedUnitsByID(ctx, r.p.Node, ids); err != nil {
+			restore()
+			return nil, err
+		}
+	}
+	kills, err := r.p.Store.KillRequestedUnits(ctx, r.p.Node)
+	if err != nil {
+		restore()
+		return nil, err
+	}
+	for _, id := range ids {
+		drop(id)
+	}
+	cand := map[int64]bool{}
+	for _, u := range fresh {
+		put(u)
+		cand[u.ID] = true
+	}
+	for _, u := range kills {
+		put(u)
+		cand[u.ID] = true
+	}
+	r.mu.Lock()
+	for h := range r.hinted {
+		if id, ok := r.byHandle[h]; ok {
+			cand[id] = true
+		} else {
+			delete(r.hinted, h)
+		}
+	}
+	for id, at := range r.nextPoll {
+		if !now.Before(at) {
+			cand[id] = true
+		}
+	}
+	r.mu.Unlock()
+	for id, at := range r.wakeAt {
+		if !now.Before(at) {
+			cand[id] = true
+		}
+	}
+	out := make([]store.RunUnit, 0, len(cand))
+	for id := range cand {
+		if u, ok := r.watching[id]; ok {
+			out = append(out, u)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.RunUnit) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// unwatch forgets a unit that is no longer this node's to watch (it ended,
+// or another node has it).
+func (r *Runner) unwatch(id int64) {
+	if old, ok := r.watching[id]; ok && old.Handle != nil {
+		delete(r.byHandle, old.Handle.ID)
+	}
+	delete(r.watching, id)
+	delete(r.wakeAt, id)
+	r.mu.Lock()
+	delete(r.nextPoll, id)
+	delete(r.recheck, id)
+	r.mu.Unlock()
 }
 
 func (r *Runner) pollLater(id int64, now time.Time) {

@@ -23,9 +23,11 @@
 //     judgment, timeout end state, retry policy) and written in one
 //     transaction (store.MarkEndedAll, each end still guarded by its state
 //     and written with its events), marking their generations dirty;
-//  4. watches this node's starting and running units (once per poll
-//     interval adopting orphans first, store.ActiveUnits; otherwise only
-//     listing its own, store.WatchedUnits) and does what the pure
+//  4. watches this node's starting and running units (a full pass reads
+//     them all, once per poll interval adopting orphans first,
+//     store.ActiveUnits, otherwise only listing its own,
+//     store.WatchedUnits; an incremental pass, see below, re-reads only
+//     the units it must look at) and does what the pure
 //     decideWatch says for each: re-attach a dispatch without a handle
 //     (Start again with the recorded key), cancel on a kill request or a
 //     timeout, check a wait unit, end an execution no executor knows, or
@@ -40,7 +42,8 @@
 //     read once per evaluation (store.EvalUnits: only the columns evaluation
 //     needs) and a persisted step is applied to them in
 //     memory, so further rounds read nothing. A conflict means someone
-//     changed the generation meanwhile: re-read both and evaluate again;
+//     changed the generation meanwhile: re-read both and evaluate again.
+//     Incremental passes evaluate the states kept in memory instead;
 //  6. claims queued units and records their dispatch in the same update
 //     (ClaimForDispatch: pools and max_concurrent_jobs respected, FOR
 //     UPDATE SKIP LOCKED on PostgreSQL; job units queued → starting with
@@ -51,6 +54,40 @@
 //
 // Compiled graphs are cached by (jobnet id, version): a generation pins its
 // version, so a cached graph never goes stale.
+//
+// # Full and incremental passes
+//
+// A full pass reads everything it works on from the database; Pass is one.
+// Run makes a full pass at start, at least once per poll interval, after a
+// Notify (an operator's action, a generation inserted by another process,
+// any store.ListenRunners notification but units queued) and after a
+// generation ended (a generation waiting for it may start). In between it
+// makes incremental passes, which read only what changed, so that a pass
+// costs in proportion to what happened since the last one, not to how many
+// units run:
+//
+//   - starting due generations (step 1) is left to full passes;
+//   - watching (step 4) keeps this node's starting and running units in
+//     memory as last read; it re-reads only the units this runner wrote or
+//     an executor call returned about, and those with a kill request
+//     (store.KillRequestedUnits, an index holds only them), and decides
+//     only about those, the units their executor notified about and the
+//     ones whose poll time or own deadline (timeout, retry) came;
+//   - evaluating (step 5) keeps each active generation's unit states in
+//     memory between full passes, with this runner's own writes (claims,
+//     starts, ends collected in one transaction, applied steps) applied to
+//     them; any other write by the runner, and any failed or conflicting
+//     one, drops the generation's states, so its next evaluation reads
+//     them again;
+//   - claiming (step 6) runs when the pass changed something (an
+//     evaluation may have queued units, an end freed a pool slot), when
+//     another replica queued units (NotifyQueued), when a retry time or
+//     backoff came, and in full passes.
+//
+// Every write stays guarded by the state it expects, so a state kept in
+// memory that someone else changed meanwhile costs a conflict and a re-read,
+// never a wrong write; what others changed without a notification is seen
+// by the next full pass, within the poll interval as before.
 //
 // # Executor calls
 //
@@ -123,8 +160,11 @@
 // that was an earlier life of the same process (the default --node,
 // host-pid, changes on every start): a restart after kill -9 does not wait
 // for ClaimLease. On PostgreSQL a restarted replica with the same --node
-// adopts its units at once; with another name it waits for the old claims
-// to expire, since the old name may be a live replica.
+// adopts its units at once; with another name (the default --node changes
+// on every start) it adopts at once the units of the nodes whose process is
+// gone from its own machine and PID namespace (every runner records its
+// process in runner_nodes, see node.go), and waits for the claims of other
+// nodes to expire, since they may be live replicas elsewhere.
 //
 // # Replicas on separate hosts
 //

@@ -37,19 +37,43 @@ func (r *Runner) evaluateDirty(ctx context.Context) (int, error) {
 	return changed, errors.Join(errs...)
 }
 
+// evalState is the unit states of one active generation as the runner last
+// read them (store.EvalUnits), with what it wrote since applied to them.
+type evalState struct {
+	units  []store.UnitRun
+	byPath map[string]int
+}
+
+// unit returns the cached state of a unit, or nil.
+func (e *evalState) unit(path string) *store.UnitRun {
+	if i, ok := e.byPath[path]; ok {
+		return &e.units[i]
+	}
+	return nil
+}
+
+// evalUnit returns the cached state of a unit of a generation, or nil when
+// the generation's states are not cached.
+func (r *Runner) evalUnit(genID, path string) *store.UnitRun {
+	if e := r.evals[genID]; e != nil {
+		return e.unit(path)
+	}
+	return nil
+}
+
 // evaluate applies what follows from a generation's states until nothing
 // more does. It returns the number of steps applied. The generation comes
 // from the cache (refreshed every sweep) unless it is held, and its units
-// are read once; after a step is applied it is applied to the states in
-// memory too, so a further round reads nothing. A conflict (someone changed
-// the generation meanwhile) re-reads both.
+// from the states cached since the last full pass (read once otherwise);
+// after a step is applied it is applied to the states in memory too, so a
+// further round reads nothing. A conflict (someone changed the generation
+// meanwhile) re-reads both.
 func (r *Runner) evaluate(ctx context.Context, id string) (int, error) {
 	applied := 0
 	var (
-		g      store.Generation
-		c      *compiled
-		units  []store.UnitRun
-		byPath map[string]int
+		g  store.Generation
+		c  *compiled
+		es *evalState
 	)
 	reload, cached := true, true
 	for round := 0; round < evalRounds; round++ {
@@ -77,17 +101,24 @@ func (r *Runner) evaluate(ctx context.Context, id string) (int, error) {
 			if c, err = r.version(ctx, g); err != nil {
 				return applied, err
 			}
-			if units, err = r.p.Store.EvalUnits(ctx, id); err != nil {
-				return applied, err
-			}
-			byPath = make(map[string]int, len(units))
-			for i, u := range units {
-				byPath[u.Path] = i
+			if es = r.evals[id]; es == nil || !cached {
+				units, err := r.p.Store.EvalUnits(ctx, id)
+				if err != nil {
+					delete(r.evals, id)
+					return applied, err
+				}
+				es = &evalState{units: units, byPath: make(map[string]int, len(units))}
+				for i, u := range units {
+					es.byPath[u.Path] = i
+				}
+				r.evals[id] = es
 			}
 			reload = false
 		}
+		units, byPath := es.units, es.byPath
 		now := r.p.Now()
 		if err := r.checkDelays(ctx, g, c, units, now); err != nil {
+			delete(r.evals, id)
 			return applied, err
 		}
 		states := make([]jobrun.UnitRun, 0, len(units))
@@ -130,11 +161,16 @@ func (r *Runner) evaluate(ctx context.Context, id string) (int, error) {
 				reload, cached = true, false
 				continue
 			}
+			delete(r.evals, id)
 			return applied, err
 		}
 		applied++
 		if genEnds {
 			r.forget(id)
+			// A generation waiting for this one (overlap) may start now.
+			r.mu.Lock()
+			r.full = true
+			r.mu.Unlock()
 			r.raiseGenFlags(ctx, g, c, now, now)
 			return applied, nil
 		}

@@ -104,6 +104,28 @@ type Runner struct {
 	// handle ids executors notified (dispatch.Notifier).
 	inFlight map[int64]bool
 	hinted   map[string]bool
+	// full asks the next pass of Run to read everything again (an operator
+	// or another process changed something); lastFull is the last one.
+	full     bool
+	lastFull time.Time
+	// claimMore: the last claim took a full batch, or another replica
+	// queued units; the next pass claims even if nothing else changed.
+	claimMore bool
+
+	// The pass's own view of what it watches and evaluates (touched by the
+	// pass only; see incremental passes in the package doc).
+	//
+	// watching holds this node's starting and running units as last read,
+	// byHandle their ids by handle id; recheck the units a pass wrote or
+	// an executor call returned about (re-read by the next pass), wakeAt
+	// when a unit's own deadline (timeout, retry time) comes.
+	watching map[int64]store.RunUnit
+	byHandle map[string]int64
+	recheck  map[int64]bool
+	wakeAt   map[int64]time.Time
+	// evals holds the unit states of active generations as last read and
+	// since written by this runner.
+	evals map[string]*evalState
 	// Results of executor calls, recorded by the next pass.
 	starts  []startDone
 	polls   []pollDone
@@ -164,7 +186,8 @@ func New(p Params) (*Runner, error) {
 	p.BaseURL = strings.TrimRight(p.BaseURL, "/")
 	r := &Runner{p: p, notify: make(chan struct{}, 1), lanes: newLanes(p.DispatchWorkers), graphs: map[versionKey]*compiled{},
 		gens: map[string]store.Generation{}, dirty: map[string]bool{}, nextPoll: map[int64]time.Time{},
-		inFlight: map[int64]bool{}, hinted: map[string]bool{}}
+		inFlight: map[int64]bool{}, hinted: map[string]bool{}, watching: map[int64]store.RunUnit{}, byHandle: map[string]int64{},
+		recheck: map[int64]bool{}, wakeAt: map[int64]time.Time{}, evals: map[string]*evalState{}}
 	for _, ex := range p.Executors {
 		if n, ok := ex.(dispatch.Notifier); ok {
 			n.Subscribe(r.hint)
@@ -179,11 +202,29 @@ func (r *Runner) hint(handleID string) {
 	r.mu.Lock()
 	r.hinted[handleID] = true
 	r.mu.Unlock()
-	r.Notify()
+	r.wakeLoop()
 }
 
-// Notify wakes the loop at once (after an operator changed a generation).
+// Notify wakes the loop at once for a full pass: something changed that
+// the runner did not do itself (an operator's action, a generation
+// inserted by another process).
 func (r *Runner) Notify() {
+	r.mu.Lock()
+	r.full = true
+	r.mu.Unlock()
+	r.wakeLoop()
+}
+
+// notifyQueued wakes the loop to claim units another replica queued.
+func (r *Runner) notifyQueued() {
+	r.mu.Lock()
+	r.claimMore = true
+	r.mu.Unlock()
+	r.wakeLoop()
+}
+
+// wakeLoop wakes the loop at once for an incremental pass.
+func (r *Runner) wakeLoop() {
 	select {
 	case r.notify <- struct{}{}:
 	default:
@@ -205,11 +246,24 @@ func (r *Runner) Run(ctx context.Context) error {
 	listening := make(chan struct{})
 	go func() {
 		defer close(listening)
-		_ = r.p.Store.ListenRunners(lctx, r.Notify)
+		_ = r.p.Store.ListenRunners(lctx, func(what string) {
+			if what == store.NotifyQueued {
+				r.notifyQueued()
+				return
+			}
+			r.Notify()
+		})
 	}()
 	defer func() { stopListen(); <-listening }()
+	r.mu.Lock()
+	r.full = true
+	r.mu.Unlock()
 	for {
-		busy, err := r.Pass(ctx)
+		r.mu.Lock()
+		full := r.full || r.p.Now().Sub(r.lastFull) >= r.p.PollInterval
+		r.full = false
+		r.mu.Unlock()
+		busy, err := r.pass(ctx, full)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -240,12 +294,21 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-// Pass does one round of work and reports whether it changed anything (so
-// that another pass should follow at once).
+// Pass does one full round of work (it reads everything again, see
+// incremental passes in the package doc) and reports whether it changed
+// anything (so that another pass should follow at once).
 func (r *Runner) Pass(ctx context.Context) (bool, error) {
+	return r.pass(ctx, true)
+}
+
+// pass does one round of work, full or incremental.
+func (r *Runner) pass(ctx context.Context, full bool) (bool, error) {
 	now := r.p.Now()
 	r.mu.Lock()
+	// A retry time or backoff that came may have made units claimable.
+	claim := full || r.claimMore || (!r.wake.IsZero() && !now.Before(r.wake))
 	r.wake = time.Time{}
+	r.claimMore = false
 	r.mu.Unlock()
 	if !r.attached {
 		if err := r.attach(ctx, now); err != nil {
@@ -253,11 +316,16 @@ func (r *Runner) Pass(ctx context.Context) (bool, error) {
 		}
 		r.attached = true
 	}
+	if full {
+		clear(r.evals)
+	}
 	changed := false
 	var errs []error
-	n, err := r.startDue(ctx, now)
-	changed = changed || n > 0
-	errs = append(errs, err)
+	if full {
+		n, err := r.startDue(ctx, now)
+		changed = changed || n > 0
+		errs = append(errs, err)
+	}
 	if now.Sub(r.lastSweep) >= r.p.PollInterval {
 		if err := r.sweep(ctx, now); err != nil {
 			errs = append(errs, err)
@@ -265,18 +333,26 @@ func (r *Runner) Pass(ctx context.Context) (bool, error) {
 			r.lastSweep = now
 		}
 	}
-	n, err = r.record(ctx)
+	n, err := r.record(ctx)
 	changed = changed || n > 0
 	errs = append(errs, err)
-	n, err = r.watch(ctx)
+	n, err = r.watch(ctx, full)
 	changed = changed || n > 0
 	errs = append(errs, err)
 	n, err = r.evaluateDirty(ctx)
 	changed = changed || n > 0
 	errs = append(errs, err)
-	n, err = r.claimAndDispatch(ctx)
-	changed = changed || n > 0
-	errs = append(errs, err)
+	// Units become claimable when an evaluation queued them, a unit ended
+	// (pool slots and max_concurrent_jobs free up), another replica queued
+	// them or a retry time came (full passes).
+	if claim || changed {
+		n, err = r.claimAndDispatch(ctx)
+		changed = changed || n > 0
+		errs = append(errs, err)
+	}
+	if full && errors.Join(errs...) == nil {
+		r.lastFull = now
+	}
 	if now.Sub(r.lastRenew) >= r.p.ClaimLease/3 {
 		if err := r.p.Store.RenewClaims(ctx, r.p.Node, r.p.Now().Add(r.p.ClaimLease)); err != nil {
 			errs = append(errs, err)
@@ -370,6 +446,7 @@ func (r *Runner) forget(id string) {
 	r.mu.Lock()
 	delete(r.gens, id)
 	r.mu.Unlock()
+	delete(r.evals, id)
 }
 
 // startDue starts the generations whose start time came.
@@ -449,11 +526,30 @@ func (r *Runner) vars(g store.Generation, c *compiled, path string, attempt int)
 // whoever claimed them was an earlier life of this process, and releases
 // every queued unit's claim; otherwise it releases the claims its own node
 // name holds on queued units, and adopts the units of other nodes only when
-// their claims expire (ActiveUnits). Its own starting and running units it
-// watches at once in either case.
+// their claims expire (ActiveUnits), except nodes of its own machine and
+// PID namespace whose process is gone, which it adopts at once (node.go).
+// Its own starting and running units it watches at once in either case.
 func (r *Runner) attach(ctx context.Context, now time.Time) error {
 	if r.p.Store.Exclusive() {
 		return r.p.Store.AdoptAll(ctx, r.p.Node, r.p.HostID, now.Add(r.p.ClaimLease))
+	}
+	if space := processSpace(); space != "" {
+		// Nodes of this space whose process is gone are adopted at once
+		// (see node.go).
+		nodes, err := r.p.Store.RunnerNodes(ctx, space)
+		if err != nil {
+			return err
+		}
+		starts := make(map[int]uint64, len(nodes))
+		for _, n := range nodes {
+			starts[n.PID] = procStart(n.PID)
+		}
+		if err := r.p.Store.AdoptFrom(ctx, deadNodes(nodes, r.p.Node, starts), r.p.Node, r.p.HostID, now.Add(r.p.ClaimLease)); err != nil {
+			return err
+		}
+		if err := r.p.Store.RegisterNode(ctx, store.RunnerNode{Node: r.p.Node, Space: space, PID: os.Getpid(), Start: procStart(os.Getpid())}); err != nil {
+			return err
+		}
 	}
 	return r.p.Store.ReleaseClaims(ctx, r.p.Node)
 }

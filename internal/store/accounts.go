@@ -300,7 +300,7 @@ func audit(db *gorm.DB, now time.Time, e AuditEntry) error {
 	}
 	// An operator's change (kill, release, rerun, run now…) may be work for
 	// the runners of every replica.
-	return notifyRunners(db)
+	return notifyRunners(db, NotifyChanged)
 }
 
 // AuditQuery filters the audit log.

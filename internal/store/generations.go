@@ -59,7 +59,7 @@ func (s *Store) InsertGenerations(ctx context.Context, gs []Generation) ([]Gener
 		if err != nil || len(created) == 0 {
 			return err
 		}
-		return notifyRunners(tx)
+		return notifyRunners(tx, NotifyChanged)
 	})
 	return created, err
 }

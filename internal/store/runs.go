@@ -220,7 +220,7 @@ func (s *Store) ApplyStep(ctx context.Context, a StepApply) error {
 				return err
 			}
 			if len(a.Step.Ready) > 0 {
-				if err := notifyRunners(tx); err != nil {
+				if err := notifyRunners(tx, NotifyQueued); err != nil {
 					return err
 				}
 			}
@@ -743,6 +743,38 @@ func (s *Store) WatchedUnits(ctx context.Context, node string) ([]RunUnit, error
 	var recs []runUnitRecord
 	if err := s.db.WithContext(ctx).Where("state IN ? AND claimed_by = ?", unitInFlight, node).Order("id").Find(&recs).Error; err != nil {
 		return nil, translate(err, "list active units")
+	}
+	return runUnits(recs)
+}
+
+// WatchedUnitsByID returns those of the units ids that are starting or
+// running and claimed by node (the others ended, or another node adopted
+// them): the runner re-reads the units it wrote or was told about instead
+// of all of them.
+func (s *Store) WatchedUnitsByID(ctx context.Context, node string, ids []int64) ([]RunUnit, error) {
+	var out []RunUnit
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		var recs []runUnitRecord
+		if err := s.db.WithContext(ctx).Where("id IN ? AND state IN ? AND claimed_by = ?", chunk, unitInFlight, node).Find(&recs).Error; err != nil {
+			return nil, translate(err, "list active units")
+		}
+		us, err := runUnits(recs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, us...)
+	}
+	return out, nil
+}
+
+// KillRequestedUnits returns the starting and running units claimed by node
+// that an operator asked to kill (an index holds only those).
+func (s *Store) KillRequestedUnits(ctx context.Context, node string) ([]RunUnit, error) {
+	var recs []runUnitRecord
+	if err := s.db.WithContext(ctx).Where("claimed_by = ? AND kill_requested AND state IN ?", node, unitInFlight).Order("id").Find(&recs).Error; err != nil {
+		return nil, translate(err, "list units to kill")
 	}
 	return runUnits(recs)
 }

@@ -287,3 +287,59 @@ func TestEvalUnitsMatchesUnitRuns(t *testing.T) {
 		require.NotNil(t, lean[2].QueuedAt)
 	})
 }
+
+func TestWatchedUnitsByIDAndKillRequests(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		g := startedGeneration(t, s, "watched", 4, "", 0)
+		claimed, err := s.ClaimForDispatch(ctx, "n1", "", 3, time.Minute, runsNow)
+		require.NoError(t, err)
+		require.Len(t, claimed, 3)
+		a, b, c := claimed[0], claimed[1], claimed[2]
+		us, err := s.UnitRuns(ctx, g.ID)
+		require.NoError(t, err)
+		var queued int64
+		for _, u := range us {
+			if u.State == jobrun.StateQueued {
+				queued = u.ID
+			}
+		}
+		require.NotZero(t, queued)
+		require.NoError(t, s.MarkRunning(ctx, b.ID, jobrun.StateStarting, &dispatch.Handle{Executor: "noop", ID: "kb"}, runsNow))
+		require.NoError(t, s.MarkEnded(ctx, store.UnitEnd{UnitID: c.ID, From: jobrun.StateStarting, State: jobrun.StateEndedNormal, EndedAt: runsNow}))
+
+		// Ended and queued units and other nodes' are left out; the rest
+		// come with their bookkeeping.
+		got, err := s.WatchedUnitsByID(ctx, "n1", []int64{a.ID, b.ID, c.ID, queued, 999999})
+		require.NoError(t, err)
+		byID := map[int64]store.RunUnit{}
+		for _, u := range got {
+			byID[u.ID] = u
+		}
+		require.Len(t, byID, 2)
+		require.Equal(t, jobrun.StateStarting, byID[a.ID].State)
+		require.Equal(t, a.DispatchKey, byID[a.ID].DispatchKey)
+		require.Equal(t, "kb", byID[b.ID].Handle.ID)
+		got, err = s.WatchedUnitsByID(ctx, "n2", []int64{a.ID, b.ID})
+		require.NoError(t, err)
+		require.Empty(t, got)
+
+		kills, err := s.KillRequestedUnits(ctx, "n1")
+		require.NoError(t, err)
+		require.Empty(t, kills)
+		require.NoError(t, s.KillUnit(ctx, g.ID, b.Path, store.AuditEntry{Actor: "op", Action: "kill", Target: g.ID}))
+		kills, err = s.KillRequestedUnits(ctx, "n1")
+		require.NoError(t, err)
+		require.Len(t, kills, 1)
+		require.Equal(t, b.ID, kills[0].ID)
+		require.True(t, kills[0].KillRequested)
+		kills, err = s.KillRequestedUnits(ctx, "n2")
+		require.NoError(t, err)
+		require.Empty(t, kills)
+		// The end clears the request.
+		require.NoError(t, s.MarkEnded(ctx, store.UnitEnd{UnitID: b.ID, From: jobrun.StateRunning, State: jobrun.StateKilled, EndedAt: runsNow}))
+		kills, err = s.KillRequestedUnits(ctx, "n1")
+		require.NoError(t, err)
+		require.Empty(t, kills)
+	})
+}

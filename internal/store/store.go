@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/glebarez/sqlite"
+	"github.com/libtnb/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -104,8 +104,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 				}
 			}
 		}
-		dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-		s.db, err = gorm.Open(sqlite.Open(dsn), gcfg)
+		// Times are written as "2006-01-02 15:04:05.999999999-07:00" and
+		// read back as time.Time from the columns declared DATETIME (or
+		// DATE, TIMESTAMP); text in other columns stays text, however it
+		// looks (business dates).
+		dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate" +
+			"&_time_format=sqlite"
+		var conn *sql.DB
+		if conn, err = openSQLite(dsn); err == nil {
+			s.db, err = gorm.Open(sqlite.New(sqlite.Config{DSN: dsn, Conn: conn}), gcfg)
+			if err != nil {
+				_ = conn.Close()
+			}
+		}
 	default:
 		return nil, fmt.Errorf("database URL %q: want empty (embedded SQLite), sqlite:PATH or postgres://…: %w", redactURL(cfg.URL), fault.ErrInvalid)
 	}
@@ -142,6 +153,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.fileInfo, _ = os.Stat(s.location)
 	}
 	return s, nil
+}
+
+// openSQLite opens the embedded database through connections that keep
+// their statements prepared (stmtCacheConnector).
+func openSQLite(dsn string) (*sql.DB, error) {
+	// sql.Open connects to nothing: it only names the registered driver.
+	named, err := sql.Open(sqlite.DriverName, "")
+	if err != nil {
+		return nil, err
+	}
+	drv := named.Driver()
+	_ = named.Close()
+	return sql.OpenDB(&stmtCacheConnector{drv: drv, dsn: dsn}), nil
 }
 
 // Exclusive reports whether this process holds the embedded database's

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -509,6 +510,48 @@ func BenchmarkStartExitTrue(b *testing.B) {
 			b.Fatalf("status %+v", st)
 		}
 	}
+}
+
+// BenchmarkStartParallelTrue starts `true` jobs 16 at a time, as the
+// runner's start lane does in a fan-out, and waits for each one's end
+// notification (jobs/s).
+func BenchmarkStartParallelTrue(b *testing.B) {
+	dir := b.TempDir()
+	ex, err := local.New(local.Config{StateDir: dir, SupervisorCmd: supervisorCmd()})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = ex.Close() })
+	var mu sync.Mutex
+	waiting := map[string]chan struct{}{}
+	ex.Subscribe(func(id string) {
+		mu.Lock()
+		ch := waiting[id]
+		delete(waiting, id)
+		mu.Unlock()
+		if ch != nil {
+			close(ch)
+		}
+	})
+	ctx := context.Background()
+	_, err = ex.Start(ctx, dispatchtest.NewRequest("warm", localJob("true", "")))
+	require.NoError(b, err)
+	var n atomic.Int64
+	b.SetParallelism(8) // 16 on two cores, as DispatchWorkersDefault
+	t0 := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := dispatchtest.NewRequest("par-"+strconv.FormatInt(n.Add(1), 10), localJob("true", ""))
+			ch := make(chan struct{})
+			mu.Lock()
+			waiting[req.Key] = ch
+			mu.Unlock()
+			if _, err := ex.Start(ctx, req); err != nil {
+				b.Error(err)
+				return
+			}
+			<-ch
+		}
+	})
+	b.ReportMetric(float64(n.Load())/time.Since(t0).Seconds(), "jobs/s")
 }
 
 // BenchmarkForkExecTrue is the floor: the server itself running `/bin/sh

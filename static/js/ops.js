@@ -44,8 +44,20 @@
     pre.scrollTop = pre.scrollHeight;
   });
 
+  // The day Gantt scrolls sideways so that "now" (or, on another day, the
+  // first run that needs a look) sits in the middle of the visible axis.
+  function centreGantt() {
+    var box = document.querySelector(".gantt-scroll[data-now-x]");
+    if (!box) { return; }
+    var x = parseInt(box.dataset.nowX, 10);
+    var label = parseInt(getComputedStyle(box.querySelector(".gantt")).getPropertyValue("--gantt-label"), 10) || 0;
+    if (isNaN(x)) { return; }
+    box.scrollLeft = Math.max(0, x - label - (box.clientWidth - label) / 2);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var pre = document.getElementById("log-text");
     if (pre) { pre.scrollTop = pre.scrollHeight; }
+    centreGantt();
   });
 })();

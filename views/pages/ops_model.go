@@ -310,6 +310,29 @@ type HourTick struct {
 // TickStyle places an hour tick.
 func (t HourTick) TickStyle() string { return "left:" + pct(t.Left) }
 
+// GanttLabelWidth is the width in CSS pixels of the Gantt's label column.
+const GanttLabelWidth = 260
+
+// GanttHourWidth is the width in CSS pixels of one hour of the Gantt's
+// time axis: a business day is wider than a laptop screen, and the chart
+// scrolls sideways to "now".
+const GanttHourWidth = 72
+
+// ScheduleGroup is one jobnet of the day Gantt: its generations, with
+// counts of those running, failed and still to start.
+type ScheduleGroup struct {
+	Jobnet  string
+	Running int
+	Failed  int
+	Pending int
+	Done    int
+	// Next is the scheduled start of its next pending generation ("" none).
+	Next string
+	// Open: shown unfolded (it needs attention, or is short).
+	Open bool
+	Bars []ScheduleBar
+}
+
 // ScheduleDayView is the daily schedule page's view-model.
 type ScheduleDayView struct {
 	Date      string
@@ -321,14 +344,50 @@ type ScheduleDayView struct {
 	Calendars []string
 	Zone      string
 	Ticks     []HourTick
-	Bars      []ScheduleBar
-	NowLeft   float64
-	ShowNow   bool
+	// Bars are every line of the day by scheduled start.
+	Bars []ScheduleBar
+	// Focus lists what is running, what failed and what starts next
+	// (FocusMore more were left out); Groups are the jobnets.
+	Focus     []ScheduleBar
+	FocusMore int
+	Groups    []ScheduleGroup
+	// TrackWidth is the time axis's width in CSS pixels.
+	TrackWidth int
+	NowLeft    float64
+	ShowNow    bool
+	// NowLabel is "now" on the calendar's clock, with the zone.
+	NowLabel  string
 	Truncated bool
+	// Limit is how many lines a day shows at most.
+	Limit int
 }
 
-// NowStyle places the "now" line.
-func (v ScheduleDayView) NowStyle() string { return "left:" + pct(v.NowLeft) }
+// NowStyle places the "now" line across the chart, in pixels from the
+// chart's left edge.
+func (v ScheduleDayView) NowStyle() string {
+	return "left:" + strconv.FormatFloat(float64(GanttLabelWidth)+v.NowLeft/100*float64(v.TrackWidth), 'f', 1, 64) + "px"
+}
+
+// NowX is the "now" line's distance in CSS pixels from the chart's left edge
+// (where the chart scrolls to), or the first focused bar's when the day
+// is not today.
+func (v ScheduleDayView) NowX() string {
+	left := 0.0
+	switch {
+	case v.ShowNow:
+		left = v.NowLeft
+	case len(v.Focus) > 0:
+		left = v.Focus[0].PlanLeft
+	case len(v.Bars) > 0:
+		left = v.Bars[0].PlanLeft
+	}
+	return strconv.Itoa(GanttLabelWidth + int(left/100*float64(v.TrackWidth)))
+}
+
+// ChartStyle sizes the chart: label column plus time axis.
+func (v ScheduleDayView) ChartStyle() string {
+	return "width:" + strconv.Itoa(GanttLabelWidth+v.TrackWidth) + "px;--gantt-label:" + strconv.Itoa(GanttLabelWidth) + "px;--gantt-hour:" + strconv.Itoa(GanttHourWidth) + "px"
+}
 
 // MonthCell is one day of the month grid ("" Date = padding).
 type MonthCell struct {

@@ -1,0 +1,20 @@
+package views
+
+// runMessages holds the messages of the day schedule and the generation
+// page's log viewer (en, ja).
+var runMessages = map[string]map[string]string{
+	"en": {
+		"ops.sched.summary":   "%d runs of %d jobnets",
+		"ops.sched.now":       "now",
+		"ops.sched.focus":     "Failed, running and next",
+		"ops.sched.focusmore": "and %d more (see the jobnets below)",
+		"ops.sched.next":      "next start",
+	},
+	"ja": {
+		"ops.sched.summary":   "%d件（ジョブネット%d個）",
+		"ops.sched.now":       "現在",
+		"ops.sched.focus":     "異常・実行中・次に開始",
+		"ops.sched.focusmore": "ほか%d件（下のジョブネット別を参照）",
+		"ops.sched.next":      "次の開始",
+	},
+}

@@ -9,6 +9,11 @@ var runMessages = map[string]map[string]string{
 		"ops.sched.focus":     "Failed, running and next",
 		"ops.sched.focusmore": "and %d more (see the jobnets below)",
 		"ops.sched.next":      "next start",
+		"ops.log.attempts":    "Attempts",
+		"ops.log.truncated":   "The first %s of this log are not shown; this is its end.",
+		"ops.log.whole":       "Download the whole log",
+		"ops.log.skipped":     "[koyomi: %s skipped to keep up with the job; the download has them]",
+		"gen.retried":         "retried",
 	},
 	"ja": {
 		"ops.sched.summary":   "%d件（ジョブネット%d個）",
@@ -16,5 +21,10 @@ var runMessages = map[string]map[string]string{
 		"ops.sched.focus":     "異常・実行中・次に開始",
 		"ops.sched.focusmore": "ほか%d件（下のジョブネット別を参照）",
 		"ops.sched.next":      "次の開始",
+		"ops.log.attempts":    "試行",
+		"ops.log.truncated":   "このログの先頭%sは表示していません（末尾を表示中）。",
+		"ops.log.whole":       "ログ全体をダウンロード",
+		"ops.log.skipped":     "[koyomi: 追いつくため%sを飛ばしました。ダウンロードには含まれます]",
+		"gen.retried":         "再試行",
 	},
 }

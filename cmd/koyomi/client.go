@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -138,6 +139,7 @@ type runOptions struct {
 	unit, mode, unitMode string
 	at, as, reason       string
 	follow               bool
+	attempt              int
 }
 
 // runViaServer performs `koyomi run SUB` through the API.
@@ -194,7 +196,10 @@ func runViaServer(ctx context.Context, e env, c *apiClient, sub string, pos []st
 		if o.unit == "" {
 			return fmt.Errorf("run logs needs --unit PATH: %w", errUsage)
 		}
-		return logsViaServer(ctx, e.stdout, c, pos[0], o.unit, o.follow)
+		if o.attempt < 0 {
+			return fmt.Errorf("run logs: --attempt %d: want a number from 1: %w", o.attempt, errUsage)
+		}
+		return logsViaServer(ctx, e.stdout, c, pos[0], o.unit, o.attempt, o.follow)
 	}
 	// Actions.
 	body := web.APIAction{Reason: o.reason, At: o.at, As: o.as}
@@ -281,9 +286,14 @@ func showAPIGeneration(w io.Writer, g web.APIGeneration) error {
 	return tw.Flush()
 }
 
-func logsViaServer(ctx context.Context, w io.Writer, c *apiClient, id, unit string, follow bool) error {
+func logsViaServer(ctx context.Context, w io.Writer, c *apiClient, id, unit string, attempt int, follow bool) error {
 	cursor := ""
-	base := "/api/v1/generations/" + url.PathEscape(id) + "/units/" + escapeUnit(unit) + "/logs?cursor="
+	base := "/api/v1/generations/" + url.PathEscape(id) + "/units/" + escapeUnit(unit) + "/logs?"
+	if attempt > 0 {
+		base += "attempt=" + strconv.Itoa(attempt) + "&"
+		follow = false
+	}
+	base += "cursor="
 	for {
 		var ch web.APILogChunk
 		if err := c.do(ctx, http.MethodGet, base+url.QueryEscape(cursor), nil, "", &ch); err != nil {

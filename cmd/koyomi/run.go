@@ -26,7 +26,8 @@ const runUsage = `run SUBCOMMAND [flags]
   hold RUN-ID [--unit PATH]                   hold a generation or a unit
   release RUN-ID [--unit PATH]                release it
   kill RUN-ID [--unit PATH]                   kill a running generation or job
-  logs RUN-ID --unit PATH [--follow]          print a job's log
+  logs RUN-ID --unit PATH [--attempt N] [--follow]
+                                              print a job's log (of attempt N; default the latest)
   cancel RUN-ID [--reason TEXT]               cancel a generation that has not started
   retime RUN-ID --at HH:MM                    change its start time (00:00-47:59 of its business date)
   mark RUN-ID --unit PATH --as bypassed|ended_normal
@@ -46,6 +47,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	mode := fs.String("mode", "", "rerun mode of a generation")
 	unitMode := fs.String("unit-mode", "", "rerun mode of a unit: alone, with_successors, successors_only")
 	follow := fs.Bool("follow", false, "keep printing the log until the job ends")
+	attempt := fs.Int("attempt", 0, "logs: the attempt whose log to print (retries and reruns each have their own; 0: the latest)")
 	at := fs.String("at", "", "new start time HH:MM")
 	as := fs.String("as", "", "bypassed or ended_normal")
 	reason := fs.String("reason", "", "why (recorded with the cancellation)")
@@ -93,7 +95,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		return forecastViaServer(ctx, e.stdout, c, day, *output)
 	} else if c != nil {
 		return runViaServer(ctx, e, c, sub, pos, runOptions{day: day, params: params.m, unit: *unit, mode: *mode, unitMode: *unitMode,
-			at: *at, as: *as, reason: *reason, follow: *follow})
+			at: *at, as: *as, reason: *reason, follow: *follow, attempt: *attempt})
 	}
 	s, err := db.open(ctx, e)
 	if err != nil {
@@ -194,7 +196,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		svc.SetExecutors(execs)
-		return runLogs(ctx, e.stdout, svc, pos[0], *unit, *follow)
+		return runLogs(ctx, e.stdout, svc, pos[0], *unit, *attempt, *follow)
 	case "cancel":
 		if err := svc.Cancel(ctx, actor, pos[0], *reason); err != nil {
 			return err
@@ -247,10 +249,13 @@ func stamp(t *time.Time) string {
 	return t.Local().Format("15:04:05")
 }
 
-func runLogs(ctx context.Context, w io.Writer, svc *ops.Service, id, unit string, follow bool) error {
+func runLogs(ctx context.Context, w io.Writer, svc *ops.Service, id, unit string, attempt int, follow bool) error {
+	if attempt < 0 {
+		return fmt.Errorf("run logs: --attempt %d: want a number from 1: %w", attempt, errUsage)
+	}
 	cursor := ""
 	for {
-		c, err := svc.UnitLogs(ctx, id, unit, cursor)
+		c, err := svc.AttemptLogs(ctx, id, unit, attempt, cursor)
 		if err != nil {
 			return err
 		}
@@ -263,7 +268,7 @@ func runLogs(ctx context.Context, w io.Writer, svc *ops.Service, id, unit string
 		if c.More {
 			continue
 		}
-		if !follow {
+		if !follow || attempt > 0 {
 			return nil
 		}
 		d, err := svc.GenerationDetail(ctx, id)

@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   var original = new WeakMap();
+  var LOG_KEEP = 2 * 1024 * 1024;
 
   function applyFilter(input) {
     var pre = document.querySelector(input.dataset.target);
@@ -41,6 +42,13 @@
       return;
     }
     original.delete(pre);
+    // A job writing fast would grow the page without end: keep the last
+    // LOG_KEEP characters (the download has the whole log).
+    if (pre.textContent.length > LOG_KEEP) {
+      var t = pre.textContent.slice(-LOG_KEEP);
+      var nl = t.indexOf("\n");
+      pre.textContent = nl >= 0 ? t.slice(nl + 1) : t;
+    }
     pre.scrollTop = pre.scrollHeight;
   });
 

@@ -194,11 +194,28 @@ func (e GraphEdge) EdgePath() string {
 // ViewBox is the SVG viewBox of the graph.
 func (g GraphView) ViewBox() string { return fmt.Sprintf("0 0 %d %d", g.Width, g.Height) }
 
+// LogAttempt is one attempt of a unit in the log viewer's selector.
+type LogAttempt struct {
+	N        int
+	State    string
+	Exit     string
+	Started  string
+	Selected bool
+	Current  bool
+}
+
 // LogView is the log viewer of one unit.
 type LogView struct {
 	Unit   string
 	Text   string
 	Cursor string
+	// Attempt is the attempt shown; Attempts are the unit's attempts
+	// (the selector appears when there are several).
+	Attempt  int
+	Attempts []LogAttempt
+	// Skipped counts the bytes before Text that the viewer leaves out (a
+	// large log shows its end); the download has them.
+	Skipped int64
 	// Live: the unit is still running; the viewer tails the log.
 	Live  bool
 	Error string
@@ -254,14 +271,32 @@ func (v RunView) UnitHref(path string) templ.SafeURL {
 	return templ.SafeURL("/runs/" + url.PathEscape(v.ID) + "?unit=" + url.QueryEscape(path) + "#log")
 }
 
-// LogHref is the log fragment URL of a unit from a cursor.
-func LogHref(id, unit, cursor string) string {
-	return "/runs/" + url.PathEscape(id) + "/log?unit=" + url.QueryEscape(unit) + "&cursor=" + url.QueryEscape(cursor)
+// AttemptHref shows the log of one attempt of a unit on the generation page.
+func (v RunView) AttemptHref(path string, n int) templ.SafeURL {
+	return templ.SafeURL("/runs/" + url.PathEscape(v.ID) + "?unit=" + url.QueryEscape(path) + "&attempt=" + strconv.Itoa(n) + "#log")
 }
 
-// LogDownloadHref downloads a unit's whole log.
-func LogDownloadHref(id, unit string) templ.SafeURL {
-	return templ.SafeURL("/runs/" + url.PathEscape(id) + "/log.txt?unit=" + url.QueryEscape(unit))
+// LogHref is the log fragment URL of an attempt of a unit from a cursor.
+func LogHref(id, unit string, attempt int, cursor string) string {
+	return "/runs/" + url.PathEscape(id) + "/log?unit=" + url.QueryEscape(unit) + "&attempt=" + strconv.Itoa(attempt) + "&cursor=" + url.QueryEscape(cursor)
+}
+
+// LogDownloadHref downloads the whole log of an attempt of a unit.
+func LogDownloadHref(id, unit string, attempt int) templ.SafeURL {
+	return templ.SafeURL("/runs/" + url.PathEscape(id) + "/log.txt?unit=" + url.QueryEscape(unit) + "&attempt=" + strconv.Itoa(attempt))
+}
+
+// Bytes formats a byte count: 512 B, 3.4 KiB, 12.0 MiB.
+func Bytes(n int64) string {
+	switch {
+	case n < 1<<10:
+		return strconv.FormatInt(n, 10) + " B"
+	case n < 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " KiB"
+	case n < 1<<30:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+	}
+	return strconv.FormatFloat(float64(n)/(1<<30), 'f', 1, 64) + " GiB"
 }
 
 // ScheduleBar is one line of the day Gantt chart; positions are percents of

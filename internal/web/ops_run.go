@@ -122,6 +122,7 @@ func (s *Server) runView(c echo.Context, id, unit string, withLog bool) (pages.R
 			}
 		}
 	}
+	loc = s.zoneOf(c, loc)
 	now := s.p.Now()
 	can := views.Can(views.WithPage(ctx, s.pageContext(c)), "operator")
 	v := pages.RunView{ID: g.ID, Jobnet: g.Jobnet, Folder: g.Folder, Name: strings.TrimPrefix(g.Jobnet, g.Folder+"/"), Version: g.JobnetVersion,
@@ -129,7 +130,7 @@ func (s *Server) runView(c echo.Context, id, unit string, withLog bool) (pages.R
 		Rule: g.Rule, StartClock: g.StartClock.String(), Scheduled: clock(&g.ScheduledAt, loc, g.BusinessDate),
 		Started: clock(g.StartedAt, loc, g.BusinessDate), Ended: clock(g.EndedAt, loc, g.BusinessDate), Duration: duration(g.StartedAt, g.EndedAt, now),
 		Explanation: g.Explanation, Reason: g.Reason, Zone: loc.String(), Live: !g.State.IsTerminal(), CanOperate: can,
-		Updated: now.In(loc).Format("15:04:05"), SelectedUnit: unit, RerunModes: genRerunModes, UnitRerunMods: unitRerunModes,
+		Updated: calendar.Stamp(now, loc, calendar.StampSeconds), SelectedUnit: unit, RerunModes: genRerunModes, UnitRerunMods: unitRerunModes,
 		RetimeValue: g.StartClock.String()}
 	if v.Explanation == "" {
 		v.Explanation = "—"
@@ -192,7 +193,7 @@ func (s *Server) runView(c echo.Context, id, unit string, withLog bool) (pages.R
 	}
 	s.addRunForecast(ctx, g.BusinessDate, loc, &v)
 	for _, a := range d.Audit {
-		v.Audit = append(v.Audit, pages.AuditRow{At: a.At.In(loc).Format("2006-01-02 15:04:05"), Actor: a.Actor, Action: a.Action, Target: a.Target, Detail: a.Detail})
+		v.Audit = append(v.Audit, pages.AuditRow{At: calendar.Stamp(a.At, loc, calendar.StampFull), Actor: a.Actor, Action: a.Action, Target: a.Target, Detail: a.Detail})
 	}
 	if unit != "" && withLog {
 		u, ok := byPath[unit]

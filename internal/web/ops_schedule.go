@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/koyomi-dev/koyomi/internal/calendar"
 	"github.com/koyomi-dev/koyomi/internal/jobrun"
 	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/views/pages"
@@ -33,6 +34,7 @@ func (s *Server) scheduleOps(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	d.Location = s.zoneOf(c, d.Location)
 	v := dayView(d)
 	s.addScheduleForecast(c.Request().Context(), d, &v)
 	groupDay(&v)
@@ -83,7 +85,7 @@ func dayView(d ops.ScheduleDayView) pages.ScheduleDayView {
 	}
 	if d.Now.After(d.Start) && d.Now.Before(d.End) {
 		v.ShowNow, v.NowLeft = true, at(d.Now)
-		v.NowLabel = d.Now.In(d.Location).Format("15:04 MST")
+		v.NowLabel = calendar.Stamp(d.Now, d.Location, calendar.StampClock)
 	}
 	for _, it := range d.Items {
 		b := pages.ScheduleBar{Jobnet: it.Jobnet, Rule: it.Rule, State: string(jobrun.GenPlanned), Planned: it.Generation == nil,
@@ -98,8 +100,8 @@ func dayView(d ops.ScheduleDayView) pages.ScheduleDayView {
 				b.HasActual = true
 				b.ActLeft = at(*g.StartedAt)
 				b.ActWidth = max(at(end)-b.ActLeft, 0.3)
-				b.Started = g.StartedAt.In(d.Location).Format("15:04:05")
-				b.Ended = end.In(d.Location).Format("15:04:05")
+				b.Started = calendar.Stamp(*g.StartedAt, d.Location, calendar.StampSeconds)
+				b.Ended = calendar.Stamp(end, d.Location, calendar.StampSeconds)
 			}
 		}
 		v.Bars = append(v.Bars, b)

@@ -140,6 +140,7 @@ type runOptions struct {
 	at, as, reason       string
 	follow               bool
 	attempt              int
+	loc                  *time.Location
 }
 
 // runViaServer performs `koyomi run SUB` through the API.
@@ -166,7 +167,7 @@ func runViaServer(ctx context.Context, e env, c *apiClient, sub string, pos []st
 			if err := c.do(ctx, http.MethodGet, "/api/v1/generations/"+url.PathEscape(pos[0]), nil, "", &g); err != nil {
 				return err
 			}
-			return showAPIGeneration(e.stdout, g)
+			return showAPIGeneration(e.stdout, g, o.loc)
 		}
 		q := url.Values{}
 		day := calendar.DateOf(time.Now())
@@ -186,10 +187,10 @@ func runViaServer(ctx context.Context, e env, c *apiClient, sub string, pos []st
 			return nil
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "RUN-ID\tJOBNET\tDATE\tSTART\tRULE\tSTATE\tSCHEDULED")
+		fmt.Fprintln(tw, statusHeader)
 		for _, g := range list.Generations {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Jobnet, g.BusinessDate, g.StartClock, g.Rule, g.State,
-				g.ScheduledAt.Local().Format("2006-01-02 15:04:05"))
+				calendar.Stamp(g.ScheduledAt, o.loc, calendar.StampFull))
 		}
 		return tw.Flush()
 	case "logs":
@@ -248,9 +249,9 @@ func escapeUnit(p string) string {
 	return strings.Join(parts, "/")
 }
 
-func showAPIGeneration(w io.Writer, g web.APIGeneration) error {
+func showAPIGeneration(w io.Writer, g web.APIGeneration, loc *time.Location) error {
 	fmt.Fprintf(w, "run        %s\njobnet     %s (version %d)\ndate       %s %s (rule %s)\nscheduled  %s\nstate      %s\n",
-		g.ID, g.Jobnet, g.JobnetVersion, g.BusinessDate, g.StartClock, g.Rule, g.ScheduledAt.Local().Format(time.RFC3339), g.State)
+		g.ID, g.Jobnet, g.JobnetVersion, g.BusinessDate, g.StartClock, g.Rule, calendar.Stamp(g.ScheduledAt, loc, calendar.StampFull), g.State)
 	if n := generationNote(g); n != "" {
 		fmt.Fprintf(w, "note       %s\n", n)
 	}
@@ -281,7 +282,7 @@ func showAPIGeneration(w io.Writer, g web.APIGeneration) error {
 		if u.KillRequested {
 			n = strings.TrimPrefix(n+"; kill requested", "; ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", u.Path, u.Kind, u.State, u.Attempt, exit, stamp(u.StartedAt), stamp(u.EndedAt), n)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", u.Path, u.Kind, u.State, u.Attempt, exit, stamp(u.StartedAt, loc), stamp(u.EndedAt, loc), n)
 	}
 	return tw.Flush()
 }

@@ -57,6 +57,10 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	sub, pos := pos[0], pos[1:]
+	loc, err := cliZone(e)
+	if err != nil {
+		return err
+	}
 	var day *calendar.Date
 	if *date != "" {
 		d, err := calendar.ParseDate(*date)
@@ -92,10 +96,10 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if c, err := srv.client(e); err != nil {
 		return err
 	} else if c != nil && sub == "forecast" {
-		return forecastViaServer(ctx, e.stdout, c, day, *output)
+		return forecastViaServer(ctx, e.stdout, c, day, *output, loc)
 	} else if c != nil {
 		return runViaServer(ctx, e, c, sub, pos, runOptions{day: day, params: params.m, unit: *unit, mode: *mode, unitMode: *unitMode,
-			at: *at, as: *as, reason: *reason, follow: *follow, attempt: *attempt})
+			at: *at, as: *as, reason: *reason, follow: *follow, attempt: *attempt, loc: loc})
 	}
 	s, err := db.open(ctx, e)
 	if err != nil {
@@ -107,7 +111,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 
 	switch sub {
 	case "forecast":
-		return runForecast(ctx, e.stdout, s, day, *output)
+		return runForecast(ctx, e.stdout, s, day, *output, loc)
 	case "now":
 		g, err := svc.RunNow(ctx, actor, ops.RunNowRequest{Jobnet: pos[0], BusinessDate: day, Params: params.m})
 		if err != nil {
@@ -117,7 +121,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		return nil
 	case "status":
 		if len(pos) == 1 && !strings.Contains(pos[0], "/") {
-			return runShow(ctx, e.stdout, svc, pos[0])
+			return runShow(ctx, e.stdout, svc, pos[0], loc)
 		}
 		q := store.GenerationQuery{}
 		if day == nil {
@@ -137,10 +141,10 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "RUN-ID\tJOBNET\tDATE\tSTART\tRULE\tSTATE\tSCHEDULED\tNOTE")
+		fmt.Fprintln(tw, statusHeader+"\tNOTE")
 		for _, g := range gs {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Jobnet, g.BusinessDate, g.StartClock, g.Rule, g.State,
-				g.ScheduledAt.Local().Format("2006-01-02 15:04:05"), generationNote(web.NewAPIGeneration(g, nil)))
+				calendar.Stamp(g.ScheduledAt, loc, calendar.StampFull), generationNote(web.NewAPIGeneration(g, nil)))
 		}
 		return tw.Flush()
 	case "rerun":
@@ -234,19 +238,38 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-func runShow(ctx context.Context, w io.Writer, svc *ops.Service, id string) error {
+func runShow(ctx context.Context, w io.Writer, svc *ops.Service, id string, loc *time.Location) error {
 	d, err := svc.GenerationDetail(ctx, id)
 	if err != nil {
 		return err
 	}
-	return showAPIGeneration(w, web.NewAPIGeneration(d.Generation, d.Units))
+	return showAPIGeneration(w, web.NewAPIGeneration(d.Generation, d.Units), loc)
 }
 
-func stamp(t *time.Time) string {
+// statusHeader labels the columns of `run status`: the business date, the
+// start on the business day's clock (00:00-47:59), and the instant it is
+// scheduled at (with its zone).
+const statusHeader = "RUN-ID\tJOBNET\tBUSINESS DATE\tSTART (BUSINESS DAY)\tRULE\tSTATE\tSCHEDULED AT"
+
+// cliZone is the zone the CLI shows times in: KOYOMI_TZ (an IANA name),
+// else the machine's (TZ). Every time printed carries its zone
+// (calendar.Stamp).
+func cliZone(e env) (*time.Location, error) {
+	if z := strings.TrimSpace(e.getenv("KOYOMI_TZ")); z != "" {
+		loc, err := calendar.LoadZone(z)
+		if err != nil {
+			return nil, fmt.Errorf("KOYOMI_TZ: %w", err)
+		}
+		return loc, nil
+	}
+	return time.Local, nil
+}
+
+func stamp(t *time.Time, loc *time.Location) string {
 	if t == nil {
 		return "-"
 	}
-	return t.Local().Format("15:04:05")
+	return calendar.Stamp(*t, loc, calendar.StampSeconds)
 }
 
 func runLogs(ctx context.Context, w io.Writer, svc *ops.Service, id, unit string, attempt int, follow bool) error {

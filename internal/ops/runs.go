@@ -151,7 +151,8 @@ type Attempt struct {
 }
 
 // UnitAttempts lists the attempts of a unit, oldest first; the last is the
-// current one. Attempts of a local job that ended before earlier attempts
+// latest (Current while the unit run holds it, not after a rerun reset it).
+// Attempts of a local job that ended before earlier attempts
 // were kept are found by their dispatch key, which is derived from the
 // attempt number.
 func (s *Service) UnitAttempts(ctx context.Context, runID, unit string) ([]Attempt, error) {
@@ -176,7 +177,14 @@ func (s *Service) attemptsOf(ctx context.Context, u store.UnitRun) ([]Attempt, e
 	}
 	install := ""
 	out := make([]Attempt, 0, u.Attempt)
-	for n := 1; n < u.Attempt; n++ {
+	for n := 1; n <= u.Attempt; n++ {
+		// The unit run holds attempt u.Attempt unless a rerun reset it
+		// (no dispatch key) and kept it among the earlier ones.
+		if n == u.Attempt && u.DispatchKey != "" {
+			out = append(out, Attempt{N: n, State: string(u.State), ExitCode: u.ExitCode, Reason: u.Reason, Current: true,
+				StartedAt: u.StartedAt, EndedAt: u.EndedAt, Handle: u.Handle})
+			continue
+		}
 		if a, ok := byN[n]; ok {
 			out = append(out, Attempt{N: n, State: a.State, ExitCode: a.ExitCode, Reason: a.Reason, StartedAt: a.StartedAt, EndedAt: a.EndedAt, Handle: a.Handle})
 			continue
@@ -191,17 +199,13 @@ func (s *Service) attemptsOf(ctx context.Context, u store.UnitRun) ([]Attempt, e
 		}
 		out = append(out, Attempt{N: n, Handle: &dispatch.Handle{Executor: string(jobnet.JobLocal), ID: jobrun.DispatchKey(install, u.GenerationID, u.Path, n)}})
 	}
-	cur := Attempt{N: u.Attempt, State: string(u.State), ExitCode: u.ExitCode, Reason: u.Reason, Current: true,
-		StartedAt: u.StartedAt, EndedAt: u.EndedAt, Handle: u.Handle}
-	return append(out, cur), nil
+	return out, nil
 }
 
-// attemptHandle returns the handle of attempt n of a unit (0: the current one).
+// attemptHandle returns the handle of attempt n of a unit (0: the latest
+// that started).
 func (s *Service) attemptHandle(ctx context.Context, u store.UnitRun, n int) (dispatch.Handle, error) {
-	if n == 0 || n == u.Attempt {
-		if u.Handle == nil {
-			return dispatch.Handle{}, fmt.Errorf("unit %q of generation %s has no log: it has not been dispatched (%s): %w", u.Path, u.GenerationID, u.State, fault.ErrConflict)
-		}
+	if (n == 0 || n == u.Attempt) && u.Handle != nil {
 		return *u.Handle, nil
 	}
 	if n < 0 || n > u.Attempt {
@@ -211,13 +215,17 @@ func (s *Service) attemptHandle(ctx context.Context, u store.UnitRun, n int) (di
 	if err != nil {
 		return dispatch.Handle{}, err
 	}
-	for _, a := range as {
-		if a.N == n {
+	for i := len(as) - 1; i >= 0; i-- {
+		a := as[i]
+		if n == 0 && a.Handle != nil || a.N == n && n != 0 {
 			if a.Handle == nil {
 				return dispatch.Handle{}, fmt.Errorf("attempt %d of unit %q has no log: it never started: %w", n, u.Path, fault.ErrConflict)
 			}
 			return *a.Handle, nil
 		}
+	}
+	if n == 0 {
+		return dispatch.Handle{}, fmt.Errorf("unit %q of generation %s has no log: it has not been dispatched (%s): %w", u.Path, u.GenerationID, u.State, fault.ErrConflict)
 	}
 	return dispatch.Handle{}, fmt.Errorf("attempt %d of unit %q: not recorded: %w", n, u.Path, fault.ErrNotFound)
 }

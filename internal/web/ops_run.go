@@ -237,7 +237,7 @@ func (s *Server) readLog(c echo.Context, id, unit string, n int, cursor string, 
 // most pageLogLimit bytes, with the attempts to choose from.
 func (s *Server) logView(c echo.Context, id string, u store.UnitRun, n int, loc *time.Location, date calendar.Date) pages.LogView {
 	lv := pages.LogView{Unit: u.Path}
-	if u.Kind != jobnet.UnitJob || u.Handle == nil && u.DispatchKey == "" {
+	if u.Kind != jobnet.UnitJob || u.Attempt == 0 && u.Handle == nil && u.DispatchKey == "" {
 		lv.Empty = true
 		return lv
 	}
@@ -246,8 +246,12 @@ func (s *Server) logView(c echo.Context, id string, u store.UnitRun, n int, loc 
 		lv.Error = err.Error()
 		return lv
 	}
-	if n == 0 && len(as) > 0 {
-		n = as[len(as)-1].N
+	// By default the latest attempt that started (a unit a rerun reset
+	// shows the log of the run before it until it starts again).
+	for i := len(as) - 1; n == 0 && i >= 0; i-- {
+		if as[i].Handle != nil || i == 0 {
+			n = as[i].N
+		}
 	}
 	lv.Attempt = n
 	for _, a := range as {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -138,6 +139,8 @@ type runOptions struct {
 	unit, mode, unitMode string
 	at, as, reason       string
 	follow               bool
+	attempt              int
+	loc                  *time.Location
 }
 
 // runViaServer performs `koyomi run SUB` through the API.
@@ -164,7 +167,7 @@ func runViaServer(ctx context.Context, e env, c *apiClient, sub string, pos []st
 			if err := c.do(ctx, http.MethodGet, "/api/v1/generations/"+url.PathEscape(pos[0]), nil, "", &g); err != nil {
 				return err
 			}
-			return showAPIGeneration(e.stdout, g)
+			return showAPIGeneration(e.stdout, g, o.loc)
 		}
 		q := url.Values{}
 		day := calendar.DateOf(time.Now())
@@ -184,17 +187,20 @@ func runViaServer(ctx context.Context, e env, c *apiClient, sub string, pos []st
 			return nil
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "RUN-ID\tJOBNET\tDATE\tSTART\tRULE\tSTATE\tSCHEDULED")
+		fmt.Fprintln(tw, statusHeader)
 		for _, g := range list.Generations {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Jobnet, g.BusinessDate, g.StartClock, g.Rule, g.State,
-				g.ScheduledAt.Local().Format("2006-01-02 15:04:05"))
+				calendar.Stamp(g.ScheduledAt, o.loc, calendar.StampFull))
 		}
 		return tw.Flush()
 	case "logs":
 		if o.unit == "" {
 			return fmt.Errorf("run logs needs --unit PATH: %w", errUsage)
 		}
-		return logsViaServer(ctx, e.stdout, c, pos[0], o.unit, o.follow)
+		if o.attempt < 0 {
+			return fmt.Errorf("run logs: --attempt %d: want a number from 1: %w", o.attempt, errUsage)
+		}
+		return logsViaServer(ctx, e.stdout, c, pos[0], o.unit, o.attempt, o.follow)
 	}
 	// Actions.
 	body := web.APIAction{Reason: o.reason, At: o.at, As: o.as}
@@ -243,9 +249,9 @@ func escapeUnit(p string) string {
 	return strings.Join(parts, "/")
 }
 
-func showAPIGeneration(w io.Writer, g web.APIGeneration) error {
+func showAPIGeneration(w io.Writer, g web.APIGeneration, loc *time.Location) error {
 	fmt.Fprintf(w, "run        %s\njobnet     %s (version %d)\ndate       %s %s (rule %s)\nscheduled  %s\nstate      %s\n",
-		g.ID, g.Jobnet, g.JobnetVersion, g.BusinessDate, g.StartClock, g.Rule, g.ScheduledAt.Local().Format(time.RFC3339), g.State)
+		g.ID, g.Jobnet, g.JobnetVersion, g.BusinessDate, g.StartClock, g.Rule, calendar.Stamp(g.ScheduledAt, loc, calendar.StampFull), g.State)
 	if n := generationNote(g); n != "" {
 		fmt.Fprintf(w, "note       %s\n", n)
 	}
@@ -276,14 +282,19 @@ func showAPIGeneration(w io.Writer, g web.APIGeneration) error {
 		if u.KillRequested {
 			n = strings.TrimPrefix(n+"; kill requested", "; ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", u.Path, u.Kind, u.State, u.Attempt, exit, stamp(u.StartedAt), stamp(u.EndedAt), n)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", u.Path, u.Kind, u.State, u.Attempt, exit, stamp(u.StartedAt, loc), stamp(u.EndedAt, loc), n)
 	}
 	return tw.Flush()
 }
 
-func logsViaServer(ctx context.Context, w io.Writer, c *apiClient, id, unit string, follow bool) error {
+func logsViaServer(ctx context.Context, w io.Writer, c *apiClient, id, unit string, attempt int, follow bool) error {
 	cursor := ""
-	base := "/api/v1/generations/" + url.PathEscape(id) + "/units/" + escapeUnit(unit) + "/logs?cursor="
+	base := "/api/v1/generations/" + url.PathEscape(id) + "/units/" + escapeUnit(unit) + "/logs?"
+	if attempt > 0 {
+		base += "attempt=" + strconv.Itoa(attempt) + "&"
+		follow = false
+	}
+	base += "cursor="
 	for {
 		var ch web.APILogChunk
 		if err := c.do(ctx, http.MethodGet, base+url.QueryEscape(cursor), nil, "", &ch); err != nil {

@@ -26,7 +26,8 @@ const runUsage = `run SUBCOMMAND [flags]
   hold RUN-ID [--unit PATH]                   hold a generation or a unit
   release RUN-ID [--unit PATH]                release it
   kill RUN-ID [--unit PATH]                   kill a running generation or job
-  logs RUN-ID --unit PATH [--follow]          print a job's log
+  logs RUN-ID --unit PATH [--attempt N] [--follow]
+                                              print a job's log (of attempt N; default the latest)
   cancel RUN-ID [--reason TEXT]               cancel a generation that has not started
   retime RUN-ID --at HH:MM                    change its start time (00:00-47:59 of its business date)
   mark RUN-ID --unit PATH --as bypassed|ended_normal
@@ -46,6 +47,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	mode := fs.String("mode", "", "rerun mode of a generation")
 	unitMode := fs.String("unit-mode", "", "rerun mode of a unit: alone, with_successors, successors_only")
 	follow := fs.Bool("follow", false, "keep printing the log until the job ends")
+	attempt := fs.Int("attempt", 0, "logs: the attempt whose log to print (retries and reruns each have their own; 0: the latest)")
 	at := fs.String("at", "", "new start time HH:MM")
 	as := fs.String("as", "", "bypassed or ended_normal")
 	reason := fs.String("reason", "", "why (recorded with the cancellation)")
@@ -55,6 +57,10 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	sub, pos := pos[0], pos[1:]
+	loc, err := cliZone(e)
+	if err != nil {
+		return err
+	}
 	var day *calendar.Date
 	if *date != "" {
 		d, err := calendar.ParseDate(*date)
@@ -90,10 +96,10 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if c, err := srv.client(e); err != nil {
 		return err
 	} else if c != nil && sub == "forecast" {
-		return forecastViaServer(ctx, e.stdout, c, day, *output)
+		return forecastViaServer(ctx, e.stdout, c, day, *output, loc)
 	} else if c != nil {
 		return runViaServer(ctx, e, c, sub, pos, runOptions{day: day, params: params.m, unit: *unit, mode: *mode, unitMode: *unitMode,
-			at: *at, as: *as, reason: *reason, follow: *follow})
+			at: *at, as: *as, reason: *reason, follow: *follow, attempt: *attempt, loc: loc})
 	}
 	s, err := db.open(ctx, e)
 	if err != nil {
@@ -105,7 +111,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 
 	switch sub {
 	case "forecast":
-		return runForecast(ctx, e.stdout, s, day, *output)
+		return runForecast(ctx, e.stdout, s, day, *output, loc)
 	case "now":
 		g, err := svc.RunNow(ctx, actor, ops.RunNowRequest{Jobnet: pos[0], BusinessDate: day, Params: params.m})
 		if err != nil {
@@ -115,7 +121,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		return nil
 	case "status":
 		if len(pos) == 1 && !strings.Contains(pos[0], "/") {
-			return runShow(ctx, e.stdout, svc, pos[0])
+			return runShow(ctx, e.stdout, svc, pos[0], loc)
 		}
 		q := store.GenerationQuery{}
 		if day == nil {
@@ -135,10 +141,10 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "RUN-ID\tJOBNET\tDATE\tSTART\tRULE\tSTATE\tSCHEDULED\tNOTE")
+		fmt.Fprintln(tw, statusHeader+"\tNOTE")
 		for _, g := range gs {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Jobnet, g.BusinessDate, g.StartClock, g.Rule, g.State,
-				g.ScheduledAt.Local().Format("2006-01-02 15:04:05"), generationNote(web.NewAPIGeneration(g, nil)))
+				calendar.Stamp(g.ScheduledAt, loc, calendar.StampFull), generationNote(web.NewAPIGeneration(g, nil)))
 		}
 		return tw.Flush()
 	case "rerun":
@@ -194,7 +200,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		svc.SetExecutors(execs)
-		return runLogs(ctx, e.stdout, svc, pos[0], *unit, *follow)
+		return runLogs(ctx, e.stdout, svc, pos[0], *unit, *attempt, *follow)
 	case "cancel":
 		if err := svc.Cancel(ctx, actor, pos[0], *reason); err != nil {
 			return err
@@ -232,25 +238,47 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-func runShow(ctx context.Context, w io.Writer, svc *ops.Service, id string) error {
+func runShow(ctx context.Context, w io.Writer, svc *ops.Service, id string, loc *time.Location) error {
 	d, err := svc.GenerationDetail(ctx, id)
 	if err != nil {
 		return err
 	}
-	return showAPIGeneration(w, web.NewAPIGeneration(d.Generation, d.Units))
+	return showAPIGeneration(w, web.NewAPIGeneration(d.Generation, d.Units), loc)
 }
 
-func stamp(t *time.Time) string {
+// statusHeader labels the columns of `run status`: the business date, the
+// start on the business day's clock (00:00-47:59), and the instant it is
+// scheduled at (with its zone).
+const statusHeader = "RUN-ID\tJOBNET\tBUSINESS DATE\tSTART (BUSINESS DAY)\tRULE\tSTATE\tSCHEDULED AT"
+
+// cliZone is the zone the CLI shows times in: KOYOMI_TZ (an IANA name),
+// else the machine's (TZ). Every time printed carries its zone
+// (calendar.Stamp).
+func cliZone(e env) (*time.Location, error) {
+	if z := strings.TrimSpace(e.getenv("KOYOMI_TZ")); z != "" {
+		loc, err := calendar.LoadZone(z)
+		if err != nil {
+			return nil, fmt.Errorf("KOYOMI_TZ: %w", err)
+		}
+		return loc, nil
+	}
+	return time.Local, nil
+}
+
+func stamp(t *time.Time, loc *time.Location) string {
 	if t == nil {
 		return "-"
 	}
-	return t.Local().Format("15:04:05")
+	return calendar.Stamp(*t, loc, calendar.StampSeconds)
 }
 
-func runLogs(ctx context.Context, w io.Writer, svc *ops.Service, id, unit string, follow bool) error {
+func runLogs(ctx context.Context, w io.Writer, svc *ops.Service, id, unit string, attempt int, follow bool) error {
+	if attempt < 0 {
+		return fmt.Errorf("run logs: --attempt %d: want a number from 1: %w", attempt, errUsage)
+	}
 	cursor := ""
 	for {
-		c, err := svc.UnitLogs(ctx, id, unit, cursor)
+		c, err := svc.AttemptLogs(ctx, id, unit, attempt, cursor)
 		if err != nil {
 			return err
 		}
@@ -263,7 +291,7 @@ func runLogs(ctx context.Context, w io.Writer, svc *ops.Service, id, unit string
 		if c.More {
 			continue
 		}
-		if !follow {
+		if !follow || attempt > 0 {
 			return nil
 		}
 		d, err := svc.GenerationDetail(ctx, id)

@@ -34,7 +34,7 @@ func forecastDate(day *calendar.Date) calendar.Date {
 }
 
 // runForecast forecasts a business date from the database.
-func runForecast(ctx context.Context, w io.Writer, s *store.Store, day *calendar.Date, output string) error {
+func runForecast(ctx context.Context, w io.Writer, s *store.Store, day *calendar.Date, output string, loc *time.Location) error {
 	svc, err := deadline.New(deadline.Params{Store: s})
 	if err != nil {
 		return err
@@ -43,20 +43,20 @@ func runForecast(ctx context.Context, w io.Writer, s *store.Store, day *calendar
 	if err != nil {
 		return err
 	}
-	return printForecast(w, r, output)
+	return printForecast(w, r, output, loc)
 }
 
-func forecastViaServer(ctx context.Context, w io.Writer, c *apiClient, day *calendar.Date, output string) error {
+func forecastViaServer(ctx context.Context, w io.Writer, c *apiClient, day *calendar.Date, output string, loc *time.Location) error {
 	var r deadline.Report
 	if err := c.do(ctx, "GET", "/api/v1/forecast?date="+url.QueryEscape(forecastDate(day).String()), nil, "", &r); err != nil {
 		return err
 	}
-	return printForecast(w, r, output)
+	return printForecast(w, r, output, loc)
 }
 
-// printForecast writes one line per generation (times on this machine's
-// clock), or the report as JSON.
-func printForecast(w io.Writer, r deadline.Report, output string) error {
+// printForecast writes one line per generation (times on the CLI's clock,
+// cliZone, with the zone), or the report as JSON.
+func printForecast(w io.Writer, r deadline.Report, output string, loc *time.Location) error {
 	if output == "json" {
 		if r.Generations == nil {
 			r.Generations = []deadline.Generation{}
@@ -69,7 +69,7 @@ func printForecast(w io.Writer, r deadline.Report, output string) error {
 		fmt.Fprintf(w, "no generations on business date %s\n", r.Date)
 		return nil
 	}
-	f := func(t time.Time) string { return t.Local().Format("01-02 15:04") }
+	f := func(t time.Time) string { return calendar.Stamp(t, loc, "01-02 15:04") }
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN-ID\tJOBNET\tSTATE\tSCHEDULED\tEND\tDEADLINE\tSLACK\tRISK\tCRITICAL PATH")
 	for _, g := range r.Generations {

@@ -103,6 +103,18 @@ type LogChunk struct {
 	Next string
 	// More reports whether more data is already available past Next.
 	More bool
+	// Skipped counts the bytes between the cursor asked for and Data that
+	// a LogTail left out.
+	Skipped int64
+}
+
+// LogTailer is implemented by executors that can read a log from its end
+// without reading what comes before (a local file). LogTail returns the log
+// after cursor ("" = the beginning) when it holds at most limit bytes, else
+// its last limit bytes or fewer, starting at a line, with Skipped set; Next
+// is the end of what it read.
+type LogTailer interface {
+	LogTail(ctx context.Context, h Handle, cursor string, limit int) (LogChunk, error)
 }
 
 // Executor runs jobs on one backend. Implementations are safe for concurrent use.

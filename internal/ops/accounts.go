@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/koyomi-dev/koyomi/internal/calendar"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
@@ -182,6 +183,18 @@ func (s *Service) SetLang(ctx context.Context, a Actor, lang string) error {
 		return fmt.Errorf("language %q: want en or ja: %w", lang, fault.ErrInvalid)
 	}
 	return s.store.UpdateUser(ctx, a.UserID, store.UserUpdate{Lang: &lang})
+}
+
+// SetTimeZone stores the IANA zone the actor reads times in ("": each
+// page's calendar zone).
+func (s *Service) SetTimeZone(ctx context.Context, a Actor, zone string) error {
+	zone = strings.TrimSpace(zone)
+	if zone != "" {
+		if _, err := calendar.LoadZone(zone); err != nil {
+			return fmt.Errorf("time zone: %w", err)
+		}
+	}
+	return s.store.UpdateUser(ctx, a.UserID, store.UserUpdate{TimeZone: &zone})
 }
 
 func validUsername(n string) bool {

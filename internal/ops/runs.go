@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -87,11 +88,7 @@ func (s *Service) Logs(ctx context.Context, unitID int64, cursor string) (dispat
 
 // UnitLogs is Logs for a unit named by its generation and path.
 func (s *Service) UnitLogs(ctx context.Context, runID, unit, cursor string) (dispatch.LogChunk, error) {
-	u, err := s.unit(ctx, runID, unit)
-	if err != nil {
-		return dispatch.LogChunk{}, err
-	}
-	return s.logsOf(ctx, u, cursor)
+	return s.AttemptLogs(ctx, runID, unit, 0, cursor)
 }
 
 func (s *Service) unit(ctx context.Context, runID, path string) (store.UnitRun, error) {
@@ -117,18 +114,202 @@ func (s *Service) logsOf(ctx context.Context, u store.UnitRun, cursor string) (d
 	if u.Handle == nil {
 		return dispatch.LogChunk{}, fmt.Errorf("unit %q of generation %s has no log: it has not been dispatched (%s): %w", u.Path, u.GenerationID, u.State, fault.ErrConflict)
 	}
-	if s.exec == nil {
-		return dispatch.LogChunk{}, fmt.Errorf("logs of unit %q: no executors configured: %w", u.Path, fault.ErrConflict)
-	}
-	ex, err := s.exec.For(jobnet.JobType(u.Handle.Executor))
+	ex, err := s.logExecutor(u.Path, *u.Handle)
 	if err != nil {
-		return dispatch.LogChunk{}, fmt.Errorf("logs of unit %q: %w", u.Path, err)
+		return dispatch.LogChunk{}, err
 	}
 	c, err := ex.Logs(ctx, *u.Handle, cursor, 0)
 	if err != nil {
 		return c, fmt.Errorf("logs of unit %q of generation %s: %w", u.Path, u.GenerationID, err)
 	}
 	return c, nil
+}
+
+func (s *Service) logExecutor(path string, h dispatch.Handle) (dispatch.Executor, error) {
+	if s.exec == nil {
+		return nil, fmt.Errorf("logs of unit %q: no executors configured: %w", path, fault.ErrConflict)
+	}
+	ex, err := s.exec.For(jobnet.JobType(h.Executor))
+	if err != nil {
+		return nil, fmt.Errorf("logs of unit %q: %w", path, err)
+	}
+	return ex, nil
+}
+
+// Attempt is one attempt of a unit: each dispatch (the first run, a retry,
+// a run after a rerun) has its own execution and its own log.
+type Attempt struct {
+	N        int
+	State    string // a jobrun.JobState, or store.AttemptRetried
+	ExitCode *int
+	Reason   string
+	// Current: the unit's latest attempt (the unit run itself).
+	Current            bool
+	StartedAt, EndedAt *time.Time
+	// Handle reads the attempt's log (nil: it never started).
+	Handle *dispatch.Handle
+}
+
+// UnitAttempts lists the attempts of a unit, oldest first; the last is the
+// latest (Current while the unit run holds it, not after a rerun reset it).
+// Attempts of a local job that ended before earlier attempts
+// were kept are found by their dispatch key, which is derived from the
+// attempt number.
+func (s *Service) UnitAttempts(ctx context.Context, runID, unit string) ([]Attempt, error) {
+	u, err := s.unit(ctx, runID, unit)
+	if err != nil {
+		return nil, err
+	}
+	return s.attemptsOf(ctx, u)
+}
+
+func (s *Service) attemptsOf(ctx context.Context, u store.UnitRun) ([]Attempt, error) {
+	if u.Attempt == 0 {
+		return nil, nil
+	}
+	kept, err := s.store.UnitAttempts(ctx, u.GenerationID, u.Path)
+	if err != nil {
+		return nil, err
+	}
+	byN := map[int]store.UnitAttempt{}
+	for _, a := range kept {
+		byN[a.Attempt] = a
+	}
+	install := ""
+	out := make([]Attempt, 0, u.Attempt)
+	for n := 1; n <= u.Attempt; n++ {
+		// The unit run holds attempt u.Attempt unless a rerun reset it
+		// (no dispatch key) and kept it among the earlier ones.
+		if n == u.Attempt && u.DispatchKey != "" {
+			out = append(out, Attempt{N: n, State: string(u.State), ExitCode: u.ExitCode, Reason: u.Reason, Current: true,
+				StartedAt: u.StartedAt, EndedAt: u.EndedAt, Handle: u.Handle})
+			continue
+		}
+		if a, ok := byN[n]; ok {
+			out = append(out, Attempt{N: n, State: a.State, ExitCode: a.ExitCode, Reason: a.Reason, StartedAt: a.StartedAt, EndedAt: a.EndedAt, Handle: a.Handle})
+			continue
+		}
+		if u.Handle == nil || u.Handle.Executor != string(jobnet.JobLocal) {
+			continue
+		}
+		if install == "" {
+			if install, err = s.store.InstallationID(ctx); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, Attempt{N: n, Handle: &dispatch.Handle{Executor: string(jobnet.JobLocal), ID: jobrun.DispatchKey(install, u.GenerationID, u.Path, n)}})
+	}
+	return out, nil
+}
+
+// attemptHandle returns the handle of attempt n of a unit (0: the latest
+// that started).
+func (s *Service) attemptHandle(ctx context.Context, u store.UnitRun, n int) (dispatch.Handle, error) {
+	if (n == 0 || n == u.Attempt) && u.Handle != nil {
+		return *u.Handle, nil
+	}
+	if n < 0 || n > u.Attempt {
+		return dispatch.Handle{}, fmt.Errorf("attempt %d of unit %q: the unit has had %d attempt(s): %w", n, u.Path, u.Attempt, fault.ErrNotFound)
+	}
+	as, err := s.attemptsOf(ctx, u)
+	if err != nil {
+		return dispatch.Handle{}, err
+	}
+	for i := len(as) - 1; i >= 0; i-- {
+		a := as[i]
+		if n == 0 && a.Handle != nil || a.N == n && n != 0 {
+			if a.Handle == nil {
+				return dispatch.Handle{}, fmt.Errorf("attempt %d of unit %q has no log: it never started: %w", n, u.Path, fault.ErrConflict)
+			}
+			return *a.Handle, nil
+		}
+	}
+	if n == 0 {
+		return dispatch.Handle{}, fmt.Errorf("unit %q of generation %s has no log: it has not been dispatched (%s): %w", u.Path, u.GenerationID, u.State, fault.ErrConflict)
+	}
+	return dispatch.Handle{}, fmt.Errorf("attempt %d of unit %q: not recorded: %w", n, u.Path, fault.ErrNotFound)
+}
+
+// AttemptLogs is UnitLogs for attempt n of the unit (0: the current one).
+func (s *Service) AttemptLogs(ctx context.Context, runID, unit string, n int, cursor string) (dispatch.LogChunk, error) {
+	u, err := s.unit(ctx, runID, unit)
+	if err != nil {
+		return dispatch.LogChunk{}, err
+	}
+	h, err := s.attemptHandle(ctx, u, n)
+	if err != nil {
+		return dispatch.LogChunk{}, err
+	}
+	ex, err := s.logExecutor(unit, h)
+	if err != nil {
+		return dispatch.LogChunk{}, err
+	}
+	c, err := ex.Logs(ctx, h, cursor, 0)
+	if err != nil {
+		return c, fmt.Errorf("logs of unit %q of generation %s: %w", unit, runID, err)
+	}
+	return c, nil
+}
+
+// LogTailMax bounds what AttemptLogTail reads through an executor that
+// cannot read from the end.
+const LogTailMax = 256 << 20
+
+// AttemptLogTail reads the log of attempt n of a unit (0: the current one)
+// after cursor, or, when more than limit bytes follow, its last limit bytes
+// with Skipped set (dispatch.LogTailer). An executor that cannot read from
+// the end is read through, keeping the end.
+func (s *Service) AttemptLogTail(ctx context.Context, runID, unit string, n int, cursor string, limit int) (dispatch.LogChunk, error) {
+	u, err := s.unit(ctx, runID, unit)
+	if err != nil {
+		return dispatch.LogChunk{}, err
+	}
+	h, err := s.attemptHandle(ctx, u, n)
+	if err != nil {
+		return dispatch.LogChunk{}, err
+	}
+	ex, err := s.logExecutor(unit, h)
+	if err != nil {
+		return dispatch.LogChunk{}, err
+	}
+	if t, ok := ex.(dispatch.LogTailer); ok {
+		c, err := t.LogTail(ctx, h, cursor, limit)
+		if err != nil {
+			return c, fmt.Errorf("logs of unit %q of generation %s: %w", unit, runID, err)
+		}
+		return c, nil
+	}
+	var out dispatch.LogChunk
+	var read int64
+	for read < LogTailMax {
+		c, err := ex.Logs(ctx, h, cursor, 0)
+		if err != nil {
+			if read > 0 {
+				break
+			}
+			return c, fmt.Errorf("logs of unit %q of generation %s: %w", unit, runID, err)
+		}
+		read += int64(len(c.Data))
+		out.Data = append(out.Data, c.Data...)
+		if over := len(out.Data) - limit; over > 0 {
+			out.Skipped += int64(over)
+			out.Data = out.Data[over:]
+		}
+		if c.Next != "" {
+			cursor = c.Next
+		}
+		if !c.More || len(c.Data) == 0 {
+			break
+		}
+	}
+	out.Next = cursor
+	if out.Skipped > 0 {
+		if i := bytes.IndexByte(out.Data, '\n'); i >= 0 && i+1 < len(out.Data) {
+			out.Skipped += int64(i + 1)
+			out.Data = out.Data[i+1:]
+		}
+	}
+	return out, nil
 }
 
 // Hold holds a generation (unit "") or one of its units.

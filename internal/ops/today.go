@@ -188,10 +188,36 @@ type ScheduleDayView struct {
 }
 
 // ScheduleDayLimit bounds the lines of a daily schedule.
-const ScheduleDayLimit = 1000
+const ScheduleDayLimit = 5000
+
+// calendarJobnets lists the jobnets the schedule of calendar name shows:
+// those planned on it and those without any calendar. It returns nil (no
+// filter) when the installation has at most one calendar, and keep, which
+// tells whether a jobnet is shown.
+func (s *Service) calendarJobnets(ctx context.Context, name string, names []string) ([]string, func(*jobnet.Jobnet) bool, error) {
+	if len(names) <= 1 || name == "" {
+		return nil, nil, nil
+	}
+	cat, err := s.Catalog(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	keep := func(j *jobnet.Jobnet) bool {
+		n := cat.CalendarName(j)
+		return n == "" || n == name
+	}
+	paths := []string{}
+	for _, j := range cat.Jobnets() {
+		if keep(j) {
+			paths = append(paths, j.Path())
+		}
+	}
+	return paths, keep, nil
+}
 
 // ScheduleDay reads the daily schedule of a business date: its generations
-// and the planned runs that have none yet.
+// and the planned runs that have none yet, of the jobnets planned on the
+// calendar shown (and those without one) when there are several calendars.
 func (s *Service) ScheduleDay(ctx context.Context, calName string, d *calendar.Date) (ScheduleDayView, error) {
 	name, cal, names, err := s.MainCalendar(ctx, calName)
 	if err != nil {
@@ -209,7 +235,11 @@ func (s *Service) ScheduleDay(ctx context.Context, calName string, d *calendar.D
 		v.Start = v.Date.At(0, time.UTC)
 		v.End = v.Start.Add(24 * time.Hour)
 	}
-	gs, total, err := s.store.DayGenerations(ctx, store.DayQuery{Date: v.Date, Limit: ScheduleDayLimit})
+	paths, keep, err := s.calendarJobnets(ctx, name, names)
+	if err != nil {
+		return v, err
+	}
+	gs, total, err := s.store.DayGenerations(ctx, store.DayQuery{Date: v.Date, Jobnets: paths, Limit: ScheduleDayLimit})
 	if err != nil {
 		return v, err
 	}
@@ -220,7 +250,7 @@ func (s *Service) ScheduleDay(ctx context.Context, calName string, d *calendar.D
 		have[planKey(g.Jobnet, g.Rule, g.StartClock)] = true
 		v.Items = append(v.Items, ScheduleItem{Jobnet: g.Jobnet, Rule: g.Rule, StartClock: g.StartClock, Scheduled: g.ScheduledAt, Generation: g, Explanation: g.Explanation})
 	}
-	runs, err := s.planRuns(ctx, v.Date, v.Date)
+	runs, err := s.planRuns(ctx, v.Date, v.Date, keep)
 	if err != nil {
 		return v, err
 	}
@@ -244,12 +274,13 @@ func planKey(jobnet, rule string, clock calendar.ClockTime) string {
 	return fmt.Sprintf("%s\x00%s\x00%d", jobnet, rule, clock)
 }
 
-func (s *Service) planRuns(ctx context.Context, from, to calendar.Date) ([]plan.Run, error) {
+// planRuns plans the jobnets keep selects (nil: all) over [from, to].
+func (s *Service) planRuns(ctx context.Context, from, to calendar.Date, keep func(*jobnet.Jobnet) bool) ([]plan.Run, error) {
 	cat, err := s.Catalog(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := cat.Plan(from, to, nil)
+	res, err := cat.Plan(from, to, keep)
 	if err != nil {
 		return nil, fmt.Errorf("plan %s..%s: %w", from, to, err)
 	}
@@ -279,7 +310,9 @@ type ScheduleMonthView struct {
 	Days      []MonthDay
 }
 
-// ScheduleMonth reads the monthly schedule of the month containing d.
+// ScheduleMonth reads the monthly schedule of the month containing d. Like
+// the daily schedule it counts the jobnets of the calendar shown (and those
+// without one) when there are several calendars.
 func (s *Service) ScheduleMonth(ctx context.Context, calName string, d *calendar.Date) (ScheduleMonthView, error) {
 	name, cal, names, err := s.MainCalendar(ctx, calName)
 	if err != nil {
@@ -292,11 +325,15 @@ func (s *Service) ScheduleMonth(ctx context.Context, calName string, d *calendar
 	}
 	v.Month = day.FirstOfMonth()
 	last := v.Month.AddMonths(1).AddDays(-1)
-	counts, err := s.store.RangeCounts(ctx, v.Month, last)
+	paths, keep, err := s.calendarJobnets(ctx, name, names)
 	if err != nil {
 		return v, err
 	}
-	runs, err := s.planRuns(ctx, v.Month, last)
+	counts, err := s.store.RangeCounts(ctx, v.Month, last, paths)
+	if err != nil {
+		return v, err
+	}
+	runs, err := s.planRuns(ctx, v.Month, last, keep)
 	if err != nil {
 		return v, err
 	}

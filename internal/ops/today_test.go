@@ -126,6 +126,16 @@ func TestTodayCountsAttentionAndSchedule(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, ops.MonthDay{Date: apr, Open: true, Planned: 1, FromPlan: true}, m.Days[0])
 			require.Equal(t, ops.MonthDay{Date: apr.AddDays(3), Open: false}, m.Days[3], "Saturday: closed, nothing planned")
+			// The month of another calendar counts its own jobnets only.
+			m, err = svc.ScheduleMonth(ctx, "other", &day)
+			require.NoError(t, err)
+			require.Equal(t, ops.MonthDay{Date: day, Open: true}, m.Days[30], "f/daily plans on company, not on other")
+			m, err = svc.ScheduleMonth(ctx, "other", &apr)
+			require.NoError(t, err)
+			require.Equal(t, ops.MonthDay{Date: apr, Open: true}, m.Days[0])
+			dv0, err := svc.ScheduleDay(ctx, "other", &day)
+			require.NoError(t, err)
+			require.Empty(t, dv0.Items)
 
 			// Day: generations plus the planned run without one.
 			dv, err := svc.ScheduleDay(ctx, "", &apr)

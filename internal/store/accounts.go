@@ -41,9 +41,12 @@ type User struct {
 	PasswordHash string
 	Role         Role
 	Lang         string
-	Disabled     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// TimeZone is the IANA zone the user reads times in ("": each page's
+	// calendar zone).
+	TimeZone  string
+	Disabled  bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 type userRecord struct {
@@ -52,6 +55,7 @@ type userRecord struct {
 	PasswordHash string
 	Role         string
 	Lang         string
+	TimeZone     string
 	Disabled     bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
@@ -60,7 +64,7 @@ type userRecord struct {
 func (userRecord) TableName() string { return "users" }
 
 func (r userRecord) user() User {
-	return User{ID: r.ID, Username: r.Username, PasswordHash: r.PasswordHash, Role: Role(r.Role), Lang: r.Lang, Disabled: r.Disabled, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	return User{ID: r.ID, Username: r.Username, PasswordHash: r.PasswordHash, Role: Role(r.Role), Lang: r.Lang, TimeZone: r.TimeZone, Disabled: r.Disabled, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // CreateUser adds an account; the username must be unused.
@@ -119,6 +123,7 @@ type UserUpdate struct {
 	PasswordHash *string
 	Role         *Role
 	Lang         *string
+	TimeZone     *string
 	Disabled     *bool
 }
 
@@ -133,6 +138,9 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, u UserUpdate) error {
 	}
 	if u.Lang != nil {
 		cols["lang"] = *u.Lang
+	}
+	if u.TimeZone != nil {
+		cols["time_zone"] = *u.TimeZone
 	}
 	if u.Disabled != nil {
 		cols["disabled"] = *u.Disabled

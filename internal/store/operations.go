@@ -218,7 +218,8 @@ func (s *Store) KillGeneration(ctx context.Context, id string, a AuditEntry) err
 // RerunUnits applies a rerun plan (jobrun.PlanRerun) in one transaction:
 // MarkEndedNormal units → ended normally (CauseMark), Reset units → waiting
 // (CauseRerun) with their exit code, judgment result, flags, retry time,
-// dispatch key, handle, claim and times cleared and Attempt kept; an ended
+// dispatch key, handle, claim and times cleared (the attempt they ran is
+// kept in UnitAttempts) and Attempt kept; an ended
 // generation goes back to running (CauseRerun). expect holds the unit
 // states the plan was made from: a unit found in another state is a conflict.
 func (s *Store) RerunUnits(ctx context.Context, genID string, p jobrun.RerunPlan, expect map[string]jobrun.JobState, a AuditEntry) error {
@@ -251,6 +252,9 @@ func (s *Store) RerunUnits(ctx context.Context, genID string, p jobrun.RerunPlan
 			}
 		}
 		for _, path := range p.Reset {
+			if err := archiveAttempts(tx, "generation_id = ? AND path = ?", genID, path); err != nil {
+				return err
+			}
 			if err := move(path, jobrun.StateWaiting, jobrun.CauseRerun, map[string]any{
 				"held": false, "exit_code": nil, "judgment": nil, "reason": "", "start_delayed": false, "end_delayed": false,
 				"dispatch_key": "", "handle": "", "claimed_by": "", "claim_expires": nil, "not_before": nil, "queued_at": nil,

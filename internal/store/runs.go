@@ -432,6 +432,18 @@ ORDER BY u.queued_at, u.id LIMIT ?` + lock
 		claim := map[string]any{"claimed_by": node, "claim_expires": now.Add(leaseFor), "updated_at": s.now()}
 		var jobs []int64
 		if start {
+			// Units dispatched before keep that attempt (retries).
+			var again []int64
+			for i := range out {
+				if out[i].Kind == jobnet.UnitJob && out[i].DispatchKey != "" {
+					again = append(again, out[i].ID)
+				}
+			}
+			if len(again) > 0 {
+				if err := archiveAttempts(tx, "id IN ? AND state = ?", again, jobrun.StateQueued); err != nil {
+					return err
+				}
+			}
 			// One update records the dispatch of every claimed job unit: the
 			// keys differ per unit, so they come as a CASE over the ids.
 			var cases strings.Builder
@@ -509,11 +521,24 @@ func sortedKeys(m map[string]bool) []string {
 // MarkStarting records a claimed unit's dispatch: queued → starting with the
 // idempotency key, the attempt and the try count, before the executor is
 // called. It clears the previous attempt's handle, exit code and retry time.
+// The attempt it replaces, if any, is kept (UnitAttempts).
 func (s *Store) MarkStarting(ctx context.Context, unitID int64, key string, attempt, tries int) error {
-	return s.guardedUnit(ctx, unitID, jobrun.StateQueued, "record dispatch", map[string]any{
-		"state": string(jobrun.StateStarting), "dispatch_key": key, "attempt": attempt, "tries": tries,
-		"handle": "", "exit_code": nil, "reason": "", "not_before": nil, "cancel_cause": "", "start_errors": 0,
-	}, nil)
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := archiveAttempts(tx, "id = ? AND state = ? AND dispatch_key <> ?", unitID, jobrun.StateQueued, key); err != nil {
+			return err
+		}
+		res := tx.Model(&unitRunRecord{}).Where("id = ? AND state = ?", unitID, jobrun.StateQueued).Updates(map[string]any{
+			"state": string(jobrun.StateStarting), "dispatch_key": key, "attempt": attempt, "tries": tries,
+			"handle": "", "exit_code": nil, "reason": "", "not_before": nil, "cancel_cause": "", "start_errors": 0, "updated_at": s.now(),
+		})
+		if res.Error != nil {
+			return translate(res.Error, "record dispatch")
+		}
+		if res.RowsAffected != 1 {
+			return conflictf("record dispatch: unit %d is no longer %s", unitID, jobrun.StateQueued)
+		}
+		return nil
+	})
 }
 
 // MarkStartError records a retryable dispatch failure of a starting unit:

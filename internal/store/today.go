@@ -16,14 +16,18 @@ import (
 type DayQuery struct {
 	Date   calendar.Date
 	Folder string
-	States []jobrun.GenState
-	Text   string
-	Offset int
-	Limit  int
+	// Jobnets, when not nil, keeps the generations of these jobnets
+	// (folder/name) only; an empty non-nil list keeps none.
+	Jobnets []string
+	States  []jobrun.GenState
+	Text    string
+	Offset  int
+	Limit   int
 }
 
 func (q DayQuery) where(db *gorm.DB) *gorm.DB {
 	db = db.Where("business_date = ?", q.Date.String())
+	db = jobnetsIn(db, q.Jobnets)
 	if q.Folder != "" {
 		db = db.Where("(folder = ? OR folder LIKE ? ESCAPE '\\')", q.Folder, likePrefix(q.Folder+"/"))
 	}
@@ -39,6 +43,18 @@ func (q DayQuery) where(db *gorm.DB) *gorm.DB {
 		db = db.Where("(LOWER(jobnet_path) LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\')", pat, pat)
 	}
 	return db
+}
+
+// jobnetsIn keeps the rows of the jobnets listed (nil: no filter; empty:
+// none).
+func jobnetsIn(db *gorm.DB, jobnets []string) *gorm.DB {
+	switch {
+	case jobnets == nil:
+		return db
+	case len(jobnets) == 0:
+		return db.Where("1 = 0")
+	}
+	return db.Where("jobnet_path IN ?", jobnets)
 }
 
 func likePrefix(s string) string { return escapeLike(s) + "%" }
@@ -138,14 +154,15 @@ type DateStateCount struct {
 	N     int
 }
 
-// RangeCounts counts generations by business date and state over [from, to].
-func (s *Store) RangeCounts(ctx context.Context, from, to calendar.Date) ([]DateStateCount, error) {
+// RangeCounts counts generations by business date and state over [from, to]
+// (of the jobnets listed; nil: all).
+func (s *Store) RangeCounts(ctx context.Context, from, to calendar.Date, jobnets []string) ([]DateStateCount, error) {
 	var rows []struct {
 		BusinessDate string
 		State        string
 		N            int
 	}
-	if err := s.db.WithContext(ctx).Model(&generationRecord{}).Select("business_date, state, COUNT(*) AS n").
+	if err := jobnetsIn(s.db.WithContext(ctx).Model(&generationRecord{}), jobnets).Select("business_date, state, COUNT(*) AS n").
 		Where("business_date >= ? AND business_date <= ?", from.String(), to.String()).
 		Group("business_date, state").Order("business_date, state").Scan(&rows).Error; err != nil {
 		return nil, translate(err, "count generations by date")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/koyomi-dev/koyomi/internal/calendar"
 	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/koyomi-dev/koyomi/views"
 	"github.com/koyomi-dev/koyomi/views/pages"
@@ -91,10 +92,15 @@ func (s *Server) accountView(c echo.Context, v pages.AccountView) (pages.Account
 	if err != nil {
 		return v, err
 	}
+	if u := state(c).user; u != nil && v.TimeZoneError == "" {
+		v.TimeZone = u.TimeZone
+	}
+	v.Zones = accountZones
+	v.ShownZone = s.zoneOf(c, nil).String()
 	for _, t := range toks {
-		row := pages.TokenRow{ID: t.ID, Name: t.Name, Created: t.CreatedAt.Format("2006-01-02 15:04")}
+		row := pages.TokenRow{ID: t.ID, Name: t.Name, Created: s.stamp(c, t.CreatedAt, calendar.StampDateTime)}
 		if t.LastUsed != nil {
-			row.LastUsed = t.LastUsed.Format("2006-01-02 15:04")
+			row.LastUsed = s.stamp(c, *t.LastUsed, calendar.StampDateTime)
 		}
 		v.Tokens = append(v.Tokens, row)
 	}
@@ -127,6 +133,31 @@ func (s *Server) accountPassword(c echo.Context) error {
 	st.token = randomToken(32)
 	st.dirty = true
 	flash(c, "success", "Password changed.")
+	return redirect(c, "/account")
+}
+
+// accountZones are the zones the account page suggests (any IANA name is
+// accepted).
+var accountZones = []string{"UTC", "Asia/Tokyo", "Asia/Seoul", "Asia/Shanghai", "Asia/Singapore", "Asia/Kolkata",
+	"Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York", "America/Chicago", "America/Los_Angeles", "Australia/Sydney"}
+
+// accountTimeZone stores the zone the user reads times in ("": each page's
+// calendar zone); a name that is not an IANA zone is refused on the form.
+func (s *Server) accountTimeZone(c echo.Context) error {
+	zone := strings.TrimSpace(c.FormValue("time_zone"))
+	err := s.p.Ops.SetTimeZone(c.Request().Context(), actor(c), zone)
+	if errors.Is(err, fault.ErrInvalid) {
+		v, verr := s.accountView(c, pages.AccountView{TimeZoneError: err.Error(), TimeZone: zone})
+		if verr != nil {
+			return verr
+		}
+		return s.render(c, http.StatusUnprocessableEntity, pages.Account(v))
+	}
+	if err != nil {
+		return err
+	}
+	state(c).user.TimeZone = zone
+	flash(c, "success", "Time zone saved.")
 	return redirect(c, "/account")
 }
 

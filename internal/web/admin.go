@@ -10,14 +10,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/koyomi-dev/koyomi/internal/calendar"
 	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/store"
 	"github.com/koyomi-dev/koyomi/views"
 	"github.com/koyomi-dev/koyomi/views/pages"
 )
-
-const adminTimeFormat = "2006-01-02 15:04:05"
 
 // langSwitch stores the chosen language (for the user, or in the session
 // before login) and returns to the page it came from.
@@ -49,10 +48,10 @@ func pathID(c echo.Context) (int64, error) {
 	return id, nil
 }
 
-func auditRows(es []store.AuditEntry) []pages.AdminAuditRow {
+func (s *Server) auditRows(c echo.Context, es []store.AuditEntry) []pages.AdminAuditRow {
 	rows := make([]pages.AdminAuditRow, len(es))
 	for i, e := range es {
-		rows[i] = pages.AdminAuditRow{ID: e.ID, At: e.At.Local().Format(adminTimeFormat), Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail}
+		rows[i] = pages.AdminAuditRow{ID: e.ID, At: s.stamp(c, e.At, calendar.StampFull), Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail}
 	}
 	return rows
 }
@@ -75,7 +74,7 @@ func (s *Server) adminHome(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := pages.AdminHomeView{Users: len(users), Tokens: len(toks), Recent: auditRows(recent.Entries), Installation: inst}
+	v := pages.AdminHomeView{Users: len(users), Tokens: len(toks), Recent: s.auditRows(c, recent.Entries), Installation: inst}
 	for _, u := range users {
 		if u.Role == store.RoleAdmin {
 			v.Admins++
@@ -96,7 +95,7 @@ func (s *Server) adminUsersView(c echo.Context, v pages.AdminUsersView) (pages.A
 	for _, u := range users {
 		v.Users = append(v.Users, pages.AdminUserRow{
 			ID: u.ID, Username: u.Username, Role: string(u.Role), Lang: u.Lang,
-			Created: u.CreatedAt.Local().Format("2006-01-02 15:04"), Disabled: u.Disabled, Self: u.ID == a.UserID,
+			Created: s.stamp(c, u.CreatedAt, calendar.StampDateTime), Disabled: u.Disabled, Self: u.ID == a.UserID,
 		})
 	}
 	if v.Role == "" {
@@ -240,9 +239,9 @@ func (s *Server) adminTokens(c echo.Context) error {
 	}
 	var v pages.AdminTokensView
 	for _, t := range toks {
-		row := pages.AdminTokenRow{ID: t.ID, Owner: t.Owner, Name: t.Name, Created: t.CreatedAt.Local().Format("2006-01-02 15:04")}
+		row := pages.AdminTokenRow{ID: t.ID, Owner: t.Owner, Name: t.Name, Created: s.stamp(c, t.CreatedAt, calendar.StampDateTime)}
 		if t.LastUsed != nil {
-			row.LastUsed = t.LastUsed.Local().Format("2006-01-02 15:04")
+			row.LastUsed = s.stamp(c, *t.LastUsed, calendar.StampDateTime)
 		}
 		v.Tokens = append(v.Tokens, row)
 	}
@@ -299,7 +298,7 @@ func (s *Server) adminAudit(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	v.Entries = auditRows(page.Entries)
+	v.Entries = s.auditRows(c, page.Entries)
 	if page.Older != 0 {
 		v.OlderURL = auditURL(v.Actor, v.Target, page.Older)
 	}

@@ -131,6 +131,10 @@ type APILogChunk struct {
 	Data  string `json:"data"`
 	Next  string `json:"next"`
 	More  bool   `json:"more"`
+	// Attempt is the attempt whose log this is; Attempts lists the unit's
+	// attempts, oldest first.
+	Attempt  int   `json:"attempt"`
+	Attempts []int `json:"attempts"`
 }
 
 // apiUnitRoute serves GET /api/v1/generations/:id/units/<path>/logs.
@@ -166,11 +170,27 @@ func (s *Server) apiLogsOf(c echo.Context, id, unit string) error {
 	if state == "" {
 		return fmt.Errorf("unit %q of generation %s: %w", unit, id, fault.ErrNotFound)
 	}
-	ch, err := s.p.Ops.UnitLogs(c.Request().Context(), id, unit, c.QueryParam("cursor"))
+	n, err := attemptParam(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, APILogChunk{Unit: unit, State: state, Data: string(ch.Data), Next: ch.Next, More: ch.More})
+	as, err := s.p.Ops.UnitAttempts(c.Request().Context(), id, unit)
+	if err != nil {
+		return err
+	}
+	out := APILogChunk{Unit: unit, State: state, Attempt: n, Attempts: []int{}}
+	for _, a := range as {
+		out.Attempts = append(out.Attempts, a.N)
+		if n == 0 && a.Current {
+			out.Attempt = a.N
+		}
+	}
+	ch, err := s.p.Ops.AttemptLogs(c.Request().Context(), id, unit, n, c.QueryParam("cursor"))
+	if err != nil {
+		return err
+	}
+	out.Data, out.Next, out.More = string(ch.Data), ch.Next, ch.More
+	return c.JSON(http.StatusOK, out)
 }
 
 // APIAction is the body of an operator action.
@@ -447,4 +467,17 @@ func (s *Server) apiPlan(c echo.Context) error {
 		out = append(out, APIPlanRun{Jobnet: r.Jobnet, Rule: r.Rule, BusinessDate: r.BusinessDate.String(), Start: r.Start.Format(time.RFC3339), Explanation: r.Explanation})
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// attemptParam reads ?attempt=N (0 when absent: the latest attempt).
+func attemptParam(c echo.Context) (int, error) {
+	v := strings.TrimSpace(c.QueryParam("attempt"))
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("attempt %q: want a number from 1: %w", v, fault.ErrInvalid)
+	}
+	return n, nil
 }

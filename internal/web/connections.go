@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/koyomi-dev/koyomi/internal/calendar"
 	"github.com/koyomi-dev/koyomi/internal/dispatch/connect"
 	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
@@ -28,7 +29,7 @@ func (s *Server) connectionsPage(c echo.Context, status int, form pages.AdminCon
 	for _, cv := range list {
 		v.Connections = append(v.Connections, pages.AdminConnectionRow{
 			Name: cv.Name, Kind: string(cv.Kind), Target: cv.Target(), Description: cv.Description,
-			SecretSet: cv.SecretSet, UsedBy: cv.UsedBy, Updated: cv.UpdatedAt.Local().Format(adminTimeFormat),
+			SecretSet: cv.SecretSet, UsedBy: cv.UsedBy, Updated: s.stamp(c, cv.UpdatedAt, calendar.StampFull),
 		})
 	}
 	return s.render(c, status, pages.AdminConnections(v))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/koyomi-dev/koyomi/internal/calendar"
 	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
 	"github.com/koyomi-dev/koyomi/internal/ops"
@@ -25,8 +26,6 @@ import (
 
 // maxDefinition bounds a posted jobnet definition (JSON or YAML).
 const maxDefinition = 2 << 20
-
-const timeLayout = "2006-01-02 15:04"
 
 func (s *Server) designTree(c echo.Context) ([]components.DesignFolderNode, error) {
 	ctx := c.Request().Context()
@@ -72,7 +71,7 @@ func (s *Server) jobnetsView(c echo.Context, folder string) (pages.JobnetsView, 
 	}
 	for _, j := range items {
 		v.Jobnets = append(v.Jobnets, pages.JobnetRow{Folder: j.Folder, Name: j.Name, Title: j.Title, Version: j.Version, Calendar: j.Calendar,
-			CalendarInherited: j.CalendarFromDir, Rules: j.Rules, Units: j.Units, ChangedBy: j.ChangedBy, ChangedAt: j.ChangedAt.Format(timeLayout)})
+			CalendarInherited: j.CalendarFromDir, Rules: j.Rules, Units: j.Units, ChangedBy: j.ChangedBy, ChangedAt: s.stamp(c, j.ChangedAt, calendar.StampDateTime)})
 	}
 	return v, nil
 }
@@ -198,7 +197,7 @@ func (s *Server) editorView(c echo.Context, version int) (pages.EditorView, erro
 	old := jv.Version != cur.Version
 	return pages.EditorView{
 		Folder: folder, Name: name, Title: j.Title, Version: jv.Version, Current: cur.Version,
-		Author: jv.CreatedBy, At: jv.CreatedAt.Format(timeLayout), Calendar: j.Calendar, Rules: ops.RulesSummary(j.Rules),
+		Author: jv.CreatedBy, At: s.stamp(c, jv.CreatedAt, calendar.StampDateTime), Calendar: j.Calendar, Rules: ops.RulesSummary(j.Rules),
 		Tree: tree, Editable: !old && views.Can(s.langCtx(c), "designer"), Old: old,
 		Jobnet: j, YAML: string(y),
 	}, nil
@@ -476,7 +475,7 @@ func (s *Server) versionsPage(c echo.Context) error {
 	byVersion := map[int]store.JobnetVersion{}
 	for _, jv := range vs {
 		byVersion[jv.Version] = jv
-		v.Versions = append(v.Versions, pages.VersionRow{Version: jv.Version, Author: jv.CreatedBy, At: jv.CreatedAt.Format(timeLayout), Hash: shortHash(jv.Hash)})
+		v.Versions = append(v.Versions, pages.VersionRow{Version: jv.Version, Author: jv.CreatedBy, At: s.stamp(c, jv.CreatedAt, calendar.StampDateTime), Hash: shortHash(jv.Hash)})
 	}
 	if len(vs) > 0 {
 		v.Current, v.To = vs[0].Version, vs[0].Version

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/koyomi-dev/koyomi/internal/dispatch/local"
 	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/store"
 	"github.com/koyomi-dev/koyomi/internal/store/storetest"
@@ -21,7 +22,15 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/web"
 )
 
-func TestMain(m *testing.M) { os.Exit(browser.Main(m)) }
+// roleSupervisor runs the test binary as the local executor's supervisor.
+const roleSupervisor = "koyomi-test-supervise"
+
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == roleSupervisor {
+		os.Exit(local.SupervisorMain(os.Args[2:]))
+	}
+	os.Exit(browser.Main(m))
+}
 
 // testServer is a real server on a real database with an admin account.
 type testServer struct {

@@ -51,17 +51,17 @@ func parseStates(s string) ([]jobrun.GenState, error) {
 	return out, nil
 }
 
-// clock formats an instant on the calendar's clock: the time when on the
-// reference day, else with the date.
+// clock formats an instant on the page's clock with its zone: the time
+// when on the reference day, else with the date.
 func clock(t *time.Time, loc *time.Location, ref calendar.Date) string {
 	if t == nil || t.IsZero() {
 		return ""
 	}
 	lt := t.In(loc)
 	if calendar.DateOf(lt) == ref || calendar.DateOf(lt) == ref.AddDays(1) && lt.Hour() < 12 {
-		return lt.Format("15:04:05")
+		return calendar.Stamp(lt, loc, calendar.StampSeconds)
 	}
-	return lt.Format("2006-01-02 15:04")
+	return calendar.Stamp(lt, loc, calendar.StampDateTime)
 }
 
 func duration(from, to *time.Time, now time.Time) string {
@@ -122,10 +122,11 @@ func (s *Server) todayView(c echo.Context) (pages.TodayView, error) {
 	if err != nil {
 		return pages.TodayView{}, err
 	}
+	t.Location = s.zoneOf(c, t.Location)
 	v := pages.TodayView{Date: t.Date.String(), Current: t.Current.String(), Prev: t.Date.AddDays(-1).String(), Next: t.Date.AddDays(1).String(),
 		Calendar: t.Calendar, Calendars: t.Calendars, Zone: t.Location.String(), Folder: q.Filter.Folder, State: c.QueryParam("state"),
 		Text: q.Filter.Text, Total: t.Total, Matched: t.Matched, Offset: t.Offset, PrevOffset: -1, NextOffset: -1,
-		Updated: s.p.Now().In(t.Location).Format("15:04:05")}
+		Updated: calendar.Stamp(s.p.Now(), t.Location, calendar.StampSeconds)}
 	if c.QueryParam("calendar") == "" {
 		v.Calendar = t.Calendar
 	}

@@ -122,6 +122,7 @@ func (s *Server) runView(c echo.Context, id, unit string, withLog bool) (pages.R
 			}
 		}
 	}
+	loc = s.zoneOf(c, loc)
 	now := s.p.Now()
 	can := views.Can(views.WithPage(ctx, s.pageContext(c)), "operator")
 	v := pages.RunView{ID: g.ID, Jobnet: g.Jobnet, Folder: g.Folder, Name: strings.TrimPrefix(g.Jobnet, g.Folder+"/"), Version: g.JobnetVersion,
@@ -129,7 +130,7 @@ func (s *Server) runView(c echo.Context, id, unit string, withLog bool) (pages.R
 		Rule: g.Rule, StartClock: g.StartClock.String(), Scheduled: clock(&g.ScheduledAt, loc, g.BusinessDate),
 		Started: clock(g.StartedAt, loc, g.BusinessDate), Ended: clock(g.EndedAt, loc, g.BusinessDate), Duration: duration(g.StartedAt, g.EndedAt, now),
 		Explanation: g.Explanation, Reason: g.Reason, Zone: loc.String(), Live: !g.State.IsTerminal(), CanOperate: can,
-		Updated: now.In(loc).Format("15:04:05"), SelectedUnit: unit, RerunModes: genRerunModes, UnitRerunMods: unitRerunModes,
+		Updated: calendar.Stamp(now, loc, calendar.StampSeconds), SelectedUnit: unit, RerunModes: genRerunModes, UnitRerunMods: unitRerunModes,
 		RetimeValue: g.StartClock.String()}
 	if d.Jobnet.Jobnet != nil {
 		v.Title = d.Jobnet.Jobnet.Title
@@ -195,14 +196,18 @@ func (s *Server) runView(c echo.Context, id, unit string, withLog bool) (pages.R
 	}
 	s.addRunForecast(ctx, g.BusinessDate, loc, &v)
 	for _, a := range d.Audit {
-		v.Audit = append(v.Audit, pages.AuditRow{At: a.At.In(loc).Format("2006-01-02 15:04:05"), Actor: a.Actor, Action: a.Action, Target: a.Target, Detail: a.Detail})
+		v.Audit = append(v.Audit, pages.AuditRow{At: calendar.Stamp(a.At, loc, calendar.StampFull), Actor: a.Actor, Action: a.Action, Target: a.Target, Detail: a.Detail})
 	}
 	if unit != "" && withLog {
 		u, ok := byPath[unit]
 		if !ok {
 			return v, fmt.Errorf("unit %q of generation %s: %w", unit, id, fault.ErrNotFound)
 		}
-		v.Log = s.logView(c, id, u)
+		n, err := attemptParam(c)
+		if err != nil {
+			return v, err
+		}
+		v.Log = s.logView(c, id, u, n, loc, g.BusinessDate)
 	}
 	return v, nil
 }
@@ -211,11 +216,12 @@ func unitLive(u store.UnitRun) bool {
 	return u.State == jobrun.StateQueued || u.State == jobrun.StateStarting || u.State == jobrun.StateRunning
 }
 
-// readLog reads a unit's log from cursor while more is available, up to limit bytes.
-func (s *Server) readLog(c echo.Context, id, unit, cursor string, limit int) ([]byte, string, error) {
+// readLog reads the log of attempt n of a unit (0: the latest) from cursor
+// while more is available, up to limit bytes.
+func (s *Server) readLog(c echo.Context, id, unit string, n int, cursor string, limit int) ([]byte, string, error) {
 	var buf bytes.Buffer
-	for i := 0; i < 10000; i++ {
-		ch, err := s.p.Ops.UnitLogs(c.Request().Context(), id, unit, cursor)
+	for i := 0; i < 100000; i++ {
+		ch, err := s.p.Ops.AttemptLogs(c.Request().Context(), id, unit, n, cursor)
 		if err != nil {
 			return buf.Bytes(), cursor, err
 		}
@@ -230,18 +236,43 @@ func (s *Server) readLog(c echo.Context, id, unit, cursor string, limit int) ([]
 	return buf.Bytes(), cursor, nil
 }
 
-func (s *Server) logView(c echo.Context, id string, u store.UnitRun) pages.LogView {
-	lv := pages.LogView{Unit: u.Path, Live: unitLive(u)}
-	if u.Kind != jobnet.UnitJob || u.Handle == nil && u.DispatchKey == "" {
+// logView shows the end of attempt n (0: the latest) of a unit's log, at
+// most pageLogLimit bytes, with the attempts to choose from.
+func (s *Server) logView(c echo.Context, id string, u store.UnitRun, n int, loc *time.Location, date calendar.Date) pages.LogView {
+	lv := pages.LogView{Unit: u.Path}
+	if u.Kind != jobnet.UnitJob || u.Attempt == 0 && u.Handle == nil && u.DispatchKey == "" {
 		lv.Empty = true
 		return lv
 	}
-	data, cur, err := s.readLog(c, id, u.Path, "", pageLogLimit)
-	lv.Text, lv.Cursor = string(data), cur
+	as, err := s.p.Ops.UnitAttempts(c.Request().Context(), id, u.Path)
+	if err != nil {
+		lv.Error = err.Error()
+		return lv
+	}
+	// By default the latest attempt that started (a unit a rerun reset
+	// shows the log of the run before it until it starts again).
+	for i := len(as) - 1; n == 0 && i >= 0; i-- {
+		if as[i].Handle != nil || i == 0 {
+			n = as[i].N
+		}
+	}
+	lv.Attempt = n
+	for _, a := range as {
+		la := pages.LogAttempt{N: a.N, State: a.State, Started: clock(a.StartedAt, loc, date), Selected: a.N == n, Current: a.Current}
+		if a.ExitCode != nil {
+			la.Exit = strconv.Itoa(*a.ExitCode)
+		}
+		lv.Attempts = append(lv.Attempts, la)
+		if a.N == n && a.Current {
+			lv.Live = unitLive(u)
+		}
+	}
+	ch, err := s.p.Ops.AttemptLogTail(c.Request().Context(), id, u.Path, n, "", pageLogLimit)
+	lv.Text, lv.Cursor, lv.Skipped = string(ch.Data), ch.Next, ch.Skipped
 	if err != nil {
 		lv.Error = err.Error()
 	}
-	lv.Empty = len(data) == 0
+	lv.Empty = len(ch.Data) == 0
 	return lv
 }
 
@@ -261,9 +292,15 @@ func (s *Server) runLive(c echo.Context) error {
 	return s.render(c, http.StatusOK, pages.RunLive(v))
 }
 
-// runLogTail answers the log poller: the text after cursor and the next poller.
+// runLogTail answers the log poller: the text after cursor and the next
+// poller. A poller more than a page behind skips to the end of the log and
+// says how much it left out.
 func (s *Server) runLogTail(c echo.Context) error {
 	id, unit := c.Param("id"), c.QueryParam("unit")
+	n, err := attemptParam(c)
+	if err != nil {
+		return err
+	}
 	d, err := s.p.Ops.GenerationDetail(c.Request().Context(), id)
 	if err != nil {
 		return err
@@ -277,25 +314,39 @@ func (s *Server) runLogTail(c echo.Context) error {
 	if u == nil {
 		return fmt.Errorf("unit %q of generation %s: %w", unit, id, fault.ErrNotFound)
 	}
-	data, cur, err := s.readLog(c, id, unit, c.QueryParam("cursor"), pageLogLimit)
-	if err != nil && len(data) == 0 {
+	live := unitLive(*u) && (n == 0 || n == u.Attempt)
+	ch, err := s.p.Ops.AttemptLogTail(c.Request().Context(), id, unit, n, c.QueryParam("cursor"), pageLogLimit)
+	if err != nil && len(ch.Data) == 0 {
 		// The executor may not have the log yet; poll again.
-		return s.render(c, http.StatusOK, pages.LogTail(id, unit, c.QueryParam("cursor"), "", unitLive(*u)))
+		return s.render(c, http.StatusOK, pages.LogTail(id, unit, n, c.QueryParam("cursor"), "", live))
 	}
-	return s.render(c, http.StatusOK, pages.LogTail(id, unit, cur, string(data), unitLive(*u)))
+	text := string(ch.Data)
+	if ch.Skipped > 0 {
+		text = views.T(views.WithPage(c.Request().Context(), s.pageContext(c)), "ops.log.skipped", pages.Bytes(ch.Skipped)) + "\n" + text
+	}
+	return s.render(c, http.StatusOK, pages.LogTail(id, unit, n, ch.Next, text, live))
 }
 
-// runLogDownload sends a unit's whole log as a text attachment.
+// runLogDownload sends the whole log of an attempt of a unit (the latest
+// unless ?attempt=N) as a text attachment.
 func (s *Server) runLogDownload(c echo.Context) error {
 	id, unit := c.Param("id"), c.QueryParam("unit")
 	if unit == "" {
 		return fmt.Errorf("unit: required: %w", fault.ErrInvalid)
 	}
-	data, _, err := s.readLog(c, id, unit, "", downloadLogLimit)
+	n, err := attemptParam(c)
+	if err != nil {
+		return err
+	}
+	data, _, err := s.readLog(c, id, unit, n, "", downloadLogLimit)
 	if err != nil && len(data) == 0 {
 		return err
 	}
-	name := strings.NewReplacer("/", "_", "\"", "_").Replace(id + "_" + unit + ".log")
+	name := id + "_" + unit
+	if n > 0 {
+		name += "_attempt" + strconv.Itoa(n)
+	}
+	name = strings.NewReplacer("/", "_", "\"", "_").Replace(name + ".log")
 	c.Response().Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", data)
 }
@@ -444,30 +495,91 @@ func validRerun(m jobrun.RerunMode, unit bool) bool {
 }
 
 // flowOrder numbers the unit paths of a jobnet in the order its units run:
-// each net in topological order of its edges (definition order among units
-// ready together), a nested jobnet's units right after it.
+// each net in topological order of its edges, units ready together by their
+// place on the graph (left to right, then top to bottom, then definition
+// order), a nested jobnet's units right after it. A net with a cycle keeps
+// the definition order.
 func flowOrder(j *jobnet.Jobnet) map[string]int {
 	out := map[string]int{}
 	var walk func(net *jobnet.Net, prefix string)
 	walk = func(net *jobnet.Net, prefix string) {
-		names, err := jobnet.Topo(net)
-		if err != nil {
-			names = nil
-			for _, u := range net.Units {
-				names = append(names, u.Name)
-			}
-		}
-		byName := make(map[string]*jobnet.Unit, len(net.Units))
-		for i := range net.Units {
-			byName[net.Units[i].Name] = &net.Units[i]
-		}
-		for _, name := range names {
-			out[prefix+name] = len(out)
-			if u := byName[name]; u != nil && u.Net != nil {
-				walk(u.Net, prefix+name+"/")
+		for _, i := range topoByPosition(net) {
+			u := &net.Units[i]
+			out[prefix+u.Name] = len(out)
+			if u.Net != nil {
+				walk(u.Net, prefix+u.Name+"/")
 			}
 		}
 	}
 	walk(&j.Net, "")
 	return out
+}
+
+// topoByPosition orders a net's unit indexes topologically, breaking ties
+// by position (x, then y; a unit without one comes after those with one)
+// and then by definition order.
+func topoByPosition(net *jobnet.Net) []int {
+	n := len(net.Units)
+	index := make(map[string]int, n)
+	for i, u := range net.Units {
+		if _, dup := index[u.Name]; !dup {
+			index[u.Name] = i
+		}
+	}
+	succ := make([][]int, n)
+	indeg := make([]int, n)
+	for _, e := range net.Edges {
+		f, okf := index[e.From]
+		t, okt := index[e.To]
+		if okf && okt && f != t {
+			succ[f] = append(succ[f], t)
+			indeg[t]++
+		}
+	}
+	less := func(a, b int) bool {
+		pa, pb := net.Units[a].Position, net.Units[b].Position
+		switch {
+		case pa != nil && pb == nil:
+			return true
+		case pa == nil && pb != nil:
+			return false
+		case pa != nil && pb != nil && pa.X != pb.X:
+			return pa.X < pb.X
+		case pa != nil && pb != nil && pa.Y != pb.Y:
+			return pa.Y < pb.Y
+		}
+		return a < b
+	}
+	var ready []int
+	for i := 0; i < n; i++ {
+		if indeg[i] == 0 && index[net.Units[i].Name] == i {
+			ready = append(ready, i)
+		}
+	}
+	order := make([]int, 0, n)
+	for len(ready) > 0 {
+		best := 0
+		for k := 1; k < len(ready); k++ {
+			if less(ready[k], ready[best]) {
+				best = k
+			}
+		}
+		cur := ready[best]
+		ready = append(ready[:best], ready[best+1:]...)
+		order = append(order, cur)
+		for _, t := range succ[cur] {
+			if indeg[t]--; indeg[t] == 0 {
+				ready = append(ready, t)
+			}
+		}
+	}
+	if len(order) != len(index) {
+		order = order[:0]
+		for i := 0; i < n; i++ {
+			if index[net.Units[i].Name] == i {
+				order = append(order, i)
+			}
+		}
+	}
+	return order
 }

@@ -28,6 +28,7 @@ func (s *Server) coreRoutes() []route {
 		{http.MethodGet, "/account", store.RoleViewer, s.accountPage},
 		{http.MethodPost, "/account/password", store.RoleViewer, s.accountPassword},
 		{http.MethodPost, "/account/lang", store.RoleViewer, s.accountLang},
+		{http.MethodPost, "/account/timezone", store.RoleViewer, s.accountTimeZone},
 		{http.MethodPost, "/account/tokens", store.RoleViewer, s.accountTokenCreate},
 		{http.MethodPost, "/account/tokens/:id/delete", store.RoleViewer, s.accountTokenDelete},
 

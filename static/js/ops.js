@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   var original = new WeakMap();
+  var LOG_KEEP = 2 * 1024 * 1024;
 
   function applyFilter(input) {
     var pre = document.querySelector(input.dataset.target);
@@ -41,11 +42,30 @@
       return;
     }
     original.delete(pre);
+    // A job writing fast would grow the page without end: keep the last
+    // LOG_KEEP characters (the download has the whole log).
+    if (pre.textContent.length > LOG_KEEP) {
+      var t = pre.textContent.slice(-LOG_KEEP);
+      var nl = t.indexOf("\n");
+      pre.textContent = nl >= 0 ? t.slice(nl + 1) : t;
+    }
     pre.scrollTop = pre.scrollHeight;
   });
+
+  // The day Gantt scrolls sideways so that "now" (or, on another day, the
+  // first run that needs a look) sits in the middle of the visible axis.
+  function centreGantt() {
+    var box = document.querySelector(".gantt-scroll[data-now-x]");
+    if (!box) { return; }
+    var x = parseInt(box.dataset.nowX, 10);
+    var label = parseInt(getComputedStyle(box.querySelector(".gantt")).getPropertyValue("--gantt-label"), 10) || 0;
+    if (isNaN(x)) { return; }
+    box.scrollLeft = Math.max(0, x - label - (box.clientWidth - label) / 2);
+  }
 
   document.addEventListener("DOMContentLoaded", function () {
     var pre = document.getElementById("log-text");
     if (pre) { pre.scrollTop = pre.scrollHeight; }
+    centreGantt();
   });
 })();

@@ -196,11 +196,28 @@ func (e GraphEdge) EdgePath() string {
 // ViewBox is the SVG viewBox of the graph.
 func (g GraphView) ViewBox() string { return fmt.Sprintf("0 0 %d %d", g.Width, g.Height) }
 
+// LogAttempt is one attempt of a unit in the log viewer's selector.
+type LogAttempt struct {
+	N        int
+	State    string
+	Exit     string
+	Started  string
+	Selected bool
+	Current  bool
+}
+
 // LogView is the log viewer of one unit.
 type LogView struct {
 	Unit   string
 	Text   string
 	Cursor string
+	// Attempt is the attempt shown; Attempts are the unit's attempts
+	// (the selector appears when there are several).
+	Attempt  int
+	Attempts []LogAttempt
+	// Skipped counts the bytes before Text that the viewer leaves out (a
+	// large log shows its end); the download has them.
+	Skipped int64
 	// Live: the unit is still running; the viewer tails the log.
 	Live  bool
 	Error string
@@ -258,14 +275,32 @@ func (v RunView) UnitHref(path string) templ.SafeURL {
 	return templ.SafeURL("/runs/" + url.PathEscape(v.ID) + "?unit=" + url.QueryEscape(path) + "#log")
 }
 
-// LogHref is the log fragment URL of a unit from a cursor.
-func LogHref(id, unit, cursor string) string {
-	return "/runs/" + url.PathEscape(id) + "/log?unit=" + url.QueryEscape(unit) + "&cursor=" + url.QueryEscape(cursor)
+// AttemptHref shows the log of one attempt of a unit on the generation page.
+func (v RunView) AttemptHref(path string, n int) templ.SafeURL {
+	return templ.SafeURL("/runs/" + url.PathEscape(v.ID) + "?unit=" + url.QueryEscape(path) + "&attempt=" + strconv.Itoa(n) + "#log")
 }
 
-// LogDownloadHref downloads a unit's whole log.
-func LogDownloadHref(id, unit string) templ.SafeURL {
-	return templ.SafeURL("/runs/" + url.PathEscape(id) + "/log.txt?unit=" + url.QueryEscape(unit))
+// LogHref is the log fragment URL of an attempt of a unit from a cursor.
+func LogHref(id, unit string, attempt int, cursor string) string {
+	return "/runs/" + url.PathEscape(id) + "/log?unit=" + url.QueryEscape(unit) + "&attempt=" + strconv.Itoa(attempt) + "&cursor=" + url.QueryEscape(cursor)
+}
+
+// LogDownloadHref downloads the whole log of an attempt of a unit.
+func LogDownloadHref(id, unit string, attempt int) templ.SafeURL {
+	return templ.SafeURL("/runs/" + url.PathEscape(id) + "/log.txt?unit=" + url.QueryEscape(unit) + "&attempt=" + strconv.Itoa(attempt))
+}
+
+// Bytes formats a byte count: 512 B, 3.4 KiB, 12.0 MiB.
+func Bytes(n int64) string {
+	switch {
+	case n < 1<<10:
+		return strconv.FormatInt(n, 10) + " B"
+	case n < 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " KiB"
+	case n < 1<<30:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+	}
+	return strconv.FormatFloat(float64(n)/(1<<30), 'f', 1, 64) + " GiB"
 }
 
 // ScheduleBar is one line of the day Gantt chart; positions are percents of
@@ -314,6 +349,29 @@ type HourTick struct {
 // TickStyle places an hour tick.
 func (t HourTick) TickStyle() string { return "left:" + pct(t.Left) }
 
+// GanttLabelWidth is the width in CSS pixels of the Gantt's label column.
+const GanttLabelWidth = 260
+
+// GanttHourWidth is the width in CSS pixels of one hour of the Gantt's
+// time axis: a business day is wider than a laptop screen, and the chart
+// scrolls sideways to "now".
+const GanttHourWidth = 72
+
+// ScheduleGroup is one jobnet of the day Gantt: its generations, with
+// counts of those running, failed and still to start.
+type ScheduleGroup struct {
+	Jobnet  string
+	Running int
+	Failed  int
+	Pending int
+	Done    int
+	// Next is the scheduled start of its next pending generation ("" none).
+	Next string
+	// Open: shown unfolded (it needs attention, or is short).
+	Open bool
+	Bars []ScheduleBar
+}
+
 // ScheduleDayView is the daily schedule page's view-model.
 type ScheduleDayView struct {
 	Date      string
@@ -325,14 +383,50 @@ type ScheduleDayView struct {
 	Calendars []string
 	Zone      string
 	Ticks     []HourTick
-	Bars      []ScheduleBar
-	NowLeft   float64
-	ShowNow   bool
+	// Bars are every line of the day by scheduled start.
+	Bars []ScheduleBar
+	// Focus lists what is running, what failed and what starts next
+	// (FocusMore more were left out); Groups are the jobnets.
+	Focus     []ScheduleBar
+	FocusMore int
+	Groups    []ScheduleGroup
+	// TrackWidth is the time axis's width in CSS pixels.
+	TrackWidth int
+	NowLeft    float64
+	ShowNow    bool
+	// NowLabel is "now" on the calendar's clock, with the zone.
+	NowLabel  string
 	Truncated bool
+	// Limit is how many lines a day shows at most.
+	Limit int
 }
 
-// NowStyle places the "now" line.
-func (v ScheduleDayView) NowStyle() string { return "left:" + pct(v.NowLeft) }
+// NowStyle places the "now" line across the chart, in pixels from the
+// chart's left edge.
+func (v ScheduleDayView) NowStyle() string {
+	return "left:" + strconv.FormatFloat(float64(GanttLabelWidth)+v.NowLeft/100*float64(v.TrackWidth), 'f', 1, 64) + "px"
+}
+
+// NowX is the "now" line's distance in CSS pixels from the chart's left edge
+// (where the chart scrolls to), or the first focused bar's when the day
+// is not today.
+func (v ScheduleDayView) NowX() string {
+	left := 0.0
+	switch {
+	case v.ShowNow:
+		left = v.NowLeft
+	case len(v.Focus) > 0:
+		left = v.Focus[0].PlanLeft
+	case len(v.Bars) > 0:
+		left = v.Bars[0].PlanLeft
+	}
+	return strconv.Itoa(GanttLabelWidth + int(left/100*float64(v.TrackWidth)))
+}
+
+// ChartStyle sizes the chart: label column plus time axis.
+func (v ScheduleDayView) ChartStyle() string {
+	return "width:" + strconv.Itoa(GanttLabelWidth+v.TrackWidth) + "px;--gantt-label:" + strconv.Itoa(GanttLabelWidth) + "px;--gantt-hour:" + strconv.Itoa(GanttHourWidth) + "px"
+}
 
 // MonthCell is one day of the month grid ("" Date = padding).
 type MonthCell struct {

@@ -159,7 +159,9 @@
 // The cursor is a decimal byte offset into the log file; Logs returns at
 // most limit bytes (LogLimitDefault, at most LogLimitMax) and More when the
 // file already holds more. The job writes straight to the file, so the log
-// is complete even if the supervisor dies.
+// is complete even if the supervisor dies. LogTail (dispatch.LogTailer)
+// reads the end of a log from its size without reading what comes before,
+// for a viewer opening a large log or falling behind a job writing fast.
 //
 // With Config.LogMax, the supervisor checks the logs of its running jobs
 // every 250 ms and once more when a job ends: a log over the cap keeps its

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -493,4 +494,60 @@ func readLog(f *os.File, cut logCut, off int64, limit int) (dispatch.LogChunk, e
 	}
 	next := off + int64(read)
 	return dispatch.LogChunk{Data: append(data, buf[:read]...), Next: strconv.FormatInt(next, 10), More: next < size}, nil
+}
+
+// LogTail reads the log after cursor, or, when more than limit bytes
+// follow it, the last limit bytes from the first line that starts in them
+// (dispatch.LogTailer): a viewer that fell behind a job writing fast, or
+// one opening a large log, reads the end without reading what is before.
+func (e *Executor) LogTail(ctx context.Context, h dispatch.Handle, cursor string, limit int) (dispatch.LogChunk, error) {
+	dir, err := e.dirOf(h)
+	if err != nil {
+		return dispatch.LogChunk{}, err
+	}
+	var off int64
+	if cursor != "" {
+		if off, err = strconv.ParseInt(cursor, 10, 64); err != nil || off < 0 {
+			return dispatch.LogChunk{}, fmt.Errorf("local: log cursor %q is not a byte offset: %w", cursor, fault.ErrInvalid)
+		}
+	}
+	if limit <= 0 {
+		limit = LogLimitDefault
+	}
+	var size int64
+	if fi, err := os.Stat(filepath.Join(dir, fileLog)); err == nil {
+		size = fi.Size()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return dispatch.LogChunk{}, fmt.Errorf("local: logs of %q: %w", h.ID, err)
+	}
+	from := off
+	if size-off > int64(limit) {
+		from = size - int64(limit)
+		if cut, err := readCut(dir); err == nil && !cut.empty() && from >= cut.From && from < cut.To {
+			from = cut.To
+		}
+	}
+	var out dispatch.LogChunk
+	cur := strconv.FormatInt(from, 10)
+	for len(out.Data) < limit {
+		c, err := e.Logs(ctx, h, cur, min(limit-len(out.Data), LogLimitMax))
+		if err != nil {
+			return dispatch.LogChunk{}, err
+		}
+		out.Data = append(out.Data, c.Data...)
+		cur, out.More = c.Next, c.More
+		if !c.More || len(c.Data) == 0 {
+			break
+		}
+	}
+	out.Next = cur
+	if from > off {
+		// Start at a line: drop the rest of the line the cut fell into.
+		if i := bytes.IndexByte(out.Data, '\n'); i >= 0 && i+1 < len(out.Data) {
+			out.Data = out.Data[i+1:]
+			from += int64(i + 1)
+		}
+		out.Skipped = from - off
+	}
+	return out, nil
 }

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/koyomi-dev/koyomi/internal/fault"
+	"github.com/koyomi-dev/koyomi/internal/ops"
+	"github.com/koyomi-dev/koyomi/internal/store"
+	"github.com/koyomi-dev/koyomi/internal/store/storetest"
+	"github.com/koyomi-dev/koyomi/internal/web"
+)
+
+// `run status` labels its columns and prints every time with its zone, in
+// KOYOMI_TZ when set; a zone that does not exist is refused.
+func TestRunStatusLabelsColumnsAndZone(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t, store.DialectSQLite, nil)
+	svc := ops.New(ops.Params{Store: st})
+	_, _, err := svc.EnsureAdmin(ctx, "correct-horse-9")
+	require.NoError(t, err)
+	admin, err := st.UserByName(ctx, "admin")
+	require.NoError(t, err)
+	tok, _, err := svc.CreateToken(ctx, ops.Actor{UserID: admin.ID, Username: "admin", Role: store.RoleAdmin}, "cli")
+	require.NoError(t, err)
+	hs := httptest.NewServer(web.New(web.Params{Ops: svc, Sessions: st, DB: st}).Handler())
+	t.Cleanup(hs.Close)
+	cli := func(zone string, args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		env := map[string]string{"KOYOMI_SERVER": hs.URL, "KOYOMI_TOKEN": tok, "KOYOMI_TZ": zone}
+		err := run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb)
+		return out.String(), err
+	}
+	out, err := cli("", "apply", "-f", "../../examples")
+	require.NoError(t, err, out)
+	out, err = cli("", "run", "now", "sales/nightly", "--date", "2026-04-01")
+	require.NoError(t, err, out)
+	id := strings.Fields(out)[0]
+
+	out, err = cli("Asia/Tokyo", "run", "status", "--date", "2026-04-01")
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, out)
+	for _, col := range []string{"RUN-ID", "JOBNET", "BUSINESS DATE", "START (BUSINESS DAY)", "RULE", "STATE", "SCHEDULED AT"} {
+		require.Contains(t, lines[0], col)
+	}
+	require.Regexp(t, `\d{4}-\d\d-\d\d \d\d:\d\d:\d\d JST`, lines[1])
+	out, err = cli("America/New_York", "run", "status", id)
+	require.NoError(t, err)
+	require.Regexp(t, `scheduled  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d E[SD]T`, out)
+
+	_, err = cli("Mars/Olympus", "run", "status", id)
+	require.ErrorIs(t, err, fault.ErrInvalid)
+	require.ErrorContains(t, err, "KOYOMI_TZ")
+}

@@ -28,6 +28,11 @@ const (
 	TombstoneTTLDefault = time.Hour
 	// LogLimitDefault is the chunk size of Logs when the caller gives none.
 	LogLimitDefault = 1 << 20
+	// QPSDefault and BurstDefault limit a connection's API requests.
+	QPSDefault   = 20
+	BurstDefault = 40
+	// LogQPSDefault limits a connection's log reads per second.
+	LogQPSDefault = 5
 	// NamespaceDefault is used when neither the job nor the connection names one.
 	NamespaceDefault = "default"
 )
@@ -88,10 +93,15 @@ type Connection struct {
 	Client kubernetes.Interface
 	// Namespace is the default namespace of jobs on this connection.
 	Namespace string
-	// QPS and Burst limit the client's request rate; zero means client-go's
-	// defaults raised to 20/40.
+	// QPS and Burst limit the client's request rate to the API server
+	// (client-go's token bucket, shared by every call and informer of the
+	// connection); zero means QPSDefault and BurstDefault.
 	QPS   float32
 	Burst int
+	// LogQPS limits the log reads (pods/log streams, which the kubelet
+	// serves) of the connection, with a burst of twice as many; zero means
+	// LogQPSDefault.
+	LogQPS float32
 }
 
 // EKSAccess reaches an EKS cluster's API server with a token made from the
@@ -182,8 +192,8 @@ func (c Config) Validate() error {
 				ps.Add(path+".eks.ca_data", "required")
 			}
 		}
-		if cn.QPS < 0 || cn.Burst < 0 {
-			ps.Add(path, "qps and burst must not be negative")
+		if cn.QPS < 0 || cn.Burst < 0 || cn.LogQPS < 0 {
+			ps.Add(path, "qps, burst and log_qps must not be negative")
 		}
 	}
 	if c.DefaultConnection != "" && !names[c.DefaultConnection] {

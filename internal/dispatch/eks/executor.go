@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -45,6 +46,8 @@ type conn struct {
 	name      string
 	client    kubernetes.Interface
 	namespace string
+	// logs limits the connection's log reads (Connection.LogQPS).
+	logs *rate.Limiter
 
 	mu       sync.Mutex
 	watchers map[string]*watcher
@@ -78,7 +81,7 @@ func New(cfg Config) (*Executor, error) {
 		if ns == "" {
 			ns = NamespaceDefault
 		}
-		e.conns[cn.Name] = &conn{name: cn.Name, client: client, namespace: ns, watchers: map[string]*watcher{}}
+		e.conns[cn.Name] = &conn{name: cn.Name, client: client, namespace: ns, logs: logLimiter(cn), watchers: map[string]*watcher{}}
 	}
 	return e, nil
 }
@@ -121,10 +124,22 @@ func (e *Executor) Start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 	cctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
 	defer cancel()
 	h, err := e.start(cctx, req)
+	var perm *dispatch.Permanent
+	if why, ok := unusable(err); ok && !errors.As(err, &perm) {
+		err = &dispatch.Permanent{Err: fmt.Errorf("connection %q cannot be used: %s: %w", connName(req, e.cfg.DefaultConnection), why, err)}
+	}
 	if err = e.timedOut(ctx, cctx, err); err != nil {
 		return dispatch.Handle{}, fmt.Errorf("start job %q on eks: %w", req.Unit, err)
 	}
 	return h, nil
+}
+
+// connName is the connection a request uses.
+func connName(req dispatch.Request, def string) string {
+	if req.Job.EKS != nil && req.Job.EKS.Connection != "" {
+		return req.Job.EKS.Connection
+	}
+	return def
 }
 
 func (e *Executor) start(ctx context.Context, req dispatch.Request) (dispatch.Handle, error) {

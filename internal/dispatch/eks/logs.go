@@ -109,6 +109,9 @@ func containerStarted(pod *corev1.Pod) bool {
 // readLog returns up to limit bytes of the container log from byte off and
 // whether more bytes follow.
 func readLog(ctx context.Context, c *conn, pod *corev1.Pod, off int64, limit int) ([]byte, bool, error) {
+	if err := c.logs.Wait(ctx); err != nil {
+		return nil, false, &retryable{err: fmt.Errorf("log reads of connection %q are rate limited: %w", c.name, err)}
+	}
 	want := off + int64(limit) + 1
 	opts := &corev1.PodLogOptions{Container: ContainerName, LimitBytes: &want}
 	if jobContainer(pod) != nil && jobContainer(pod).Name != ContainerName {

@@ -35,7 +35,8 @@ func buildExecutors(ctx context.Context, cfg config.Config, st *store.Store, log
 		jobnet.JobLocal: loc,
 		jobnet.JobNoop:  noop.New(nil),
 	}
-	cloud := cloudOptions{CallTimeout: cfg.CloudCallTimeout, UnschedulableLimit: cfg.EKSUnschedulableLimit, StartErrorLimit: cfg.EKSStartErrorLimit}
+	cloud := cloudOptions{CallTimeout: cfg.CloudCallTimeout, UnschedulableLimit: cfg.EKSUnschedulableLimit, StartErrorLimit: cfg.EKSStartErrorLimit,
+		EKSLogDir: filepath.Join(cfg.DataDir, "eks-logs"), LogMax: cfg.JobLogMax, LogRetention: cfg.JobRetention, CleanupAfter: cfg.EKSCleanupAfter}
 	if err := addCloudExecutors(ctx, reg, st, log, cloud); err != nil {
 		return nil, err
 	}

@@ -38,6 +38,9 @@ const (
 	// EKSStartErrorLimitDefault: a pod whose image cannot be pulled (or
 	// whose container cannot be created) for longer fails to start.
 	EKSStartErrorLimitDefault = 2 * time.Minute
+	// EKSCleanupAfterDefault: how long an ended pod with cleanup "delete"
+	// stays in the cluster after its log was kept.
+	EKSCleanupAfterDefault = 10 * time.Minute
 )
 
 // Config is the server's configuration.
@@ -75,6 +78,10 @@ type Config struct {
 	// before its job fails to start.
 	EKSUnschedulableLimit time.Duration
 	EKSStartErrorLimit    time.Duration
+	// EKSCleanupAfter: how long an ended pod or Job with cleanup "delete"
+	// stays after Koyomi kept its log (under DataDir/eks-logs, capped by
+	// JobLogMax, removed after JobRetention).
+	EKSCleanupAfter time.Duration
 	// SecureCookies marks session cookies Secure (behind HTTPS).
 	SecureCookies bool
 	// JobLogMax caps the bytes kept of each local job's log (0: no cap);
@@ -138,9 +145,10 @@ func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) 
 		{name: "cloud-call-timeout", usage: "deadline of every AWS and Kubernetes call (a call without an answer is retried later)", def: CloudCallTimeoutDefault.String(), set: dur(&c.CloudCallTimeout)},
 		{name: "eks-unschedulable-limit", usage: "how long a pod may stay unschedulable before its job fails to start", def: EKSUnschedulableLimitDefault.String(), set: dur(&c.EKSUnschedulableLimit)},
 		{name: "eks-start-error-limit", usage: "how long a pod may fail to pull its image or create its container before its job fails to start", def: EKSStartErrorLimitDefault.String(), set: dur(&c.EKSStartErrorLimit)},
+		{name: "eks-cleanup-after", usage: "how long an ended pod with cleanup: delete stays in the cluster after its log was kept", def: EKSCleanupAfterDefault.String(), set: dur(&c.EKSCleanupAfter)},
 		{name: "secure-cookies", usage: "mark session cookies Secure (serve behind HTTPS)", def: "false", set: boolean(&c.SecureCookies)},
-		{name: "job-log-max", usage: "most of a local job's log kept, e.g. 64MiB; its first quarter and its end are kept (0: no cap)", def: "64MiB", set: size(&c.JobLogMax)},
-		{name: "job-retention", usage: "how long a local job's state and log are kept after it ended, e.g. 30d or 12h (0: forever)", def: "30d", set: days(&c.JobRetention)},
+		{name: "job-log-max", usage: "most of a local job's or ended pod's log kept, e.g. 64MiB; its first quarter and its end are kept (0: no cap)", def: "64MiB", set: size(&c.JobLogMax)},
+		{name: "job-retention", usage: "how long a local job's state and log, and an ended pod's kept log, stay, e.g. 30d or 12h (0: forever)", def: "30d", set: days(&c.JobRetention)},
 		{name: "trusted-proxies", usage: "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (default: none)", set: prefixes(&c.TrustedProxies)},
 		{name: "metrics-token", usage: "bearer token /metrics requires (default: none, /metrics is open)", set: str(&c.MetricsToken)},
 		{name: "alert-poll", usage: "how often alert deliveries are routed and sent", def: AlertPollDefault.String(), set: dur(&c.AlertPoll)},
@@ -233,7 +241,7 @@ func (c *Config) validate() fault.Problems {
 		v    time.Duration
 		min  time.Duration
 	}{{"plan-horizon", c.PlanHorizon, time.Hour}, {"poll-interval", c.PollInterval, 10 * time.Millisecond}, {"kill-grace", c.KillGrace, 0}, {"lease-ttl", c.LeaseTTL, time.Second}, {"job-retention", c.JobRetention, 0},
-		{"cloud-call-timeout", c.CloudCallTimeout, 100 * time.Millisecond}, {"eks-unschedulable-limit", c.EKSUnschedulableLimit, time.Second}, {"eks-start-error-limit", c.EKSStartErrorLimit, time.Second},
+		{"cloud-call-timeout", c.CloudCallTimeout, 100 * time.Millisecond}, {"eks-unschedulable-limit", c.EKSUnschedulableLimit, time.Second}, {"eks-start-error-limit", c.EKSStartErrorLimit, time.Second}, {"eks-cleanup-after", c.EKSCleanupAfter, 0},
 		{"alert-poll", c.AlertPoll, 100 * time.Millisecond}, {"alert-send-timeout", c.AlertSendTimeout, time.Second},
 		{"alert-backoff", c.AlertBackoff, time.Second}, {"alert-backoff-max", c.AlertBackoffMax, time.Second}} {
 		if d.v < d.min {

@@ -535,7 +535,7 @@ func (v *validator) job(p string, j *Job) {
 		v.ecs(p+".ecs", j.ECS)
 	}
 	if j.EKS != nil {
-		v.eks(p+".eks", j.EKS)
+		v.eks(p+".eks", j.EKS, j.Env)
 	}
 	for _, k := range sortedKeys(j.Env) {
 		switch {
@@ -648,7 +648,8 @@ func (v *validator) ecs(p string, s *ECSSpec) {
 	}
 }
 
-func (v *validator) eks(p string, s *EKSSpec) {
+func (v *validator) eks(p string, s *EKSSpec, env map[string]string) {
+	v.kubeRefs(p, s, env)
 	v.connection(p+".connection", s.Connection, ConnectionKubernetes)
 	if s.Image == "" {
 		v.ps.Add(p+".image", "required")

@@ -40,6 +40,16 @@ type Executor struct {
 	conns  map[string]*conn
 	ctx    context.Context
 	cancel context.CancelFunc
+	bg     sync.WaitGroup
+
+	mu sync.Mutex
+	// keeping marks the objects (namespace/name) whose logs are being kept.
+	keeping map[string]bool
+	// keepers bounds the logs read at once.
+	keepers chan struct{}
+	// endSeen is when a sweep first saw an object ended (for cleanup
+	// without LogDir).
+	endSeen map[string]time.Time
 }
 
 type conn struct {
@@ -65,11 +75,14 @@ func New(cfg Config) (*Executor, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Executor{
-		cfg:    cfg,
-		lim:    Limits{Unschedulable: cfg.UnschedulableLimit, StartError: cfg.StartErrorLimit},
-		conns:  map[string]*conn{},
-		ctx:    ctx,
-		cancel: cancel,
+		cfg:     cfg,
+		lim:     Limits{Unschedulable: cfg.UnschedulableLimit, StartError: cfg.StartErrorLimit},
+		conns:   map[string]*conn{},
+		ctx:     ctx,
+		cancel:  cancel,
+		keeping: map[string]bool{},
+		keepers: make(chan struct{}, archiveWorkers),
+		endSeen: map[string]time.Time{},
 	}
 	for _, cn := range cfg.Connections {
 		client, err := clientFor(ctx, cn, cfg.Now)
@@ -83,12 +96,15 @@ func New(cfg Config) (*Executor, error) {
 		}
 		e.conns[cn.Name] = &conn{name: cn.Name, client: client, namespace: ns, logs: logLimiter(cn), watchers: map[string]*watcher{}}
 	}
+	e.bg.Add(1)
+	go e.sweepLoop()
 	return e, nil
 }
 
-// Close stops the informers.
+// Close stops the informers, the sweeps and the logs being kept.
 func (e *Executor) Close() error {
 	e.cancel()
+	e.bg.Wait()
 	return nil
 }
 
@@ -325,11 +341,13 @@ func (e *Executor) podStatus(ctx context.Context, hd HandleData, c *conn, w *wat
 	}
 	var st dispatch.Status
 	if pod != nil {
-		st = PodStatus(pod, e.cfg.Now(), e.lim)
-	} else {
-		st = goneStatus(w, key, hd.UID, "pod")
+		st = cancelledIf(w, key, PodStatus(pod, e.cfg.Now(), e.lim))
+		if st.State.IsTerminal() {
+			e.keepLog(c, hd.Namespace, hd.Name, hd.UID, pod, st)
+		}
+		return st, nil
 	}
-	return cancelledIf(w, key, st), nil
+	return cancelledIf(w, key, e.goneStatus(w, key, hd, "pod")), nil
 }
 
 func (e *Executor) jobStatus(ctx context.Context, hd HandleData, c *conn, w *watcher) (dispatch.Status, error) {
@@ -340,11 +358,13 @@ func (e *Executor) jobStatus(ctx context.Context, hd HandleData, c *conn, w *wat
 	}
 	var st dispatch.Status
 	if job != nil {
-		st = JobStatus(job, pods, e.cfg.Now(), e.lim)
-	} else {
-		st = goneStatus(w, key, hd.UID, "job")
+		st = cancelledIf(w, key, JobStatus(job, pods, e.cfg.Now(), e.lim))
+		if st.State.IsTerminal() {
+			e.keepLog(c, hd.Namespace, hd.Name, hd.UID, newestPod(pods), st)
+		}
+		return st, nil
 	}
-	return cancelledIf(w, key, st), nil
+	return cancelledIf(w, key, e.goneStatus(w, key, hd, "job")), nil
 }
 
 // getJob returns the Job and its pods (nil Job when it does not exist).
@@ -406,10 +426,14 @@ func isOwnedBy(pod *corev1.Pod, uid types.UID) bool {
 }
 
 // goneStatus is the status of an object that no longer exists: what it last
-// showed when that was an end, else lost.
-func goneStatus(w *watcher, key string, uid types.UID, kind string) dispatch.Status {
-	if st, ok := w.grave(key, uid); ok && st.State.IsTerminal() {
+// showed when that was an end (remembered by the watch, or recorded with
+// its kept log, which survives restarts), else lost.
+func (e *Executor) goneStatus(w *watcher, key string, hd HandleData, kind string) dispatch.Status {
+	if st, ok := w.grave(key, hd.UID); ok && st.State.IsTerminal() {
 		return st
+	}
+	if rec, ok := e.archived(hd.Namespace, hd.Name, hd.UID); ok && rec.Status.State.IsTerminal() {
+		return rec.Status
 	}
 	return dispatch.Status{State: dispatch.StateLost, Reason: kind + " deleted", EndedAt: w.now()}
 }

@@ -38,7 +38,7 @@ var testLog = func() string {
 }()
 
 func TestMain(m *testing.M) {
-	os.Exit(kube.Main(m, kube.Options{KWOK: true, Log: testLog}, &env))
+	os.Exit(kube.Main(m, kube.Options{KWOK: true, Log: testLog, NamespaceLogs: map[string]string{bigLogNS: bigLog, bigLogCapNS: bigLog}}, &env))
 }
 
 // watchCounter counts watch requests per resource path.
@@ -75,7 +75,16 @@ func setup(t *testing.T, cfg eks.Config) *fixture {
 	wc := &watchCounter{}
 	rc := rest.CopyConfig(cp.REST)
 	rc.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { wc.next = rt; return wc }
-	cfg.Connections = []eks.Connection{{Name: "test", REST: rc, Namespace: ns}}
+	cfg.Connections = []eks.Connection{{Name: "test", REST: rc, Namespace: ns, LogQPS: 1000}}
+	if cfg.LogDir == "" {
+		cfg.LogDir = t.TempDir()
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = 20 * time.Millisecond
+	}
+	if cfg.CleanupAfter == 0 {
+		cfg.CleanupAfter = time.Nanosecond
+	}
 	e, err := eks.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = e.Close() })
@@ -145,12 +154,8 @@ func TestPodExitsAbnormallyAndIsCleanedUp(t *testing.T) {
 	require.Equal(t, 3, *st.ExitCode)
 	require.Equal(t, "Error", st.Reason)
 
-	// Reading the log to its end deletes the ended pod (cleanup "delete");
-	// the status stays known.
-	chunk, err := f.e.Logs(ctx, h, "", 0)
-	require.NoError(t, err)
-	require.Equal(t, testLog, string(chunk.Data))
-	require.False(t, chunk.More)
+	// The ended pod is deleted (cleanup "delete") once its log is kept;
+	// the status and the log stay known.
 	require.Eventually(t, func() bool {
 		_, err := f.cp.Client.CoreV1().Pods(f.ns).Get(ctx, "koyomi-exit-3", metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
@@ -159,6 +164,10 @@ func TestPodExitsAbnormallyAndIsCleanedUp(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, dispatch.StateExited, st.State)
 	require.Equal(t, 3, *st.ExitCode)
+	chunk, err := f.e.Logs(ctx, h, "", 0)
+	require.NoError(t, err)
+	require.Equal(t, testLog, string(chunk.Data))
+	require.False(t, chunk.More)
 }
 
 func TestPodKilled(t *testing.T) {
@@ -303,7 +312,7 @@ func TestBatchJobMode(t *testing.T) {
 	require.Eventually(t, func() bool {
 		_, err := f.cp.Client.BatchV1().Jobs(f.ns).Get(ctx, "koyomi-job-bad", metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
-	}, 30*time.Second, 20*time.Millisecond, "cleanup deletes the Job after its log was read")
+	}, 30*time.Second, 20*time.Millisecond, "cleanup deletes the Job once its log is kept")
 	st, err = f.e.Status(ctx, bad)
 	require.NoError(t, err)
 	require.Equal(t, 3, *st.ExitCode)

@@ -2,6 +2,7 @@ package eks_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -346,4 +347,59 @@ func TestInformerIsShared(t *testing.T) {
 	}
 	require.Equal(t, int32(1), f.watches.pods.Load(), "one pod watch for all jobs of the namespace")
 	require.Equal(t, int32(0), f.watches.other.Load())
+}
+
+// TestSecretsByReferenceReachThePod: the real API server accepts a pod
+// whose variables, envFrom and volumes name a Secret and a ConfigMap, with
+// an image pull secret and a service account; the pod carries the
+// references and never the secret's value.
+func TestSecretsByReferenceReachThePod(t *testing.T) {
+	f := setup(t, eks.Config{})
+	ctx := context.Background()
+	const value = "s3cr3t-value-never-in-the-pod"
+	_, err := f.cp.Client.CoreV1().Secrets(f.ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sales-db"}, StringData: map[string]string{"password": value}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = f.cp.Client.CoreV1().ServiceAccounts(f.ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "sales-extract"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	spec := jobnet.EKSSpec{
+		ServiceAccount: "sales-extract", Annotations: exitAfter(0, 200*time.Millisecond), Cleanup: "keep",
+		Env:            []jobnet.KubeEnvVar{{Name: "DB_PASSWORD", SecretKeyRef: &jobnet.KubeKeyRef{Name: "sales-db", Key: "password"}}},
+		EnvFrom:        []jobnet.KubeEnvFrom{{ConfigMapRef: &jobnet.KubeObjectRef{Name: "sales-settings", Optional: true}}},
+		Volumes: []jobnet.KubeVolume{
+			{Name: "db", Secret: &jobnet.KubeSecretVolume{SecretName: "sales-db"}},
+			{Name: "scratch", EmptyDir: &jobnet.KubeEmptyDirVolume{SizeLimit: "64Mi"}},
+		},
+		VolumeMounts:     []jobnet.KubeVolumeMount{{Name: "db", MountPath: "/etc/db", ReadOnly: true}, {Name: "scratch", MountPath: "/scratch"}},
+		ImagePullSecrets: []string{"ecr-pull"},
+	}
+	for _, mode := range []string{"pod", "job"} {
+		spec.Mode = mode
+		h, err := f.e.Start(ctx, req("refs-"+mode, spec))
+		require.NoError(t, err, mode)
+		st := waitEnd(t, f.e, h)
+		require.Equal(t, dispatch.StateExited, st.State, "%s: %s", mode, st.Reason)
+	}
+	pod, err := f.cp.Client.CoreV1().Pods(f.ns).Get(ctx, "koyomi-refs-pod", metav1.GetOptions{})
+	require.NoError(t, err)
+	c := pod.Spec.Containers[0]
+	var db *corev1.EnvVar
+	for i := range c.Env {
+		if c.Env[i].Name == "DB_PASSWORD" {
+			db = &c.Env[i]
+		}
+	}
+	require.NotNil(t, db)
+	require.Empty(t, db.Value)
+	require.Equal(t, "sales-db", db.ValueFrom.SecretKeyRef.Name)
+	require.Equal(t, "sales-settings", c.EnvFrom[0].ConfigMapRef.Name)
+	require.Equal(t, "sales-db", pod.Spec.Volumes[0].Secret.SecretName)
+	require.Contains(t, c.VolumeMounts, corev1.VolumeMount{Name: "db", MountPath: "/etc/db", ReadOnly: true})
+	require.Equal(t, []corev1.LocalObjectReference{{Name: "ecr-pull"}}, pod.Spec.ImagePullSecrets)
+	require.Equal(t, "sales-extract", pod.Spec.ServiceAccountName)
+	raw, err := json.Marshal(pod)
+	require.NoError(t, err)
+	require.NotContains(t, string(raw), value)
+	job, err := f.cp.Client.BatchV1().Jobs(f.ns).Get(ctx, "koyomi-refs-job", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "sales-db", job.Spec.Template.Spec.Volumes[0].Secret.SecretName)
 }

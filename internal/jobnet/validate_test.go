@@ -241,7 +241,7 @@ func TestValidate(t *testing.T) {
 					{Name: "tls", EmptyDir: &KubeEmptyDirVolume{Medium: "Disk", SizeLimit: "lots"}},
 					{Name: "data", PersistentVolumeClaim: &KubeClaimVolume{ClaimName: "sales-data"}, ConfigMap: &KubeConfigMapVolume{Name: "cfg"}},
 				},
-				VolumeMounts: []KubeVolumeMount{{Name: "tls", MountPath: "etc/tls"}, {Name: "nope", MountPath: "/data", SubPath: "/abs"}, {Name: "data", MountPath: "/data/"}},
+				VolumeMounts:     []KubeVolumeMount{{Name: "tls", MountPath: "etc/tls"}, {Name: "nope", MountPath: "/data", SubPath: "/abs"}, {Name: "data", MountPath: "/data/"}},
 				ImagePullSecrets: []string{"ecr-pull", "ecr-pull"},
 			}}
 		}, Known{}, fault.Problems{

@@ -363,8 +363,8 @@ func TestSecretsByReferenceReachThePod(t *testing.T) {
 	require.NoError(t, err)
 	spec := jobnet.EKSSpec{
 		ServiceAccount: "sales-extract", Annotations: exitAfter(0, 200*time.Millisecond), Cleanup: "keep",
-		Env:            []jobnet.KubeEnvVar{{Name: "DB_PASSWORD", SecretKeyRef: &jobnet.KubeKeyRef{Name: "sales-db", Key: "password"}}},
-		EnvFrom:        []jobnet.KubeEnvFrom{{ConfigMapRef: &jobnet.KubeObjectRef{Name: "sales-settings", Optional: true}}},
+		Env:     []jobnet.KubeEnvVar{{Name: "DB_PASSWORD", SecretKeyRef: &jobnet.KubeKeyRef{Name: "sales-db", Key: "password"}}},
+		EnvFrom: []jobnet.KubeEnvFrom{{ConfigMapRef: &jobnet.KubeObjectRef{Name: "sales-settings", Optional: true}}},
 		Volumes: []jobnet.KubeVolume{
 			{Name: "db", Secret: &jobnet.KubeSecretVolume{SecretName: "sales-db"}},
 			{Name: "scratch", EmptyDir: &jobnet.KubeEmptyDirVolume{SizeLimit: "64Mi"}},

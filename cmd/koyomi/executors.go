@@ -37,7 +37,8 @@ func buildExecutors(ctx context.Context, cfg config.Config, st *store.Store, log
 		jobnet.JobNoop:  noop.New(nil),
 	}
 	cloud := cloudOptions{CallTimeout: cfg.CloudCallTimeout, UnschedulableLimit: cfg.EKSUnschedulableLimit, StartErrorLimit: cfg.EKSStartErrorLimit,
-		MissingGrace: cfg.ECSMissingGrace, Rates: ecs.Rates{RunTask: cfg.ECSRunTaskRate, DescribeTasks: cfg.ECSDescribeRate, GetLogEvents: cfg.ECSLogsRate}}
+		MissingGrace: cfg.ECSMissingGrace, Rates: ecs.Rates{RunTask: cfg.ECSRunTaskRate, DescribeTasks: cfg.ECSDescribeRate, GetLogEvents: cfg.ECSLogsRate},
+		EKSLogDir: filepath.Join(cfg.DataDir, "eks-logs"), LogMax: cfg.JobLogMax, LogRetention: cfg.JobRetention, CleanupAfter: cfg.EKSCleanupAfter}
 	if err := addCloudExecutors(ctx, reg, st, log, cloud); err != nil {
 		return nil, err
 	}

@@ -29,6 +29,13 @@ type cloudOptions struct {
 	// Refresh: how often the connections are checked for changes
 	// (connect.RefreshDefault when zero).
 	Refresh time.Duration
+	// EKSLogDir keeps the logs of ended pods (eks.Config.LogDir), capped
+	// at LogMax and removed after LogRetention; CleanupAfter is how long an
+	// ended pod stays after that.
+	EKSLogDir    string
+	LogMax       int64
+	LogRetention time.Duration
+	CleanupAfter time.Duration
 }
 
 // addCloudExecutors adds the ecs executor (built from the aws connections)
@@ -125,7 +132,8 @@ func addCloudExecutors(ctx context.Context, reg dispatch.Registry, st *store.Sto
 				return unavailable(jobnet.JobEKS, jobnet.ConnectionKubernetes, bad, nil)
 			}
 			ex, err := eks.New(eks.Config{Connections: eksConns, Installation: install, CallTimeout: opts.CallTimeout,
-				UnschedulableLimit: opts.UnschedulableLimit, StartErrorLimit: opts.StartErrorLimit, Logger: eksLog})
+				UnschedulableLimit: opts.UnschedulableLimit, StartErrorLimit: opts.StartErrorLimit, Logger: eksLog,
+				LogDir: opts.EKSLogDir, LogMax: opts.LogMax, LogRetention: opts.LogRetention, CleanupAfter: opts.CleanupAfter})
 			if err != nil {
 				eksLog.Error("eks executor left out", "err", err)
 				return unavailable(jobnet.JobEKS, jobnet.ConnectionKubernetes, nil, err)

@@ -47,6 +47,9 @@ const (
 	ECSRunTaskRateDefault  = 10
 	ECSDescribeRateDefault = 20
 	ECSLogsRateDefault     = 10
+	// EKSCleanupAfterDefault: how long an ended pod with cleanup "delete"
+	// stays in the cluster after its log was kept.
+	EKSCleanupAfterDefault = 10 * time.Minute
 )
 
 // Config is the server's configuration.
@@ -91,6 +94,10 @@ type Config struct {
 	// RunTask, DescribeTasks and GetLogEvents calls per second and
 	// connection.
 	ECSRunTaskRate, ECSDescribeRate, ECSLogsRate float64
+	// EKSCleanupAfter: how long an ended pod or Job with cleanup "delete"
+	// stays after Koyomi kept its log (under DataDir/eks-logs, capped by
+	// JobLogMax, removed after JobRetention).
+	EKSCleanupAfter time.Duration
 	// SecureCookies marks session cookies Secure (behind HTTPS).
 	SecureCookies bool
 	// JobLogMax caps the bytes kept of each local job's log (0: no cap);
@@ -158,9 +165,10 @@ func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) 
 		{name: "ecs-runtask-rate", usage: "RunTask calls per second per AWS connection (client-side limit)", def: fmt.Sprint(ECSRunTaskRateDefault), set: rate(&c.ECSRunTaskRate)},
 		{name: "ecs-describe-rate", usage: "DescribeTasks calls per second per AWS connection (client-side limit)", def: fmt.Sprint(ECSDescribeRateDefault), set: rate(&c.ECSDescribeRate)},
 		{name: "ecs-logs-rate", usage: "GetLogEvents calls per second per AWS connection (client-side limit; CloudWatch Logs allows 25 per account)", def: fmt.Sprint(ECSLogsRateDefault), set: rate(&c.ECSLogsRate)},
+		{name: "eks-cleanup-after", usage: "how long an ended pod with cleanup: delete stays in the cluster after its log was kept", def: EKSCleanupAfterDefault.String(), set: dur(&c.EKSCleanupAfter)},
 		{name: "secure-cookies", usage: "mark session cookies Secure (serve behind HTTPS)", def: "false", set: boolean(&c.SecureCookies)},
-		{name: "job-log-max", usage: "most of a local job's log kept, e.g. 64MiB; its first quarter and its end are kept (0: no cap)", def: "64MiB", set: size(&c.JobLogMax)},
-		{name: "job-retention", usage: "how long a local job's state and log are kept after it ended, e.g. 30d or 12h (0: forever)", def: "30d", set: days(&c.JobRetention)},
+		{name: "job-log-max", usage: "most of a local job's or ended pod's log kept, e.g. 64MiB; its first quarter and its end are kept (0: no cap)", def: "64MiB", set: size(&c.JobLogMax)},
+		{name: "job-retention", usage: "how long a local job's state and log, and an ended pod's kept log, stay, e.g. 30d or 12h (0: forever)", def: "30d", set: days(&c.JobRetention)},
 		{name: "trusted-proxies", usage: "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (default: none)", set: prefixes(&c.TrustedProxies)},
 		{name: "metrics-token", usage: "bearer token /metrics requires (default: none, /metrics is open)", set: str(&c.MetricsToken)},
 		{name: "alert-poll", usage: "how often alert deliveries are routed and sent", def: AlertPollDefault.String(), set: dur(&c.AlertPoll)},
@@ -253,7 +261,7 @@ func (c *Config) validate() fault.Problems {
 		v    time.Duration
 		min  time.Duration
 	}{{"plan-horizon", c.PlanHorizon, time.Hour}, {"poll-interval", c.PollInterval, 10 * time.Millisecond}, {"kill-grace", c.KillGrace, 0}, {"lease-ttl", c.LeaseTTL, time.Second}, {"job-retention", c.JobRetention, 0},
-		{"cloud-call-timeout", c.CloudCallTimeout, 100 * time.Millisecond}, {"eks-unschedulable-limit", c.EKSUnschedulableLimit, time.Second}, {"eks-start-error-limit", c.EKSStartErrorLimit, time.Second}, {"ecs-missing-grace", c.ECSMissingGrace, time.Second},
+		{"cloud-call-timeout", c.CloudCallTimeout, 100 * time.Millisecond}, {"eks-unschedulable-limit", c.EKSUnschedulableLimit, time.Second}, {"eks-start-error-limit", c.EKSStartErrorLimit, time.Second}, {"ecs-missing-grace", c.ECSMissingGrace, time.Second}, {"eks-cleanup-after", c.EKSCleanupAfter, 0},
 		{"alert-poll", c.AlertPoll, 100 * time.Millisecond}, {"alert-send-timeout", c.AlertSendTimeout, time.Second},
 		{"alert-backoff", c.AlertBackoff, time.Second}, {"alert-backoff-max", c.AlertBackoffMax, time.Second}} {
 		if d.v < d.min {

@@ -165,6 +165,21 @@ func normalizeJob(j *Job) {
 		if e.Resources != nil && len(e.Resources.Requests) == 0 && len(e.Resources.Limits) == 0 {
 			e.Resources = nil
 		}
+		if len(e.Env) == 0 {
+			e.Env = nil
+		}
+		if len(e.EnvFrom) == 0 {
+			e.EnvFrom = nil
+		}
+		if len(e.Volumes) == 0 {
+			e.Volumes = nil
+		}
+		if len(e.VolumeMounts) == 0 {
+			e.VolumeMounts = nil
+		}
+		if len(e.ImagePullSecrets) == 0 {
+			e.ImagePullSecrets = nil
+		}
 	}
 }
 

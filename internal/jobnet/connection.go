@@ -104,6 +104,12 @@ type KubeConnection struct {
 	Token string `json:"token,omitempty" yaml:"token,omitempty"`
 	// Namespace is the default namespace of jobs on this connection (default when empty).
 	Namespace string `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+	// QPS is how many requests per second Koyomi sends to this API server at most (client side, shared by all its jobs; 20 when 0).
+	QPS float64 `json:"qps,omitempty" yaml:"qps,omitempty"`
+	// Burst is how many requests may go above qps in a burst (40 when 0).
+	Burst int `json:"burst,omitempty" yaml:"burst,omitempty"`
+	// LogQPS is how many pod log reads per second Koyomi starts at most, with a burst of twice as many (5 when 0).
+	LogQPS float64 `json:"log_qps,omitempty" yaml:"log_qps,omitempty"`
 }
 
 // KubeMode is how a Kubernetes connection reaches its API server.
@@ -390,6 +396,14 @@ func (v *validator) kubeConnection(p string, k *KubeConnection) {
 	}
 	if k.Server != "" {
 		v.endpoint(p+".server", k.Server)
+	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"qps", k.QPS}, {"burst", float64(k.Burst)}, {"log_qps", k.LogQPS}} {
+		if r.v < 0 || r.v > 10000 {
+			v.ps.Add(p+"."+r.name, "%v: must be 0 (the default) to 10000", r.v)
+		}
 	}
 	if k.CAData != "" {
 		if err := checkPEM(k.CAData); err != nil {

@@ -148,6 +148,12 @@ func TestValidateConnections(t *testing.T) {
 		{"kubeconfig", kubeConn(KubeConnection{Kubeconfig: "/etc/koyomi/kubeconfig", Context: "prod", Namespace: "batch"}), nil},
 		{"context only", kubeConn(KubeConnection{Context: "prod"}), nil},
 		{"in cluster", kubeConn(KubeConnection{InCluster: true}), nil},
+		{"rate limits", kubeConn(KubeConnection{InCluster: true, QPS: 5, Burst: 10, LogQPS: 0.5}), nil},
+		{"bad rate limits", kubeConn(KubeConnection{InCluster: true, QPS: -1, Burst: 20000, LogQPS: -0.5}), fault.Problems{
+			p(".kubernetes.burst", "20000: must be 0 (the default) to 10000"),
+			p(".kubernetes.log_qps", "-0.5: must be 0 (the default) to 10000"),
+			p(".kubernetes.qps", "-1: must be 0 (the default) to 10000"),
+		}},
 		{"eks", kubeConn(KubeConnection{EKSCluster: "batch", Region: "ap-northeast-1", Server: "https://x.eks.amazonaws.com", CAData: ca, RoleARN: arn}), nil},
 		{"no mode", kubeConn(KubeConnection{Namespace: "batch"}),
 			fault.Problems{p(".kubernetes", "set exactly one access mode: kubeconfig/context, in_cluster, eks_cluster or server with token")}},

@@ -220,8 +220,130 @@ type EKSSpec struct {
 	// Annotations are added to the pod (and the Job), e.g.
 	// cluster-autoscaler.kubernetes.io/safe-to-evict: "false".
 	Annotations map[string]string `json:"annotations,omitempty" yaml:"annotations,omitempty"`
-	// Cleanup is "delete" (default: delete the pod after its logs are read) or "keep".
+	// Cleanup is "delete" (default: delete the ended pod once Koyomi has kept its log and the cleanup period passed) or "keep".
 	Cleanup string `json:"cleanup,omitempty" yaml:"cleanup,omitempty"`
+	// Env sets variables from Kubernetes Secrets and ConfigMaps by reference (secretKeyRef, configMapKeyRef): the value never passes through Koyomi. Plain values go in the job's env.
+	Env []KubeEnvVar `json:"env,omitempty" yaml:"env,omitempty"`
+	// EnvFrom sets a variable for every key of a Secret or ConfigMap (envFrom), optionally prefixed.
+	EnvFrom []KubeEnvFrom `json:"env_from,omitempty" yaml:"env_from,omitempty"`
+	// Volumes of the pod: secret, config_map, persistent_volume_claim or empty_dir, one each.
+	Volumes []KubeVolume `json:"volumes,omitempty" yaml:"volumes,omitempty"`
+	// VolumeMounts mount the volumes into the job container.
+	VolumeMounts []KubeVolumeMount `json:"volume_mounts,omitempty" yaml:"volume_mounts,omitempty"`
+	// ImagePullSecrets names the Secrets of type kubernetes.io/dockerconfigjson used to pull the image.
+	ImagePullSecrets []string `json:"image_pull_secrets,omitempty" yaml:"image_pull_secrets,omitempty"`
+}
+
+// KubeEnvVar is one variable whose value Kubernetes reads from a Secret or a ConfigMap; exactly one of secret_key_ref and config_map_key_ref is set.
+type KubeEnvVar struct {
+	// Name of the variable.
+	Name string `json:"name" yaml:"name"`
+	// SecretKeyRef takes the value from a key of a Secret.
+	SecretKeyRef *KubeKeyRef `json:"secret_key_ref,omitempty" yaml:"secret_key_ref,omitempty"`
+	// ConfigMapKeyRef takes the value from a key of a ConfigMap.
+	ConfigMapKeyRef *KubeKeyRef `json:"config_map_key_ref,omitempty" yaml:"config_map_key_ref,omitempty"`
+}
+
+// KubeKeyRef names a key of a Secret or ConfigMap in the job's namespace.
+type KubeKeyRef struct {
+	// Name of the Secret or ConfigMap.
+	Name string `json:"name" yaml:"name"`
+	// Key within it.
+	Key string `json:"key" yaml:"key"`
+	// Optional lets the pod start when the object or key is missing (the variable is then unset).
+	Optional bool `json:"optional,omitempty" yaml:"optional,omitempty"`
+}
+
+// KubeEnvFrom sets variables from every key of a Secret or a ConfigMap; exactly one of secret_ref and config_map_ref is set.
+type KubeEnvFrom struct {
+	// Prefix is put before every variable name.
+	Prefix string `json:"prefix,omitempty" yaml:"prefix,omitempty"`
+	// SecretRef names the Secret.
+	SecretRef *KubeObjectRef `json:"secret_ref,omitempty" yaml:"secret_ref,omitempty"`
+	// ConfigMapRef names the ConfigMap.
+	ConfigMapRef *KubeObjectRef `json:"config_map_ref,omitempty" yaml:"config_map_ref,omitempty"`
+}
+
+// KubeObjectRef names a Secret or ConfigMap in the job's namespace.
+type KubeObjectRef struct {
+	// Name of the object.
+	Name string `json:"name" yaml:"name"`
+	// Optional lets the pod start when the object is missing.
+	Optional bool `json:"optional,omitempty" yaml:"optional,omitempty"`
+}
+
+// KubeVolume is a volume of the pod; exactly one source is set.
+type KubeVolume struct {
+	// Name of the volume (a DNS label), referenced by volume_mounts.
+	Name string `json:"name" yaml:"name"`
+	// Secret mounts the keys of a Secret as files.
+	Secret *KubeSecretVolume `json:"secret,omitempty" yaml:"secret,omitempty"`
+	// ConfigMap mounts the keys of a ConfigMap as files.
+	ConfigMap *KubeConfigMapVolume `json:"config_map,omitempty" yaml:"config_map,omitempty"`
+	// PersistentVolumeClaim mounts an existing claim.
+	PersistentVolumeClaim *KubeClaimVolume `json:"persistent_volume_claim,omitempty" yaml:"persistent_volume_claim,omitempty"`
+	// EmptyDir is scratch space that lives as long as the pod.
+	EmptyDir *KubeEmptyDirVolume `json:"empty_dir,omitempty" yaml:"empty_dir,omitempty"`
+}
+
+// KubeSecretVolume is a secret volume.
+type KubeSecretVolume struct {
+	// SecretName names the Secret.
+	SecretName string `json:"secret_name" yaml:"secret_name"`
+	// Items selects keys and their file paths (all keys, named after themselves, when empty).
+	Items []KubeKeyToPath `json:"items,omitempty" yaml:"items,omitempty"`
+	// DefaultMode is the files' permission bits, 0 to 0777 (e.g. 256 = 0400; Kubernetes' 0644 when unset).
+	DefaultMode *int32 `json:"default_mode,omitempty" yaml:"default_mode,omitempty"`
+	// Optional lets the pod start when the Secret is missing.
+	Optional bool `json:"optional,omitempty" yaml:"optional,omitempty"`
+}
+
+// KubeConfigMapVolume is a configMap volume.
+type KubeConfigMapVolume struct {
+	// Name of the ConfigMap.
+	Name string `json:"name" yaml:"name"`
+	// Items selects keys and their file paths (all keys when empty).
+	Items []KubeKeyToPath `json:"items,omitempty" yaml:"items,omitempty"`
+	// DefaultMode is the files' permission bits, 0 to 0777.
+	DefaultMode *int32 `json:"default_mode,omitempty" yaml:"default_mode,omitempty"`
+	// Optional lets the pod start when the ConfigMap is missing.
+	Optional bool `json:"optional,omitempty" yaml:"optional,omitempty"`
+}
+
+// KubeKeyToPath maps a key to a relative file path in the volume.
+type KubeKeyToPath struct {
+	// Key in the Secret or ConfigMap.
+	Key string `json:"key" yaml:"key"`
+	// Path of the file, relative, without "..".
+	Path string `json:"path" yaml:"path"`
+}
+
+// KubeClaimVolume mounts a PersistentVolumeClaim of the job's namespace.
+type KubeClaimVolume struct {
+	// ClaimName names the claim.
+	ClaimName string `json:"claim_name" yaml:"claim_name"`
+	// ReadOnly mounts it read-only.
+	ReadOnly bool `json:"read_only,omitempty" yaml:"read_only,omitempty"`
+}
+
+// KubeEmptyDirVolume is an emptyDir volume.
+type KubeEmptyDirVolume struct {
+	// Medium is "" (the node's disk) or "Memory" (tmpfs).
+	Medium string `json:"medium,omitempty" yaml:"medium,omitempty"`
+	// SizeLimit caps it, a quantity such as 1Gi.
+	SizeLimit string `json:"size_limit,omitempty" yaml:"size_limit,omitempty"`
+}
+
+// KubeVolumeMount mounts a volume into the job container.
+type KubeVolumeMount struct {
+	// Name of the volume (one of volumes).
+	Name string `json:"name" yaml:"name"`
+	// MountPath is the absolute path in the container.
+	MountPath string `json:"mount_path" yaml:"mount_path"`
+	// SubPath mounts one path inside the volume instead of its root.
+	SubPath string `json:"sub_path,omitempty" yaml:"sub_path,omitempty"`
+	// ReadOnly mounts it read-only.
+	ReadOnly bool `json:"read_only,omitempty" yaml:"read_only,omitempty"`
 }
 
 // EndMode selects how a job's exit code maps to its end state.

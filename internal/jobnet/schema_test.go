@@ -199,6 +199,9 @@ func TestSchemaRejects(t *testing.T) {
 		"kind: Calendar\nname: c\nbase_time: '5'\n",
 		"kind: Jobnet\nname: n\nfolder: f\nunits: []\nedges: [{from: a, to: b, kind: maybe}]\n",
 		"kind: Jobnet\nname: n\nfolder: f\nunits: [{name: a, kind: job, job: {type: local, local: {command: x, keep_children: yes-please}}}]\n",
+		"kind: Jobnet\nname: n\nfolder: f\nunits: [{name: a, kind: job, job: {type: eks, eks: {image: i, env: [{name: X, secret_key_ref: {name: s}}]}}}]\n",
+		"kind: Jobnet\nname: n\nfolder: f\nunits: [{name: a, kind: job, job: {type: eks, eks: {image: i, env: [{name: X, value: plain}]}}}]\n",
+		"kind: Jobnet\nname: n\nfolder: f\nunits: [{name: a, kind: job, job: {type: eks, eks: {image: i, volumes: [{name: v, host_path: {path: /}}]}}}]\n",
 	} {
 		var n yaml.Node
 		require.NoError(t, yaml.Unmarshal([]byte(src), &n))
@@ -206,6 +209,23 @@ func TestSchemaRejects(t *testing.T) {
 	}
 	var n yaml.Node
 	require.NoError(t, yaml.Unmarshal([]byte("kind: Jobnet\nname: n\nfolder: f\nunits: [{name: a, kind: job, job: {type: local, local: {command: x, keep_children: true}}}]\n"), &n))
+	require.NoError(t, root.check(root, "doc", plain(&n)))
+	require.NoError(t, yaml.Unmarshal([]byte(`kind: Jobnet
+name: n
+folder: f
+units:
+  - name: a
+    kind: job
+    job:
+      type: eks
+      eks:
+        image: i
+        env: [{name: DB_PASSWORD, secret_key_ref: {name: sales-db, key: password}}]
+        env_from: [{prefix: API_, secret_ref: {name: sales-api}}, {config_map_ref: {name: cfg, optional: true}}]
+        volumes: [{name: tls, secret: {secret_name: tls, default_mode: 256}}, {name: s, empty_dir: {size_limit: 1Gi}}, {name: d, persistent_volume_claim: {claim_name: data}}]
+        volume_mounts: [{name: tls, mount_path: /etc/tls, read_only: true}]
+        image_pull_secrets: [ecr-pull]
+`), &n))
 	require.NoError(t, root.check(root, "doc", plain(&n)))
 	data, err := Schema()
 	require.NoError(t, err)

@@ -539,7 +539,7 @@ func (v *validator) job(p string, j *Job) {
 		v.ecs(p+".ecs", j.ECS, j.Env)
 	}
 	if j.EKS != nil {
-		v.eks(p+".eks", j.EKS)
+		v.eks(p+".eks", j.EKS, j.Env)
 	}
 	for _, k := range sortedKeys(j.Env) {
 		switch {
@@ -664,7 +664,8 @@ func (v *validator) ecs(p string, s *ECSSpec, env map[string]string) {
 	}
 }
 
-func (v *validator) eks(p string, s *EKSSpec) {
+func (v *validator) eks(p string, s *EKSSpec, env map[string]string) {
+	v.kubeRefs(p, s, env)
 	v.connection(p+".connection", s.Connection, ConnectionKubernetes)
 	if s.Image == "" {
 		v.ps.Add(p+".image", "required")

@@ -248,6 +248,47 @@ func TestValidate(t *testing.T) {
 			p(jn+".units[a].job.eks.namespace", `invalid namespace "Batch": want a DNS label (a-z 0-9 -)`),
 			p(jn+".units[a].job.eks.tolerations[0].operator", `"In": must be Equal or Exists`),
 		}},
+		{"eks references to secrets, config maps and volumes", func(b *Bundle) {
+			mode := int32(0o1000)
+			b.Jobnets[0].Units[0].Job = &Job{Type: JobEKS, Env: map[string]string{"REGION": "jp"}, EKS: &EKSSpec{Image: "i", ServiceAccount: "Sales_SA",
+				Env: []KubeEnvVar{
+					{Name: "DB_PASSWORD", SecretKeyRef: &KubeKeyRef{Name: "sales-db", Key: "password"}},
+					{Name: "REGION", ConfigMapKeyRef: &KubeKeyRef{Name: "cfg", Key: "region"}},
+					{Name: "PLAIN"},
+					{Name: "BOTH", SecretKeyRef: &KubeKeyRef{Name: "s", Key: "k"}, ConfigMapKeyRef: &KubeKeyRef{Name: "c", Key: "k"}},
+					{Name: "DB_PASSWORD", SecretKeyRef: &KubeKeyRef{Name: "Bad_Name", Key: "pass word"}},
+				},
+				EnvFrom: []KubeEnvFrom{{Prefix: "1X", SecretRef: &KubeObjectRef{Name: "api"}}, {}},
+				Volumes: []KubeVolume{
+					{Name: "tls", Secret: &KubeSecretVolume{SecretName: "sales-tls", DefaultMode: &mode, Items: []KubeKeyToPath{{Key: "tls.crt", Path: "../etc/passwd"}}}},
+					{Name: "tls", EmptyDir: &KubeEmptyDirVolume{Medium: "Disk", SizeLimit: "lots"}},
+					{Name: "data", PersistentVolumeClaim: &KubeClaimVolume{ClaimName: "sales-data"}, ConfigMap: &KubeConfigMapVolume{Name: "cfg"}},
+				},
+				VolumeMounts:     []KubeVolumeMount{{Name: "tls", MountPath: "etc/tls"}, {Name: "nope", MountPath: "/data", SubPath: "/abs"}, {Name: "data", MountPath: "/data/"}},
+				ImagePullSecrets: []string{"ecr-pull", "ecr-pull"},
+			}}
+		}, Known{}, fault.Problems{
+			p(jn+".units[a].job.eks.env[1].name", `"REGION" is also set by the job's env`),
+			p(jn+".units[a].job.eks.env[2]", "set secret_key_ref or config_map_key_ref (a plain value belongs in the job's env)"),
+			p(jn+".units[a].job.eks.env[3]", "set one of secret_key_ref and config_map_key_ref, not both"),
+			p(jn+".units[a].job.eks.env[4].name", `"DB_PASSWORD" is also set by `+jn+".units[a].job.eks.env[0]"),
+			p(jn+".units[a].job.eks.env[4].secret_key_ref.key", `invalid key "pass word": want letters, digits, -, _ and .`),
+			p(jn+".units[a].job.eks.env[4].secret_key_ref.name", `invalid Secret name "Bad_Name": want lower-case letters, digits, - and .`),
+			p(jn+".units[a].job.eks.env_from[0].prefix", `invalid prefix "1X": want letters, digits and _, not starting with a digit`),
+			p(jn+".units[a].job.eks.env_from[1]", "set secret_ref or config_map_ref"),
+			p(jn+".units[a].job.eks.image_pull_secrets[1]", `duplicate Secret "ecr-pull"`),
+			p(jn+".units[a].job.eks.service_account", `invalid service account name "Sales_SA": want lower-case letters, digits, - and .`),
+			p(jn+".units[a].job.eks.volume_mounts[0].mount_path", `"etc/tls": want an absolute path without ':'`),
+			p(jn+".units[a].job.eks.volume_mounts[1].name", `unknown volume "nope"`),
+			p(jn+".units[a].job.eks.volume_mounts[1].sub_path", `"/abs": want a relative path without ..`),
+			p(jn+".units[a].job.eks.volume_mounts[2].mount_path", `"/data/" is mounted twice`),
+			p(jn+".units[a].job.eks.volumes[0].secret.default_mode", "512: must be 0 to 511 (0777)"),
+			p(jn+".units[a].job.eks.volumes[0].secret.items[0].path", `"../etc/passwd": want a relative path without ..`),
+			p(jn+".units[a].job.eks.volumes[1].empty_dir.medium", `"Disk": must be empty (the node's disk) or Memory`),
+			p(jn+".units[a].job.eks.volumes[1].empty_dir.size_limit", `"lots" is not a quantity such as 1Gi`),
+			p(jn+".units[a].job.eks.volumes[1].name", `duplicate volume "tls"`),
+			p(jn+".units[a].job.eks.volumes[2]", "set exactly one of secret, config_map, persistent_volume_claim and empty_dir (found 2)"),
+		}},
 		{"retry and timeout", func(b *Bundle) {
 			j := b.Jobnets[0].Units[0].Job
 			j.Retry = &Retry{Count: 101, On: []Outcome{OutcomeAbnormal, "explode", OutcomeAbnormal}}

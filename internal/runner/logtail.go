@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -16,13 +17,21 @@ const (
 	logTailTimeout      = 5 * time.Second
 )
 
-// logTail reads the last lines of a unit's log for its alert event. It is
-// best effort: a log that cannot be read yields no lines, never an error,
+// logTail reads the last lines of a unit's log for its alert event: from
+// the log's end when the executor is a dispatch.LineTailer, else from its
+// start (at most logTailReadMax bytes). It is best effort: a log that cannot be read yields no lines, never an error,
 // since the state change must not wait on it. It runs in a lane worker,
 // off the pass.
 func (r *Runner) logTail(ctx context.Context, ex dispatch.Executor, h dispatch.Handle, n int) []string {
 	ctx, cancel := context.WithTimeout(ctx, logTailTimeout)
 	defer cancel()
+	if t, ok := ex.(dispatch.LineTailer); ok {
+		// The end of the log, however long it is.
+		tail, err := t.TailLines(ctx, h, n)
+		if !errors.Is(err, dispatch.ErrNoLogTail) {
+			return tail
+		}
+	}
 	var (
 		cursor string
 		tail   []string

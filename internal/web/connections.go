@@ -2,7 +2,9 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -60,8 +62,17 @@ func connectionForm(cv ops.ConnectionView) pages.AdminConnectionForm {
 		}
 		f.KubeKubeconfig, f.KubeContext, f.KubeEKSCluster, f.KubeRegion = k.Kubeconfig, k.Context, k.EKSCluster, k.Region
 		f.KubeServer, f.KubeCAData, f.KubeRoleARN, f.KubeNamespace = k.Server, k.CAData, k.RoleARN, k.Namespace
+		f.KubeQPS, f.KubeBurst, f.KubeLogQPS = formNumber(k.QPS), formNumber(float64(k.Burst)), formNumber(k.LogQPS)
 	}
 	return f
+}
+
+// formNumber shows a rate limit in the form ("" for the default 0).
+func formNumber(v float64) string {
+	if v == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
 // readConnectionForm decodes the posted form into what to re-render and
@@ -76,6 +87,7 @@ func readConnectionForm(c echo.Context) (pages.AdminConnectionForm, jobnet.Conne
 		KubeMode: v("kube_mode"), KubeKubeconfig: v("kube_kubeconfig"), KubeContext: v("kube_context"), KubeEKSCluster: v("kube_eks_cluster"),
 		KubeRegion: v("kube_region"), KubeServer: v("kube_server"), KubeCAData: strings.TrimSpace(strings.ReplaceAll(c.FormValue("kube_ca_data"), "\r\n", "\n")),
 		KubeRoleARN: v("kube_role_arn"), KubeNamespace: v("kube_namespace"),
+		KubeQPS: v("kube_qps"), KubeBurst: v("kube_burst"), KubeLogQPS: v("kube_log_qps"),
 	}
 	conn := jobnet.Connection{Name: f.Name, Kind: jobnet.ConnectionKind(f.Kind), Description: f.Description}
 	switch conn.Kind {
@@ -84,6 +96,20 @@ func readConnectionForm(c echo.Context) (pages.AdminConnectionForm, jobnet.Conne
 			Profile: f.AWSProfile, EndpointURL: f.AWSEndpointURL, LogsEndpointURL: f.AWSLogsEndpointURL, STSEndpointURL: f.AWSSTSEndpointURL}
 	case jobnet.ConnectionKubernetes:
 		k := &jobnet.KubeConnection{Namespace: f.KubeNamespace}
+		num := func(field, s string, integer bool) float64 {
+			if s == "" {
+				return 0
+			}
+			n, err := strconv.ParseFloat(s, 64)
+			if err != nil || (integer && n != float64(int(n))) {
+				if f.Errors == nil {
+					f.Errors = map[string]string{}
+				}
+				f.Errors["kubernetes."+field] = fmt.Sprintf("%q is not a number", s)
+			}
+			return n
+		}
+		k.QPS, k.Burst, k.LogQPS = num("qps", f.KubeQPS, false), int(num("burst", f.KubeBurst, true)), num("log_qps", f.KubeLogQPS, false)
 		switch jobnet.KubeMode(f.KubeMode) {
 		case jobnet.KubeModeKubeconfig:
 			k.Kubeconfig, k.Context = f.KubeKubeconfig, f.KubeContext
@@ -132,6 +158,10 @@ func (s *Server) adminConnectionSave(c echo.Context, editing string) error {
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, maxConnectionForm)
 	f, conn, clearSecret := readConnectionForm(c)
 	ctx, a := c.Request().Context(), actor(c)
+	if len(f.Errors) > 0 {
+		f.Editing = editing
+		return s.connectionsPage(c, http.StatusUnprocessableEntity, f, nil)
+	}
 	var err error
 	if editing == "" {
 		err = s.p.Ops.CreateConnection(ctx, a, conn)

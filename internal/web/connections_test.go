@@ -133,6 +133,28 @@ func TestAdminConnections(t *testing.T) {
 	require.Equal(t, token, stored.Secret())
 	require.Equal(t, "jobs", stored.Kubernetes.Namespace)
 
+	// Rate limits are set in the form, shown again, and a bad number is
+	// refused with the field named, changing nothing.
+	resp, body = c.post("/admin/connections/lab", url.Values{"type": {"kubernetes"}, "kube_mode": {"token"}, "kube_server": {kube.URL}, "kube_namespace": {"jobs"},
+		"kube_qps": {"7.5"}, "kube_burst": {"15"}, "kube_log_qps": {"2"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, body)
+	stored, err = ts.Store.Connection(ctx, "lab")
+	require.NoError(t, err)
+	require.Equal(t, 7.5, stored.Kubernetes.QPS)
+	require.Equal(t, 15, stored.Kubernetes.Burst)
+	require.Equal(t, 2.0, stored.Kubernetes.LogQPS)
+	_, body = c.get("/admin/connections/lab")
+	require.Contains(t, body, `value="7.5"`)
+	resp, body = c.post("/admin/connections/lab", url.Values{"type": {"kubernetes"}, "kube_mode": {"token"}, "kube_server": {kube.URL}, "kube_namespace": {"jobs"},
+		"kube_qps": {"fast"}, "kube_burst": {"1.5"}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	require.Contains(t, body, `data-testid="error-kube_qps"`)
+	require.Contains(t, body, `&#34;fast&#34; is not a number`)
+	require.Contains(t, body, `data-testid="error-kube_burst"`)
+	stored, err = ts.Store.Connection(ctx, "lab")
+	require.NoError(t, err)
+	require.Equal(t, 7.5, stored.Kubernetes.QPS, "nothing saved by a refused form")
+
 	// Test: aws calls STS GetCallerIdentity, kubernetes asks for /version.
 	resp, body = c.post("/admin/connections/prod/test", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)

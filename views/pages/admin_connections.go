@@ -31,6 +31,9 @@ type AdminConnectionForm struct {
 	KubeKubeconfig, KubeContext            string
 	KubeEKSCluster, KubeRegion, KubeServer string
 	KubeCAData, KubeRoleARN, KubeNamespace string
+	// KubeQPS, KubeBurst, KubeLogQPS are the rate limits as typed ("" for
+	// the defaults).
+	KubeQPS, KubeBurst, KubeLogQPS string
 
 	// Errors maps field names (aws.region, kubernetes.server, "" for the
 	// form) to messages.

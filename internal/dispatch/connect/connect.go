@@ -52,7 +52,7 @@ func EKS(c jobnet.Connection) (eks.Connection, error) {
 		return eks.Connection{}, ps
 	}
 	k := c.Kubernetes
-	out := eks.Connection{Name: c.Name, Namespace: k.Namespace}
+	out := eks.Connection{Name: c.Name, Namespace: k.Namespace, QPS: float32(k.QPS), Burst: k.Burst, LogQPS: float32(k.LogQPS)}
 	switch k.Mode() {
 	case jobnet.KubeModeKubeconfig:
 		out.Kubeconfig, out.Context = k.Kubeconfig, k.Context

@@ -19,9 +19,12 @@ func TestEKSConversionPerMode(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, eks.Connection{Name: "k", Kubeconfig: "/etc/kube/config", Context: "prod", Namespace: "batch"}, got)
 
-	got, err = EKS(kube(jobnet.KubeConnection{InCluster: true}))
+	got, err = EKS(kube(jobnet.KubeConnection{InCluster: true, QPS: 5, Burst: 7, LogQPS: 0.5}))
 	require.NoError(t, err)
 	require.True(t, got.InCluster)
+	require.Equal(t, float32(5), got.QPS)
+	require.Equal(t, 7, got.Burst)
+	require.Equal(t, float32(0.5), got.LogQPS)
 
 	got, err = EKS(kube(jobnet.KubeConnection{Server: "https://k:6443", Token: "tok"}))
 	require.NoError(t, err)

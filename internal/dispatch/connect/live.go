@@ -58,6 +58,7 @@ type liveBatch struct{ *Live }
 
 var (
 	_ dispatch.Executor      = (*Live)(nil)
+	_ dispatch.LineTailer    = (*Live)(nil)
 	_ dispatch.BatchStatuser = liveBatch{}
 )
 
@@ -155,6 +156,19 @@ func (l *Live) Logs(ctx context.Context, h dispatch.Handle, cursor string, limit
 		return dispatch.LogChunk{}, err
 	}
 	return ex.Logs(ctx, h, cursor, limit)
+}
+
+// TailLines reads the end of an execution's log, directly when the executor
+// can (dispatch.LineTailer), else from the whole log.
+func (l *Live) TailLines(ctx context.Context, h dispatch.Handle, lines int) ([]string, error) {
+	ex, err := l.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if t, ok := ex.(dispatch.LineTailer); ok {
+		return t.TailLines(ctx, h, lines)
+	}
+	return nil, fmt.Errorf("%s executor: %w", l.p.Type, dispatch.ErrNoLogTail)
 }
 
 // Cancel stops an execution.

@@ -88,6 +88,9 @@ func objectMeta(name, namespace string, req dispatch.Request, spec *jobnet.EKSSp
 	set(AnnotationJobnet, req.Jobnet)
 	set(AnnotationBusinessDate, req.BusinessDate)
 	ann[AnnotationAttempt] = strconv.Itoa(req.Attempt)
+	if cleanup, err := specCleanup(spec); err == nil {
+		ann[AnnotationCleanup] = cleanup
+	}
 	return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels, Annotations: ann}
 }
 
@@ -139,6 +142,16 @@ func podSpec(req dispatch.Request, spec *jobnet.EKSSpec) (corev1.PodSpec, error)
 	if len(tols) == 0 {
 		tols = nil
 	}
+	c.Env = append(c.Env, refEnv(spec)...)
+	c.EnvFrom = envFrom(spec)
+	vols := volumes(&ps, spec)
+	for _, m := range spec.VolumeMounts {
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: m.Name, MountPath: m.MountPath, SubPath: m.SubPath, ReadOnly: m.ReadOnly})
+	}
+	var pull []corev1.LocalObjectReference
+	for _, name := range spec.ImagePullSecrets {
+		pull = append(pull, corev1.LocalObjectReference{Name: name})
+	}
 	if err := ps.Err(); err != nil {
 		return corev1.PodSpec{}, err
 	}
@@ -148,7 +161,94 @@ func podSpec(req dispatch.Request, spec *jobnet.EKSSpec) (corev1.PodSpec, error)
 		ServiceAccountName: spec.ServiceAccount,
 		NodeSelector:       maps.Clone(spec.NodeSelector),
 		Tolerations:        tols,
+		Volumes:            vols,
+		ImagePullSecrets:   pull,
 	}, nil
+}
+
+// refEnv returns the variables the spec takes from Secrets and ConfigMaps
+// by reference (valueFrom): the kubelet reads the values, Koyomi never
+// sees them.
+func refEnv(spec *jobnet.EKSSpec) []corev1.EnvVar {
+	var out []corev1.EnvVar
+	for _, e := range spec.Env {
+		v := corev1.EnvVar{Name: e.Name, ValueFrom: &corev1.EnvVarSource{}}
+		switch {
+		case e.SecretKeyRef != nil:
+			r := e.SecretKeyRef
+			v.ValueFrom.SecretKeyRef = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: r.Name}, Key: r.Key, Optional: optional(r.Optional)}
+		case e.ConfigMapKeyRef != nil:
+			r := e.ConfigMapKeyRef
+			v.ValueFrom.ConfigMapKeyRef = &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: r.Name}, Key: r.Key, Optional: optional(r.Optional)}
+		default:
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func envFrom(spec *jobnet.EKSSpec) []corev1.EnvFromSource {
+	var out []corev1.EnvFromSource
+	for _, e := range spec.EnvFrom {
+		src := corev1.EnvFromSource{Prefix: e.Prefix}
+		switch {
+		case e.SecretRef != nil:
+			src.SecretRef = &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: e.SecretRef.Name}, Optional: optional(e.SecretRef.Optional)}
+		case e.ConfigMapRef != nil:
+			src.ConfigMapRef = &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: e.ConfigMapRef.Name}, Optional: optional(e.ConfigMapRef.Optional)}
+		default:
+			continue
+		}
+		out = append(out, src)
+	}
+	return out
+}
+
+func volumes(ps *fault.Problems, spec *jobnet.EKSSpec) []corev1.Volume {
+	var out []corev1.Volume
+	items := func(in []jobnet.KubeKeyToPath) []corev1.KeyToPath {
+		var out []corev1.KeyToPath
+		for _, it := range in {
+			out = append(out, corev1.KeyToPath{Key: it.Key, Path: it.Path})
+		}
+		return out
+	}
+	for i, v := range spec.Volumes {
+		vol := corev1.Volume{Name: v.Name}
+		switch {
+		case v.Secret != nil:
+			vol.Secret = &corev1.SecretVolumeSource{SecretName: v.Secret.SecretName, Items: items(v.Secret.Items), DefaultMode: v.Secret.DefaultMode, Optional: optional(v.Secret.Optional)}
+		case v.ConfigMap != nil:
+			vol.ConfigMap = &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: v.ConfigMap.Name},
+				Items: items(v.ConfigMap.Items), DefaultMode: v.ConfigMap.DefaultMode, Optional: optional(v.ConfigMap.Optional)}
+		case v.PersistentVolumeClaim != nil:
+			vol.PersistentVolumeClaim = &corev1.PersistentVolumeClaimVolumeSource{ClaimName: v.PersistentVolumeClaim.ClaimName, ReadOnly: v.PersistentVolumeClaim.ReadOnly}
+		case v.EmptyDir != nil:
+			vol.EmptyDir = &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMedium(v.EmptyDir.Medium)}
+			if v.EmptyDir.SizeLimit != "" {
+				q, err := resource.ParseQuantity(v.EmptyDir.SizeLimit)
+				if err != nil {
+					ps.Add(fmt.Sprintf("eks.volumes[%d].empty_dir.size_limit", i), "%q is not a quantity: %v", v.EmptyDir.SizeLimit, err)
+					continue
+				}
+				vol.EmptyDir.SizeLimit = &q
+			}
+		default:
+			ps.Add(fmt.Sprintf("eks.volumes[%d]", i), "no source: set secret, config_map, persistent_volume_claim or empty_dir")
+			continue
+		}
+		out = append(out, vol)
+	}
+	return out
+}
+
+// optional is a Kubernetes optional flag: nil when false.
+func optional(b bool) *bool {
+	if !b {
+		return nil
+	}
+	return &b
 }
 
 func quantities(ps *fault.Problems, path string, in map[string]string) corev1.ResourceList {

@@ -77,3 +77,46 @@ func TestBuildPodProblems(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"eks.image", "eks.resources.requests.cpu", "eks.tolerations[0].operator", "eks.tolerations[0].effect", "eks.tolerations[1].value"}, paths)
 }
+
+func TestBuildPodReferencesSecretsNeverValues(t *testing.T) {
+	mode := int32(0o400)
+	spec := jobnet.EKSSpec{
+		Image: "busybox:1.37", ServiceAccount: "sales-extract",
+		Env: []jobnet.KubeEnvVar{
+			{Name: "DB_PASSWORD", SecretKeyRef: &jobnet.KubeKeyRef{Name: "sales-db", Key: "password"}},
+			{Name: "REGION", ConfigMapKeyRef: &jobnet.KubeKeyRef{Name: "sales-settings", Key: "region", Optional: true}},
+		},
+		EnvFrom: []jobnet.KubeEnvFrom{{Prefix: "API_", SecretRef: &jobnet.KubeObjectRef{Name: "sales-api"}}, {ConfigMapRef: &jobnet.KubeObjectRef{Name: "sales-settings"}}},
+		Volumes: []jobnet.KubeVolume{
+			{Name: "tls", Secret: &jobnet.KubeSecretVolume{SecretName: "sales-tls", DefaultMode: &mode, Items: []jobnet.KubeKeyToPath{{Key: "tls.crt", Path: "cert.pem"}}}},
+			{Name: "settings", ConfigMap: &jobnet.KubeConfigMapVolume{Name: "sales-settings"}},
+			{Name: "data", PersistentVolumeClaim: &jobnet.KubeClaimVolume{ClaimName: "sales-data", ReadOnly: true}},
+			{Name: "scratch", EmptyDir: &jobnet.KubeEmptyDirVolume{Medium: "Memory", SizeLimit: "1Gi"}},
+		},
+		VolumeMounts:     []jobnet.KubeVolumeMount{{Name: "tls", MountPath: "/etc/tls", ReadOnly: true}, {Name: "scratch", MountPath: "/scratch", SubPath: "run"}},
+		ImagePullSecrets: []string{"ecr-pull"},
+	}
+	pod, err := BuildPod("koyomi-x", "batch", request(spec))
+	require.NoError(t, err)
+	c := pod.Spec.Containers[0]
+	yes := true
+	require.Equal(t, []corev1.EnvVar{
+		{Name: "A", Value: "1"}, {Name: "B", Value: "2"}, {Name: "KOYOMI_BUSINESS_DATE", Value: "2026-11-24"},
+		{Name: "DB_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "sales-db"}, Key: "password"}}},
+		{Name: "REGION", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "sales-settings"}, Key: "region", Optional: &yes}}},
+	}, c.Env)
+	require.Equal(t, []corev1.EnvFromSource{
+		{Prefix: "API_", SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "sales-api"}}},
+		{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "sales-settings"}}},
+	}, c.EnvFrom)
+	size := resource.MustParse("1Gi")
+	require.Equal(t, []corev1.Volume{
+		{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "sales-tls", DefaultMode: &mode, Items: []corev1.KeyToPath{{Key: "tls.crt", Path: "cert.pem"}}}}},
+		{Name: "settings", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "sales-settings"}}}},
+		{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "sales-data", ReadOnly: true}}},
+		{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory, SizeLimit: &size}}},
+	}, pod.Spec.Volumes)
+	require.Equal(t, []corev1.VolumeMount{{Name: "tls", MountPath: "/etc/tls", ReadOnly: true}, {Name: "scratch", MountPath: "/scratch", SubPath: "run"}}, c.VolumeMounts)
+	require.Equal(t, []corev1.LocalObjectReference{{Name: "ecr-pull"}}, pod.Spec.ImagePullSecrets)
+	require.Equal(t, "sales-extract", pod.Spec.ServiceAccountName)
+}

@@ -10,6 +10,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"golang.org/x/time/rate"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -52,12 +53,12 @@ func restConfig(ctx context.Context, cn Connection, now func() time.Time) (*rest
 	if cn.QPS > 0 {
 		rc.QPS = cn.QPS
 	} else if rc.QPS == 0 {
-		rc.QPS = 20
+		rc.QPS = QPSDefault
 	}
 	if cn.Burst > 0 {
 		rc.Burst = cn.Burst
 	} else if rc.Burst == 0 {
-		rc.Burst = 40
+		rc.Burst = BurstDefault
 	}
 	if rc.UserAgent == "" {
 		rc.UserAgent = "koyomi"
@@ -92,6 +93,15 @@ func eksConfig(ctx context.Context, a EKSAccess, now func() time.Time) (*rest.Co
 			return &bearerTransport{ts: ts, next: rt}
 		},
 	}, nil
+}
+
+// logLimiter returns the limiter of a connection's log reads.
+func logLimiter(cn Connection) *rate.Limiter {
+	qps := float64(cn.LogQPS)
+	if qps <= 0 {
+		qps = LogQPSDefault
+	}
+	return rate.NewLimiter(rate.Limit(qps), max(1, int(2*qps)))
 }
 
 // clientFor returns the clientset of a connection.

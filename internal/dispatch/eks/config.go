@@ -26,8 +26,24 @@ const (
 	// TombstoneTTLDefault: how long the last state of a vanished pod or Job
 	// is remembered.
 	TombstoneTTLDefault = time.Hour
+	// CleanupAfterDefault: how long an ended pod or Job with cleanup
+	// "delete" stays in the cluster (for kubectl describe) before it is
+	// deleted; its log is kept by Koyomi first.
+	CleanupAfterDefault = 10 * time.Minute
+	// ArchiveTimeoutDefault bounds the reading of one ended pod's log.
+	ArchiveTimeoutDefault = 10 * time.Minute
+	// SweepIntervalDefault: how often ended objects are looked at for
+	// keeping their logs and for cleanup.
+	SweepIntervalDefault = 30 * time.Second
+	// archiveWorkers is how many logs are read at once per executor.
+	archiveWorkers = 4
 	// LogLimitDefault is the chunk size of Logs when the caller gives none.
 	LogLimitDefault = 1 << 20
+	// QPSDefault and BurstDefault limit a connection's API requests.
+	QPSDefault   = 20
+	BurstDefault = 40
+	// LogQPSDefault limits a connection's log reads per second.
+	LogQPSDefault = 5
 	// NamespaceDefault is used when neither the job nor the connection names one.
 	NamespaceDefault = "default"
 )
@@ -62,6 +78,25 @@ type Config struct {
 	// TombstoneTTL: how long the outcome of a pod or Job that disappeared is
 	// remembered (for Status after cleanup or after a foreign delete).
 	TombstoneTTL time.Duration
+	// LogDir is where the logs of ended pods are kept
+	// (<LogDir>/<namespace>/<name>/log): each is read to its end once the
+	// pod has ended, before any cleanup, and served from there afterwards.
+	// Empty keeps no log: an ended pod's log is read from the cluster while
+	// the pod exists.
+	LogDir string
+	// LogMax caps a kept log (0: no cap): its first quarter and its last
+	// three quarters are kept, and readers see a line saying what was cut.
+	LogMax int64
+	// LogRetention: kept logs older than this are removed (0: kept forever).
+	LogRetention time.Duration
+	// CleanupAfter is how long an ended pod or Job with cleanup "delete"
+	// stays after its log was kept (CleanupAfterDefault when zero).
+	CleanupAfter time.Duration
+	// ArchiveTimeout bounds the reading of one ended pod's log.
+	ArchiveTimeout time.Duration
+	// SweepInterval: how often ended objects are checked for logs to keep
+	// and cleanups that are due (SweepIntervalDefault when zero).
+	SweepInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives warnings (informer trouble, failed cleanups).
@@ -88,10 +123,15 @@ type Connection struct {
 	Client kubernetes.Interface
 	// Namespace is the default namespace of jobs on this connection.
 	Namespace string
-	// QPS and Burst limit the client's request rate; zero means client-go's
-	// defaults raised to 20/40.
+	// QPS and Burst limit the client's request rate to the API server
+	// (client-go's token bucket, shared by every call and informer of the
+	// connection); zero means QPSDefault and BurstDefault.
 	QPS   float32
 	Burst int
+	// LogQPS limits the log reads (pods/log streams, which the kubelet
+	// serves) of the connection, with a burst of twice as many; zero means
+	// LogQPSDefault.
+	LogQPS float32
 }
 
 // EKSAccess reaches an EKS cluster's API server with a token made from the
@@ -131,6 +171,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TombstoneTTL == 0 {
 		c.TombstoneTTL = TombstoneTTLDefault
+	}
+	if c.CleanupAfter == 0 {
+		c.CleanupAfter = CleanupAfterDefault
+	}
+	if c.ArchiveTimeout == 0 {
+		c.ArchiveTimeout = ArchiveTimeoutDefault
+	}
+	if c.SweepInterval == 0 {
+		c.SweepInterval = SweepIntervalDefault
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -182,9 +231,12 @@ func (c Config) Validate() error {
 				ps.Add(path+".eks.ca_data", "required")
 			}
 		}
-		if cn.QPS < 0 || cn.Burst < 0 {
-			ps.Add(path, "qps and burst must not be negative")
+		if cn.QPS < 0 || cn.Burst < 0 || cn.LogQPS < 0 {
+			ps.Add(path, "qps, burst and log_qps must not be negative")
 		}
+	}
+	if c.LogMax < 0 {
+		ps.Add("log_max", "must not be negative")
 	}
 	if c.DefaultConnection != "" && !names[c.DefaultConnection] {
 		ps.Add("default_connection", "unknown connection %q", c.DefaultConnection)
@@ -192,7 +244,8 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		path string
 		v    time.Duration
-	}{{"unschedulable_limit", c.UnschedulableLimit}, {"start_error_limit", c.StartErrorLimit}, {"sync_timeout", c.SyncTimeout}, {"call_timeout", c.CallTimeout}, {"resync_period", c.ResyncPeriod}, {"tombstone_ttl", c.TombstoneTTL}} {
+	}{{"unschedulable_limit", c.UnschedulableLimit}, {"start_error_limit", c.StartErrorLimit}, {"sync_timeout", c.SyncTimeout}, {"call_timeout", c.CallTimeout}, {"resync_period", c.ResyncPeriod}, {"tombstone_ttl", c.TombstoneTTL},
+		{"cleanup_after", c.CleanupAfter}, {"archive_timeout", c.ArchiveTimeout}, {"sweep_interval", c.SweepInterval}, {"log_retention", c.LogRetention}} {
 		if d.v < 0 {
 			ps.Add(d.path, "must not be negative")
 		}

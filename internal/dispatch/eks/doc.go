@@ -11,7 +11,8 @@
 // GetCallerIdentity URL that carries the signed x-k8s-aws-id header, encoded
 // as "k8s-aws-v1." + base64url (the scheme of aws-iam-authenticator and
 // `aws eks get-token`). Tokens are cached for 10 minutes (EKS accepts them
-// for 15). The IAM principal must be mapped to a Kubernetes user by an EKS
+// for 15), or until a minute before the AWS credentials that signed them
+// expire when that is sooner (TokenRenewAt). The IAM principal must be mapped to a Kubernetes user by an EKS
 // access entry or the aws-auth ConfigMap; docs/eks.md lists the RBAC rules.
 //
 // # Objects
@@ -85,19 +86,49 @@
 //
 // # Logs
 //
-// Logs reads pods/log of the job container. The cursor is a decimal byte
-// offset into the whole log; a chunk ends after its last line break within
-// the limit when it has one, and the next chunk starts exactly where it
-// ended, so no byte is read twice or skipped. (A log rotated by the kubelet
-// restarts shorter than the cursor; Logs then returns nothing until it
-// grows past it.)
+// While a pod runs, Logs reads pods/log of the job container. The cursor is
+// a decimal byte offset into the whole log; a chunk ends after its last
+// line break within the limit when it has one, and the next chunk starts
+// exactly where it ended, so no byte is read twice or skipped. (A log
+// rotated by the kubelet restarts shorter than the cursor; Logs then
+// returns nothing until it grows past it.)
+//
+// Once an execution has ended, its log is kept (Config.LogDir): the first
+// status read or sweep that sees the end starts reading the whole log,
+// streamed to <LogDir>/<namespace>/<name>/log under the size cap LogMax
+// (the first quarter and the last three quarters are kept, the part
+// between is a hole in the file, and readers get a line saying what was
+// cut), followed by record.json with the end status. From then on Logs and
+// LogTail read the file — in the same cursor space — also after the pod is
+// gone and after a restart, and Status of a vanished object answers from
+// the record. TailLines (dispatch.LineTailer, the alert's tail) reads the
+// file's end, or pods/log with tailLines before the log is kept: never the
+// log from its start. Kept logs are removed after LogRetention.
+//
+// Log reads of a connection share a limiter (Connection.LogQPS), and all
+// its API calls client-go's token bucket (QPS, Burst).
 //
 // # Cancel and cleanup
 //
 // Cancel deletes the pod with the grace period as terminationGracePeriod
 // override (SIGTERM, SIGKILL after grace); in job mode it deletes the Job
-// and its pods. Cancelling an ended execution does nothing. With cleanup
-// "delete" (the default) Logs deletes the pod or Job once the execution has
-// ended and its log has been read to the end, having recorded its status
-// first; with "keep" the object stays for inspection.
+// and its pods. Cancelling an ended execution does nothing.
+//
+// Cleanup never depends on anyone reading a log. Every SweepInterval the
+// executor looks at the ended objects in its informer caches: it starts
+// keeping the logs not kept yet, and deletes an object whose policy
+// (annotation koyomi.dev/cleanup, from the spec's cleanup, "delete" by
+// default) is delete once its log has been kept for CleanupAfter,
+// remembering its status first; with "keep" the object stays for
+// inspection. Without LogDir an ended object is deleted CleanupAfter after
+// a sweep first saw it ended.
+//
+// # Unusable connections
+//
+// A Start that fails because the connection cannot work — the API
+// server's host does not resolve, nothing listens, its certificate is not
+// trusted, no EKS token can be signed, 401, or 403 other than an exceeded
+// quota — is a dispatch.Permanent error with the reason: none of these
+// created anything, so the job ends failed to start at once. Timeouts,
+// throttling and server errors stay retryable.
 package eks

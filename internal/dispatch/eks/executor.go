@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -39,12 +40,24 @@ type Executor struct {
 	conns  map[string]*conn
 	ctx    context.Context
 	cancel context.CancelFunc
+	bg     sync.WaitGroup
+
+	mu sync.Mutex
+	// keeping marks the objects (namespace/name) whose logs are being kept.
+	keeping map[string]bool
+	// keepers bounds the logs read at once.
+	keepers chan struct{}
+	// endSeen is when a sweep first saw an object ended (for cleanup
+	// without LogDir).
+	endSeen map[string]time.Time
 }
 
 type conn struct {
 	name      string
 	client    kubernetes.Interface
 	namespace string
+	// logs limits the connection's log reads (Connection.LogQPS).
+	logs *rate.Limiter
 
 	mu       sync.Mutex
 	watchers map[string]*watcher
@@ -62,11 +75,14 @@ func New(cfg Config) (*Executor, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Executor{
-		cfg:    cfg,
-		lim:    Limits{Unschedulable: cfg.UnschedulableLimit, StartError: cfg.StartErrorLimit},
-		conns:  map[string]*conn{},
-		ctx:    ctx,
-		cancel: cancel,
+		cfg:     cfg,
+		lim:     Limits{Unschedulable: cfg.UnschedulableLimit, StartError: cfg.StartErrorLimit},
+		conns:   map[string]*conn{},
+		ctx:     ctx,
+		cancel:  cancel,
+		keeping: map[string]bool{},
+		keepers: make(chan struct{}, archiveWorkers),
+		endSeen: map[string]time.Time{},
 	}
 	for _, cn := range cfg.Connections {
 		client, err := clientFor(ctx, cn, cfg.Now)
@@ -78,14 +94,17 @@ func New(cfg Config) (*Executor, error) {
 		if ns == "" {
 			ns = NamespaceDefault
 		}
-		e.conns[cn.Name] = &conn{name: cn.Name, client: client, namespace: ns, watchers: map[string]*watcher{}}
+		e.conns[cn.Name] = &conn{name: cn.Name, client: client, namespace: ns, logs: logLimiter(cn), watchers: map[string]*watcher{}}
 	}
+	e.bg.Add(1)
+	go e.sweepLoop()
 	return e, nil
 }
 
-// Close stops the informers.
+// Close stops the informers, the sweeps and the logs being kept.
 func (e *Executor) Close() error {
 	e.cancel()
+	e.bg.Wait()
 	return nil
 }
 
@@ -121,10 +140,22 @@ func (e *Executor) Start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 	cctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
 	defer cancel()
 	h, err := e.start(cctx, req)
+	var perm *dispatch.Permanent
+	if why, ok := unusable(err); ok && !errors.As(err, &perm) {
+		err = &dispatch.Permanent{Err: fmt.Errorf("connection %q cannot be used: %s: %w", connName(req, e.cfg.DefaultConnection), why, err)}
+	}
 	if err = e.timedOut(ctx, cctx, err); err != nil {
 		return dispatch.Handle{}, fmt.Errorf("start job %q on eks: %w", req.Unit, err)
 	}
 	return h, nil
+}
+
+// connName is the connection a request uses.
+func connName(req dispatch.Request, def string) string {
+	if req.Job.EKS != nil && req.Job.EKS.Connection != "" {
+		return req.Job.EKS.Connection
+	}
+	return def
 }
 
 func (e *Executor) start(ctx context.Context, req dispatch.Request) (dispatch.Handle, error) {
@@ -310,11 +341,13 @@ func (e *Executor) podStatus(ctx context.Context, hd HandleData, c *conn, w *wat
 	}
 	var st dispatch.Status
 	if pod != nil {
-		st = PodStatus(pod, e.cfg.Now(), e.lim)
-	} else {
-		st = goneStatus(w, key, hd.UID, "pod")
+		st = cancelledIf(w, key, PodStatus(pod, e.cfg.Now(), e.lim))
+		if st.State.IsTerminal() {
+			e.keepLog(c, hd.Namespace, hd.Name, hd.UID, pod, st)
+		}
+		return st, nil
 	}
-	return cancelledIf(w, key, st), nil
+	return cancelledIf(w, key, e.goneStatus(w, key, hd, "pod")), nil
 }
 
 func (e *Executor) jobStatus(ctx context.Context, hd HandleData, c *conn, w *watcher) (dispatch.Status, error) {
@@ -325,11 +358,13 @@ func (e *Executor) jobStatus(ctx context.Context, hd HandleData, c *conn, w *wat
 	}
 	var st dispatch.Status
 	if job != nil {
-		st = JobStatus(job, pods, e.cfg.Now(), e.lim)
-	} else {
-		st = goneStatus(w, key, hd.UID, "job")
+		st = cancelledIf(w, key, JobStatus(job, pods, e.cfg.Now(), e.lim))
+		if st.State.IsTerminal() {
+			e.keepLog(c, hd.Namespace, hd.Name, hd.UID, newestPod(pods), st)
+		}
+		return st, nil
 	}
-	return cancelledIf(w, key, st), nil
+	return cancelledIf(w, key, e.goneStatus(w, key, hd, "job")), nil
 }
 
 // getJob returns the Job and its pods (nil Job when it does not exist).
@@ -391,10 +426,14 @@ func isOwnedBy(pod *corev1.Pod, uid types.UID) bool {
 }
 
 // goneStatus is the status of an object that no longer exists: what it last
-// showed when that was an end, else lost.
-func goneStatus(w *watcher, key string, uid types.UID, kind string) dispatch.Status {
-	if st, ok := w.grave(key, uid); ok && st.State.IsTerminal() {
+// showed when that was an end (remembered by the watch, or recorded with
+// its kept log, which survives restarts), else lost.
+func (e *Executor) goneStatus(w *watcher, key string, hd HandleData, kind string) dispatch.Status {
+	if st, ok := w.grave(key, hd.UID); ok && st.State.IsTerminal() {
 		return st
+	}
+	if rec, ok := e.archived(hd.Namespace, hd.Name, hd.UID); ok && rec.Status.State.IsTerminal() {
+		return rec.Status
 	}
 	return dispatch.Status{State: dispatch.StateLost, Reason: kind + " deleted", EndedAt: w.now()}
 }

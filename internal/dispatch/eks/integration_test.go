@@ -2,6 +2,7 @@ package eks_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -38,7 +39,7 @@ var testLog = func() string {
 }()
 
 func TestMain(m *testing.M) {
-	os.Exit(kube.Main(m, kube.Options{KWOK: true, Log: testLog}, &env))
+	os.Exit(kube.Main(m, kube.Options{KWOK: true, Log: testLog, NamespaceLogs: map[string]string{bigLogNS: bigLog, bigLogCapNS: bigLog}}, &env))
 }
 
 // watchCounter counts watch requests per resource path.
@@ -75,7 +76,16 @@ func setup(t *testing.T, cfg eks.Config) *fixture {
 	wc := &watchCounter{}
 	rc := rest.CopyConfig(cp.REST)
 	rc.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { wc.next = rt; return wc }
-	cfg.Connections = []eks.Connection{{Name: "test", REST: rc, Namespace: ns}}
+	cfg.Connections = []eks.Connection{{Name: "test", REST: rc, Namespace: ns, LogQPS: 1000}}
+	if cfg.LogDir == "" {
+		cfg.LogDir = t.TempDir()
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = 20 * time.Millisecond
+	}
+	if cfg.CleanupAfter == 0 {
+		cfg.CleanupAfter = time.Nanosecond
+	}
 	e, err := eks.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = e.Close() })
@@ -145,12 +155,8 @@ func TestPodExitsAbnormallyAndIsCleanedUp(t *testing.T) {
 	require.Equal(t, 3, *st.ExitCode)
 	require.Equal(t, "Error", st.Reason)
 
-	// Reading the log to its end deletes the ended pod (cleanup "delete");
-	// the status stays known.
-	chunk, err := f.e.Logs(ctx, h, "", 0)
-	require.NoError(t, err)
-	require.Equal(t, testLog, string(chunk.Data))
-	require.False(t, chunk.More)
+	// The ended pod is deleted (cleanup "delete") once its log is kept;
+	// the status and the log stay known.
 	require.Eventually(t, func() bool {
 		_, err := f.cp.Client.CoreV1().Pods(f.ns).Get(ctx, "koyomi-exit-3", metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
@@ -159,6 +165,10 @@ func TestPodExitsAbnormallyAndIsCleanedUp(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, dispatch.StateExited, st.State)
 	require.Equal(t, 3, *st.ExitCode)
+	chunk, err := f.e.Logs(ctx, h, "", 0)
+	require.NoError(t, err)
+	require.Equal(t, testLog, string(chunk.Data))
+	require.False(t, chunk.More)
 }
 
 func TestPodKilled(t *testing.T) {
@@ -303,7 +313,7 @@ func TestBatchJobMode(t *testing.T) {
 	require.Eventually(t, func() bool {
 		_, err := f.cp.Client.BatchV1().Jobs(f.ns).Get(ctx, "koyomi-job-bad", metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
-	}, 30*time.Second, 20*time.Millisecond, "cleanup deletes the Job after its log was read")
+	}, 30*time.Second, 20*time.Millisecond, "cleanup deletes the Job once its log is kept")
 	st, err = f.e.Status(ctx, bad)
 	require.NoError(t, err)
 	require.Equal(t, 3, *st.ExitCode)
@@ -337,4 +347,59 @@ func TestInformerIsShared(t *testing.T) {
 	}
 	require.Equal(t, int32(1), f.watches.pods.Load(), "one pod watch for all jobs of the namespace")
 	require.Equal(t, int32(0), f.watches.other.Load())
+}
+
+// TestSecretsByReferenceReachThePod: the real API server accepts a pod
+// whose variables, envFrom and volumes name a Secret and a ConfigMap, with
+// an image pull secret and a service account; the pod carries the
+// references and never the secret's value.
+func TestSecretsByReferenceReachThePod(t *testing.T) {
+	f := setup(t, eks.Config{})
+	ctx := context.Background()
+	const value = "s3cr3t-value-never-in-the-pod"
+	_, err := f.cp.Client.CoreV1().Secrets(f.ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sales-db"}, StringData: map[string]string{"password": value}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = f.cp.Client.CoreV1().ServiceAccounts(f.ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "sales-extract"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	spec := jobnet.EKSSpec{
+		ServiceAccount: "sales-extract", Annotations: exitAfter(0, 200*time.Millisecond), Cleanup: "keep",
+		Env:     []jobnet.KubeEnvVar{{Name: "DB_PASSWORD", SecretKeyRef: &jobnet.KubeKeyRef{Name: "sales-db", Key: "password"}}},
+		EnvFrom: []jobnet.KubeEnvFrom{{ConfigMapRef: &jobnet.KubeObjectRef{Name: "sales-settings", Optional: true}}},
+		Volumes: []jobnet.KubeVolume{
+			{Name: "db", Secret: &jobnet.KubeSecretVolume{SecretName: "sales-db"}},
+			{Name: "scratch", EmptyDir: &jobnet.KubeEmptyDirVolume{SizeLimit: "64Mi"}},
+		},
+		VolumeMounts:     []jobnet.KubeVolumeMount{{Name: "db", MountPath: "/etc/db", ReadOnly: true}, {Name: "scratch", MountPath: "/scratch"}},
+		ImagePullSecrets: []string{"ecr-pull"},
+	}
+	for _, mode := range []string{"pod", "job"} {
+		spec.Mode = mode
+		h, err := f.e.Start(ctx, req("refs-"+mode, spec))
+		require.NoError(t, err, mode)
+		st := waitEnd(t, f.e, h)
+		require.Equal(t, dispatch.StateExited, st.State, "%s: %s", mode, st.Reason)
+	}
+	pod, err := f.cp.Client.CoreV1().Pods(f.ns).Get(ctx, "koyomi-refs-pod", metav1.GetOptions{})
+	require.NoError(t, err)
+	c := pod.Spec.Containers[0]
+	var db *corev1.EnvVar
+	for i := range c.Env {
+		if c.Env[i].Name == "DB_PASSWORD" {
+			db = &c.Env[i]
+		}
+	}
+	require.NotNil(t, db)
+	require.Empty(t, db.Value)
+	require.Equal(t, "sales-db", db.ValueFrom.SecretKeyRef.Name)
+	require.Equal(t, "sales-settings", c.EnvFrom[0].ConfigMapRef.Name)
+	require.Equal(t, "sales-db", pod.Spec.Volumes[0].Secret.SecretName)
+	require.Contains(t, c.VolumeMounts, corev1.VolumeMount{Name: "db", MountPath: "/etc/db", ReadOnly: true})
+	require.Equal(t, []corev1.LocalObjectReference{{Name: "ecr-pull"}}, pod.Spec.ImagePullSecrets)
+	require.Equal(t, "sales-extract", pod.Spec.ServiceAccountName)
+	raw, err := json.Marshal(pod)
+	require.NoError(t, err)
+	require.NotContains(t, string(raw), value)
+	job, err := f.cp.Client.BatchV1().Jobs(f.ns).Get(ctx, "koyomi-refs-job", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "sales-db", job.Spec.Template.Spec.Volumes[0].Secret.SecretName)
 }

@@ -15,14 +15,15 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/fault"
 )
 
-// Logs implements dispatch.Executor with pods/log. The cursor is a decimal
-// byte offset into the container's whole log as the kubelet returns it (""
-// is 0). A chunk ends at the last line break within limit when there is one,
-// so that chunks hold whole lines; either way the next chunk starts at the
+// Logs implements dispatch.Executor. The cursor is a decimal byte offset
+// into the container's whole log as the kubelet returns it ("" is 0). A
+// chunk ends at the last line break within limit when there is one, so
+// that chunks hold whole lines; either way the next chunk starts at the
 // exact byte after this one, so nothing is read twice or skipped.
 //
-// When the execution has ended, the log was read to its end and the cleanup
-// policy is delete, Logs deletes the pod (or Job) and remembers its status.
+// Once the execution has ended and its log was kept (Config.LogDir), the
+// log is read from there, also after the pod is gone; before, from
+// pods/log. Reading never deletes anything: cleanup is the sweep's.
 func (e *Executor) Logs(ctx context.Context, h dispatch.Handle, cursor string, limit int) (dispatch.LogChunk, error) {
 	cctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
 	defer cancel()
@@ -57,46 +58,89 @@ func (e *Executor) logs(ctx context.Context, h dispatch.Handle, cursor string, l
 	if err != nil {
 		return dispatch.LogChunk{}, err
 	}
-	empty := dispatch.LogChunk{Next: strconv.FormatInt(off, 10)}
-
-	// Take the state before reading: a log read after the end was seen is
-	// complete, so the cleanup below never loses output.
-	var (
-		pod  *corev1.Pod
-		st   dispatch.Status
-		kind = "pod/"
-	)
-	if hd.Mode == ModeJob {
-		kind = "job/"
-		job, pods, err := e.getJob(ctx, hd, c, w)
-		if err != nil {
-			return dispatch.LogChunk{}, err
-		}
-		if job == nil {
-			return empty, nil
-		}
-		st = JobStatus(job, pods, e.cfg.Now(), e.lim)
-		pod = newestPod(pods)
-	} else {
-		pod, err = e.getPod(ctx, hd, c, w)
-		if err != nil {
-			return dispatch.LogChunk{}, err
-		}
-		if pod == nil {
-			return empty, nil
-		}
-		st = PodStatus(pod, e.cfg.Now(), e.lim)
+	if rec, ok := e.archived(hd.Namespace, hd.Name, hd.UID); ok {
+		return e.readArchive(hd.Namespace, hd.Name, rec, off, limit)
 	}
-	if pod == nil || !containerStarted(pod) {
-		return empty, e.cleanupIfDone(ctx, hd, c, w, kind, st, false)
+	pod, st, err := e.logPod(ctx, hd, c, w)
+	if err != nil || pod == nil || !containerStarted(pod) {
+		return dispatch.LogChunk{Next: strconv.FormatInt(off, 10)}, err
 	}
-
+	if st.State.IsTerminal() {
+		e.keepLog(c, hd.Namespace, hd.Name, hd.UID, pod, st)
+	}
 	data, more, err := readLog(ctx, c, pod, off, limit)
 	if err != nil {
 		return dispatch.LogChunk{}, err
 	}
-	chunk := dispatch.LogChunk{Data: data, Next: strconv.FormatInt(off+int64(len(data)), 10), More: more}
-	return chunk, e.cleanupIfDone(ctx, hd, c, w, kind, st, !more)
+	return dispatch.LogChunk{Data: data, Next: strconv.FormatInt(off+int64(len(data)), 10), More: more}, nil
+}
+
+// logPod returns the pod whose log is the execution's (the newest pod of a
+// Job) and the execution's status; nil when there is none.
+func (e *Executor) logPod(ctx context.Context, hd HandleData, c *conn, w *watcher) (*corev1.Pod, dispatch.Status, error) {
+	if hd.Mode == ModeJob {
+		job, pods, err := e.getJob(ctx, hd, c, w)
+		if err != nil || job == nil {
+			return nil, dispatch.Status{}, err
+		}
+		return newestPod(pods), cancelledIf(w, "job/"+hd.Name, JobStatus(job, pods, e.cfg.Now(), e.lim)), nil
+	}
+	pod, err := e.getPod(ctx, hd, c, w)
+	if err != nil || pod == nil {
+		return nil, dispatch.Status{}, err
+	}
+	return pod, cancelledIf(w, "pod/"+hd.Name, PodStatus(pod, e.cfg.Now(), e.lim)), nil
+}
+
+// LogTailBytes bounds what TailLines reads.
+const LogTailBytes = 64 << 10
+
+// TailLines implements dispatch.LineTailer: the last lines of the log (at
+// most LogTailBytes), from the kept log when there is one, else from
+// pods/log with tailLines — never by reading the log from its start.
+func (e *Executor) TailLines(ctx context.Context, h dispatch.Handle, lines int) ([]string, error) {
+	cctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
+	defer cancel()
+	tail, err := e.logTail(cctx, h, lines)
+	if err = e.timedOut(ctx, cctx, err); err != nil {
+		return nil, fmt.Errorf("log tail of %q on eks: %w", h.ID, err)
+	}
+	return tail, nil
+}
+
+func (e *Executor) logTail(ctx context.Context, h dispatch.Handle, lines int) ([]string, error) {
+	hd, c, w, err := e.resolve(h)
+	if err != nil {
+		return nil, err
+	}
+	var data []byte
+	if rec, ok := e.archived(hd.Namespace, hd.Name, hd.UID); ok {
+		if data, err = e.tailArchive(hd.Namespace, hd.Name, rec, LogTailBytes); err != nil {
+			return nil, err
+		}
+	} else {
+		pod, _, err := e.logPod(ctx, hd, c, w)
+		if err != nil || pod == nil || !containerStarted(pod) {
+			return nil, err
+		}
+		if err := c.logs.Wait(ctx); err != nil {
+			return nil, &retryable{err: fmt.Errorf("log reads of connection %q are rate limited: %w", c.name, err)}
+		}
+		n, limit := int64(lines), int64(LogTailBytes)
+		opts := &corev1.PodLogOptions{Container: jobContainer(pod).Name, TailLines: &n, LimitBytes: &limit}
+		rc, err := c.client.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, opts).Stream(ctx)
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, apiError("get log of pod "+pod.Namespace+"/"+pod.Name, err)
+		}
+		defer rc.Close()
+		if data, err = io.ReadAll(io.LimitReader(rc, LogTailBytes)); err != nil {
+			return nil, fmt.Errorf("read log of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		}
+	}
+	return dispatch.LastLines(data, lines), nil
 }
 
 // containerStarted reports whether the job container has run, so that the
@@ -109,6 +153,9 @@ func containerStarted(pod *corev1.Pod) bool {
 // readLog returns up to limit bytes of the container log from byte off and
 // whether more bytes follow.
 func readLog(ctx context.Context, c *conn, pod *corev1.Pod, off int64, limit int) ([]byte, bool, error) {
+	if err := c.logs.Wait(ctx); err != nil {
+		return nil, false, &retryable{err: fmt.Errorf("log reads of connection %q are rate limited: %w", c.name, err)}
+	}
 	want := off + int64(limit) + 1
 	opts := &corev1.PodLogOptions{Container: ContainerName, LimitBytes: &want}
 	if jobContainer(pod) != nil && jobContainer(pod).Name != ContainerName {
@@ -141,18 +188,4 @@ func readLog(ctx context.Context, c *conn, pod *corev1.Pod, off int64, limit int
 		}
 	}
 	return buf, more, nil
-}
-
-// cleanupIfDone deletes an ended pod or Job whose log was read to the end,
-// when the cleanup policy asks for it, remembering its status first.
-func (e *Executor) cleanupIfDone(ctx context.Context, hd HandleData, c *conn, w *watcher, kind string, st dispatch.Status, atEnd bool) error {
-	if hd.Cleanup != CleanupDelete || !atEnd || !st.State.IsTerminal() {
-		return nil
-	}
-	w.bury(kind+hd.Name, hd.UID, cancelledIf(w, kind+hd.Name, st))
-	zero := int64(0)
-	if hd.Mode == ModeJob {
-		return e.deleteJob(ctx, hd, c, w, &zero)
-	}
-	return e.deletePod(ctx, hd, c, &zero)
 }

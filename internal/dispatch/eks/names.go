@@ -35,6 +35,9 @@ const (
 	AnnotationJobnet       = "koyomi.dev/jobnet"
 	AnnotationAttempt      = "koyomi.dev/attempt"
 	AnnotationBusinessDate = "koyomi.dev/business-date"
+	// AnnotationCleanup holds the cleanup policy (delete or keep) that the
+	// sweep of ended objects follows.
+	AnnotationCleanup = "koyomi.dev/cleanup"
 	// LabelJobName is set by the Job controller on the pods of a batch/v1 Job.
 	LabelJobName = "batch.kubernetes.io/job-name"
 )

@@ -3,6 +3,7 @@ package eks
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -36,8 +37,10 @@ type watcher struct {
 	pods   corelisters.PodLister
 
 	jobOnce sync.Once
-	jobInf  cache.SharedIndexInformer
-	jobs    batchlisters.JobLister
+	// jobStarted is set once the Job informer exists.
+	jobStarted atomic.Bool
+	jobInf     cache.SharedIndexInformer
+	jobs       batchlisters.JobLister
 
 	mu sync.Mutex
 	// gone remembers the last state of objects that disappeared, by
@@ -101,6 +104,7 @@ func (w *watcher) jobInformer() (cache.SharedIndexInformer, batchlisters.JobList
 			},
 		})
 		w.factory.Start(w.stop)
+		w.jobStarted.Store(true)
 	})
 	return w.jobInf, w.jobs
 }

@@ -32,6 +32,8 @@ var kubeEnv kube.Env
 // lifetime, and storetest.Main stops the shared PostgreSQL afterwards.
 type kubeMain struct{ m *testing.M }
 
-func (k kubeMain) Run() int { return kube.Main(k.m, kube.Options{KWOK: true}, &kubeEnv) }
+func (k kubeMain) Run() int {
+	return kube.Main(k.m, kube.Options{KWOK: true, NamespaceLogs: bigLogNamespaces()}, &kubeEnv)
+}
 
 func TestMain(m *testing.M) { os.Exit(storetest.Main(kubeMain{m})) }

@@ -19,7 +19,9 @@
 // annotations drive a pod's fate: kwok-test/exit-code (end with this code),
 // kwok-test/duration (after running this long, default 1s) and
 // kwok-test/image-pull-error (wait with this reason instead of running).
-// Every container log returns Options.Log, served by KWOK through pods/log.
+// Every container log returns Options.Log, served by KWOK through pods/log;
+// the pods of a namespace named in Options.NamespaceLogs return that log
+// instead (create the namespace with ControlPlane.NamespaceNamed).
 //
 // One control plane serves a whole test package (Main from TestMain);
 // tests isolate themselves by namespace (ControlPlane.Namespace). Stop

@@ -12,12 +12,14 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,6 +89,10 @@ type Options struct {
 	// Log is the content every container log returns (CRI lines are made
 	// from it, one per line). Empty means a short default.
 	Log string
+	// NamespaceLogs gives the pods of a namespace another log than Log
+	// (namespace name → content), e.g. a log of many megabytes for the
+	// tests that need one.
+	NamespaceLogs map[string]string
 	// StopTimeout: see StopTimeoutDefault.
 	StopTimeout time.Duration
 	// ReadyTimeout: see ReadyTimeoutDefault.
@@ -274,23 +280,28 @@ func (cp *ControlPlane) startKWOK(port int) error {
 	if err := writeServingCert(cp.path("kwok.crt"), cp.path("kwok.key")); err != nil {
 		return err
 	}
-	var logs bytes.Buffer
-	for _, line := range strings.SplitAfter(cp.opts.Log, "\n") {
-		if line == "" {
-			continue
-		}
-		tag := "F"
-		if !strings.HasSuffix(line, "\n") {
-			// A last line without a newline stays without one.
-			tag = "P"
-		}
-		fmt.Fprintf(&logs, "2026-11-24T06:00:00.000000000Z stdout %s %s", tag, line)
-		if tag == "P" {
-			logs.WriteString("\n")
-		}
-	}
-	if err := os.WriteFile(cp.path("container.log"), logs.Bytes(), 0o644); err != nil {
+	if err := writeCRILog(cp.path("container.log"), cp.opts.Log); err != nil {
 		return err
+	}
+	// Namespace rules come first: KWOK uses the first ClusterLogs that
+	// matches a pod.
+	var nsLogs strings.Builder
+	for _, ns := range slices.Sorted(maps.Keys(cp.opts.NamespaceLogs)) {
+		file := cp.path("container-" + ns + ".log")
+		if err := writeCRILog(file, cp.opts.NamespaceLogs[ns]); err != nil {
+			return err
+		}
+		fmt.Fprintf(&nsLogs, `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: ns-%s
+spec:
+  selector:
+    matchNamespaces: [%s]
+  logs:
+  - logsFile: %s
+---
+`, ns, ns, file)
 	}
 	cfg := fmt.Sprintf(`apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokConfiguration
@@ -308,7 +319,7 @@ options:
   nodePlayStageParallelism: 4
   enablePodsOnNodeSyncStreamWatch: true
 ---
-apiVersion: kwok.x-k8s.io/v1alpha1
+%sapiVersion: kwok.x-k8s.io/v1alpha1
 kind: ClusterLogs
 metadata:
   name: all
@@ -316,11 +327,32 @@ spec:
   logs:
   - logsFile: %s
 ---
-%s`, port, port, cp.path("kwok.crt"), cp.path("kwok.key"), cp.path("container.log"), stagesYAML)
+%s`, port, port, cp.path("kwok.crt"), cp.path("kwok.key"), nsLogs.String(), cp.path("container.log"), stagesYAML)
 	if err := os.WriteFile(cp.path("kwok.yaml"), []byte(cfg), 0o644); err != nil {
 		return err
 	}
 	return cp.spawn(BinKWOK, "--kubeconfig="+cp.Kubeconfig, "--config="+cp.path("kwok.yaml"))
+}
+
+// writeCRILog writes content as a CRI container log file, one line per
+// line of content.
+func writeCRILog(path, content string) error {
+	var logs bytes.Buffer
+	for _, line := range strings.SplitAfter(content, "\n") {
+		if line == "" {
+			continue
+		}
+		tag := "F"
+		if !strings.HasSuffix(line, "\n") {
+			// A last line without a newline stays without one.
+			tag = "P"
+		}
+		fmt.Fprintf(&logs, "2026-11-24T06:00:00.000000000Z stdout %s %s", tag, line)
+		if tag == "P" {
+			logs.WriteString("\n")
+		}
+	}
+	return os.WriteFile(path, logs.Bytes(), 0o644)
 }
 
 // addNode creates the KWOK node and waits until it is Ready and free of
@@ -466,14 +498,20 @@ func (cp *ControlPlane) Namespace(ctx context.Context, prefix string) (string, e
 	cp.nsSeq++
 	name := fmt.Sprintf("%s-%d", prefix, cp.nsSeq)
 	cp.mu.Unlock()
+	return name, cp.NamespaceNamed(ctx, name)
+}
+
+// NamespaceNamed creates the namespace name (one of Options.NamespaceLogs,
+// say) with its default service account.
+func (cp *ControlPlane) NamespaceNamed(ctx context.Context, name string) error {
 	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
-		return "", fmt.Errorf("create namespace %s: %w", name, err)
+		return fmt.Errorf("create namespace %s: %w", name, err)
 	}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: name}}
 	if _, err := cp.Client.CoreV1().ServiceAccounts(name).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return "", fmt.Errorf("create service account %s/default: %w", name, err)
+		return fmt.Errorf("create service account %s/default: %w", name, err)
 	}
-	return name, nil
+	return nil
 }
 
 func freePorts(n int) ([]int, error) {

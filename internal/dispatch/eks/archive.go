@@ -1,0 +1,390 @@
+package eks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/koyomi-dev/koyomi/internal/dispatch"
+)
+
+// Files of a kept log: <LogDir>/<namespace>/<name>/log holds the whole
+// container log (the part the size cap left out is a hole), record.json
+// says that it is complete, how it ended and what was cut.
+const (
+	archiveLogFile    = "log"
+	archiveRecordFile = "record.json"
+)
+
+// archiveRecord describes a kept log. Its presence means the log was read
+// to its end (or that there was none to read).
+type archiveRecord struct {
+	UID types.UID `json:"uid,omitempty"`
+	// Status is the execution's end as seen when the log was kept.
+	Status dispatch.Status `json:"status"`
+	// Size is the length of the whole log in bytes (cursor space).
+	Size int64 `json:"size"`
+	// Cut is the range the size cap left out.
+	Cut logCut `json:"cut,omitzero"`
+	// Missing says why there is no log (the pod was gone before it was
+	// read); empty when the container never ran, which leaves no log.
+	Missing    string    `json:"missing,omitempty"`
+	ArchivedAt time.Time `json:"archived_at"`
+}
+
+// logCut is the byte range [From, To) of a log that the size cap left out.
+type logCut struct {
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
+	Max  int64 `json:"max"`
+}
+
+func (c logCut) empty() bool { return c.To <= c.From }
+
+// logHead is how much of the start of a capped log is kept; the rest of the
+// cap keeps its end (the same split as for local jobs).
+func logHead(max int64) int64 { return max / 4 }
+
+// planCut decides the cut of a log of size bytes under the cap max given the
+// current cut: keep the first logHead(max) bytes and the last
+// max-logHead(max). changed is false when nothing more must go.
+func planCut(size, max int64, cur logCut) (next logCut, changed bool) {
+	if max <= 0 || size-(cur.To-cur.From) <= max {
+		return cur, false
+	}
+	head := logHead(max)
+	next = logCut{From: head, To: size - (max - head), Max: max}
+	if !cur.empty() {
+		next.From = cur.From
+	}
+	return next, next.To > cur.To
+}
+
+// cutMarker is what a reader sees in place of the range left out.
+func cutMarker(c logCut) string {
+	return fmt.Sprintf("\n[koyomi: log truncated here, %s left out: a job's log is capped at %s, its first %s and its last %s are kept]\n",
+		byteSize(c.To-c.From), byteSize(c.Max), byteSize(logHead(c.Max)), byteSize(c.Max-logHead(c.Max)))
+}
+
+// byteSize formats n bytes for people: 512 B, 1.5 KiB, 64 MiB.
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n), -1
+	for v >= unit && i < 3 {
+		v /= unit
+		i++
+	}
+	s := strconv.FormatFloat(v, 'f', 1, 64)
+	if len(s) > 2 && s[len(s)-2:] == ".0" {
+		s = s[:len(s)-2]
+	}
+	return s + " " + []string{"KiB", "MiB", "GiB", "TiB"}[i]
+}
+
+// cappedWriter appends a log to a file and frees the part the cap leaves
+// out as it goes (a hole punched in the file: offsets stay those of the
+// whole log while the disk holds about max bytes).
+type cappedWriter struct {
+	f    *os.File
+	max  int64
+	size int64
+	cut  logCut
+}
+
+// capSlack is how far a log may grow past its cap before the next punch.
+const capSlack = 1 << 20
+
+func (w *cappedWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.size += int64(n)
+	if err == nil && w.max > 0 && w.size-(w.cut.To-w.cut.From) > w.max+capSlack {
+		w.apply()
+	}
+	return n, err
+}
+
+// apply punches the range the cap leaves out now. A file system that
+// cannot punch holes keeps the bytes; readers skip them all the same.
+func (w *cappedWriter) apply() {
+	next, changed := planCut(w.size, w.max, w.cut)
+	if !changed {
+		return
+	}
+	from := next.From
+	if !w.cut.empty() {
+		from = w.cut.To
+	}
+	_ = syscall.Fallocate(int(w.f.Fd()), 0x01|0x02 /* KEEP_SIZE|PUNCH_HOLE */, from, next.To-from)
+	w.cut = next
+}
+
+// archiveDir is where the log of namespace/name is kept.
+func (e *Executor) archiveDir(ns, name string) string {
+	return filepath.Join(e.cfg.LogDir, ns, name)
+}
+
+// archived returns the record of the kept log of namespace/name, when it
+// is complete and belongs to the object with uid (any uid when empty).
+func (e *Executor) archived(ns, name string, uid types.UID) (archiveRecord, bool) {
+	if e.cfg.LogDir == "" {
+		return archiveRecord{}, false
+	}
+	data, err := os.ReadFile(filepath.Join(e.archiveDir(ns, name), archiveRecordFile))
+	if err != nil {
+		return archiveRecord{}, false
+	}
+	var rec archiveRecord
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return archiveRecord{}, false
+	}
+	if uid != "" && rec.UID != "" && rec.UID != uid {
+		return archiveRecord{}, false
+	}
+	return rec, true
+}
+
+// keepLog starts keeping the log of an ended object (its pod, for a Job)
+// in the background, once: read to its end under the log limiter and
+// Config.ArchiveTimeout, written under the size cap. A failed attempt is
+// retried by the next status read or sweep.
+func (e *Executor) keepLog(c *conn, ns, name string, uid types.UID, pod *corev1.Pod, st dispatch.Status) {
+	if e.cfg.LogDir == "" {
+		return
+	}
+	key := ns + "/" + name
+	e.mu.Lock()
+	if e.keeping[key] {
+		e.mu.Unlock()
+		return
+	}
+	if _, ok := e.archived(ns, name, uid); ok {
+		e.mu.Unlock()
+		return
+	}
+	e.keeping[key] = true
+	e.mu.Unlock()
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		defer func() {
+			e.mu.Lock()
+			delete(e.keeping, key)
+			e.mu.Unlock()
+		}()
+		select {
+		case e.keepers <- struct{}{}:
+			defer func() { <-e.keepers }()
+		case <-e.ctx.Done():
+			return
+		}
+		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ArchiveTimeout)
+		defer cancel()
+		if err := e.writeArchive(ctx, c, ns, name, uid, pod, st); err != nil {
+			e.cfg.Logger.Warn("cannot keep the log of an ended pod yet", "connection", c.name, "object", key, "err", err)
+		}
+	}()
+}
+
+// writeArchive reads the whole log of pod and writes it with its record.
+func (e *Executor) writeArchive(ctx context.Context, c *conn, ns, name string, uid types.UID, pod *corev1.Pod, st dispatch.Status) error {
+	dir := e.archiveDir(ns, name)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("keep log of %s/%s: %w", ns, name, err)
+	}
+	rec := archiveRecord{UID: uid, Status: st, ArchivedAt: e.cfg.Now()}
+	if pod != nil && containerStarted(pod) {
+		size, cut, missing, err := e.copyLog(ctx, c, pod, dir)
+		if err != nil {
+			return fmt.Errorf("keep log of %s/%s: %w", ns, name, err)
+		}
+		rec.Size, rec.Cut, rec.Missing = size, cut, missing
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("keep log of %s/%s: %w", ns, name, err)
+	}
+	if err := writeFileAtomic(dir, archiveRecordFile, data); err != nil {
+		return fmt.Errorf("keep log of %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
+
+// copyLog streams the job container's log of pod into dir/log.
+func (e *Executor) copyLog(ctx context.Context, c *conn, pod *corev1.Pod, dir string) (int64, logCut, string, error) {
+	if err := c.logs.Wait(ctx); err != nil {
+		return 0, logCut{}, "", fmt.Errorf("log reads of connection %q are rate limited: %w", c.name, err)
+	}
+	opts := &corev1.PodLogOptions{Container: ContainerName}
+	if cs := jobContainer(pod); cs != nil {
+		opts.Container = cs.Name
+	}
+	rc, err := c.client.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, opts).Stream(ctx)
+	if apierrors.IsNotFound(err) {
+		return 0, logCut{}, "the pod was deleted before its log could be kept", nil
+	}
+	if err != nil {
+		return 0, logCut{}, "", apiError("get log of pod "+pod.Namespace+"/"+pod.Name, err)
+	}
+	defer rc.Close()
+	tmp := filepath.Join(dir, archiveLogFile+".part")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	if err != nil {
+		return 0, logCut{}, "", err
+	}
+	defer f.Close()
+	w := &cappedWriter{f: f, max: e.cfg.LogMax}
+	if _, err := io.Copy(w, rc); err != nil {
+		return 0, logCut{}, "", fmt.Errorf("read log of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	w.apply()
+	if err := f.Sync(); err != nil {
+		return 0, logCut{}, "", err
+	}
+	if err := f.Close(); err != nil {
+		return 0, logCut{}, "", err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, archiveLogFile)); err != nil {
+		return 0, logCut{}, "", err
+	}
+	return w.size, w.cut, "", nil
+}
+
+// writeFileAtomic writes dir/name through a temporary file and a rename,
+// synced, so a reader sees the old content or the whole new one.
+func writeFileAtomic(dir, name string, data []byte) error {
+	tmp, err := os.CreateTemp(dir, name+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, name))
+}
+
+// readArchive reads at most limit bytes of a kept log from off. Where the
+// cap left a part out the chunk holds a line that says so and the cursor
+// jumps past it; a chunk ends after its last line break when it has one.
+func (e *Executor) readArchive(ns, name string, rec archiveRecord, off int64, limit int) (dispatch.LogChunk, error) {
+	if rec.Missing != "" || rec.Size == 0 {
+		var data []byte
+		if off == 0 && rec.Missing != "" {
+			data = []byte("[koyomi: no log: " + rec.Missing + "]\n")
+		}
+		return dispatch.LogChunk{Data: data, Next: strconv.FormatInt(max(off, rec.Size), 10)}, nil
+	}
+	if off >= rec.Size {
+		return dispatch.LogChunk{Next: strconv.FormatInt(off, 10)}, nil
+	}
+	f, err := os.Open(filepath.Join(e.archiveDir(ns, name), archiveLogFile))
+	if err != nil {
+		return dispatch.LogChunk{}, fmt.Errorf("kept log of %s/%s: %w", ns, name, err)
+	}
+	defer f.Close()
+	var data []byte
+	end := rec.Size
+	if c := rec.Cut; !c.empty() {
+		switch {
+		case off < c.From:
+			end = c.From
+		case off < c.To:
+			m := cutMarker(c)
+			data = []byte(m[:min(len(m), limit)])
+			off = c.To
+		}
+	}
+	n := min(int64(limit-len(data)), end-off)
+	buf := make([]byte, n+1)
+	read, err := f.ReadAt(buf[:n], off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return dispatch.LogChunk{}, fmt.Errorf("kept log of %s/%s: %w", ns, name, err)
+	}
+	buf = buf[:read]
+	next := off + int64(read)
+	more := next < rec.Size
+	if more && next < end {
+		// Cut at the last line break, as chunks read from the pod are.
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			buf = buf[:i+1]
+			next = off + int64(len(buf))
+		}
+	}
+	return dispatch.LogChunk{Data: append(data, buf...), Next: strconv.FormatInt(next, 10), More: more}, nil
+}
+
+// tailArchive returns about the last max bytes of a kept log (never from
+// the part the cap left out).
+func (e *Executor) tailArchive(ns, name string, rec archiveRecord, maxBytes int) ([]byte, error) {
+	if rec.Missing != "" || rec.Size == 0 {
+		return nil, nil
+	}
+	from := max(0, rec.Size-int64(maxBytes))
+	if c := rec.Cut; !c.empty() && from < c.To {
+		from = c.To
+	}
+	f, err := os.Open(filepath.Join(e.archiveDir(ns, name), archiveLogFile))
+	if err != nil {
+		return nil, fmt.Errorf("kept log of %s/%s: %w", ns, name, err)
+	}
+	defer f.Close()
+	buf := make([]byte, rec.Size-from)
+	n, err := f.ReadAt(buf, from)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("kept log of %s/%s: %w", ns, name, err)
+	}
+	return buf[:n], nil
+}
+
+// pruneArchives removes kept logs older than Config.LogRetention.
+func (e *Executor) pruneArchives() {
+	if e.cfg.LogDir == "" || e.cfg.LogRetention <= 0 {
+		return
+	}
+	cutoff := e.cfg.Now().Add(-e.cfg.LogRetention)
+	nss, err := os.ReadDir(e.cfg.LogDir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			e.cfg.Logger.Warn("cannot prune kept pod logs", "err", err)
+		}
+		return
+	}
+	for _, ns := range nss {
+		objs, err := os.ReadDir(filepath.Join(e.cfg.LogDir, ns.Name()))
+		if err != nil {
+			continue
+		}
+		for _, o := range objs {
+			rec, ok := e.archived(ns.Name(), o.Name(), "")
+			if ok && rec.ArchivedAt.Before(cutoff) {
+				if err := os.RemoveAll(e.archiveDir(ns.Name(), o.Name())); err != nil {
+					e.cfg.Logger.Warn("cannot prune a kept pod log", "object", ns.Name()+"/"+o.Name(), "err", err)
+				}
+			}
+		}
+	}
+}

@@ -563,6 +563,27 @@ func (s *Store) ClaimAlertDeliveries(ctx context.Context, now, until time.Time, 
 	return out, nil
 }
 
+// RenewAlertClaims extends the claims of deliveries still sending the
+// given attempt to until; a delivery finished or claimed again by another
+// deliverer is left alone.
+func (s *Store) RenewAlertClaims(ctx context.Context, claims []alert.Claim, until time.Time) (int, error) {
+	until = until.UTC()
+	n := 0
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		n = 0
+		for _, c := range claims {
+			res := tx.Model(&alertDeliveryRecord{}).Where("id = ? AND state = ? AND attempts = ?", c.ID, string(alert.DeliverySending), c.Attempt).
+				Update("claimed_until", until)
+			if res.Error != nil {
+				return translate(res.Error, "renew alert delivery claim")
+			}
+			n += int(res.RowsAffected)
+		}
+		return nil
+	})
+	return n, err
+}
+
 // SaveAlertMessage stores the rendered message of a claimed delivery.
 func (s *Store) SaveAlertMessage(ctx context.Context, id int64, attempt int, msg alert.Message) error {
 	b, err := json.Marshal(msg)

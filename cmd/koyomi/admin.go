@@ -12,24 +12,39 @@ import (
 
 const adminSynopsis = `admin reset-password USER [--password-stdin]
        koyomi admin create-user USER --role admin|designer|operator|viewer [--password-stdin]
+       koyomi admin rotate-secrets
 
 Recovers a locked-out installation on the database directly (whoever can
 open the database may change it). Without --password-stdin a password is
-generated and printed once. A reset ends the user's sessions.`
+generated and printed once. A reset ends the user's sessions.
+
+rotate-secrets seals every stored secret of connections and alert channels
+with the first key of KOYOMI_SECRET_KEY (ID:KEY,ID:KEY…), reading those
+sealed with any listed key and those stored unencrypted.`
 
 func cmdAdmin(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "admin", adminSynopsis)
 	db := addDBFlags(fs)
 	role := fs.String("role", "", "role of the new user: admin, designer, operator or viewer")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin instead of generating one")
-	pos, err := parseArgs(e, fs, args, "reset-password|create-user", "USER")
+	pos, err := parseArgs(e, fs, args, "reset-password|create-user|rotate-secrets", "[USER]")
 	if err != nil {
 		return err
 	}
-	sub, user := pos[0], pos[1]
-	if sub != "reset-password" && sub != "create-user" {
-		return fmt.Errorf("admin %q: want reset-password or create-user: %w", sub, errUsage)
+	sub := pos[0]
+	if sub == "rotate-secrets" {
+		if len(pos) > 1 || *role != "" || *fromStdin {
+			return fmt.Errorf("admin rotate-secrets takes no user, --role or --password-stdin: %w", errUsage)
+		}
+		return rotateSecrets(ctx, e, db)
 	}
+	if sub != "reset-password" && sub != "create-user" {
+		return fmt.Errorf("admin %q: want reset-password, create-user or rotate-secrets: %w", sub, errUsage)
+	}
+	if len(pos) < 2 {
+		return fmt.Errorf("admin %s: USER is missing: %w", sub, errUsage)
+	}
+	user := pos[1]
 	if sub == "reset-password" && *role != "" {
 		return fmt.Errorf("admin reset-password: --role is for create-user: %w", errUsage)
 	}
@@ -72,5 +87,19 @@ func cmdAdmin(ctx context.Context, e env, args []string) error {
 	if generated {
 		fmt.Fprintf(e.stdout, "password: %s\n(generated now and not shown again; change it under Account)\n", password)
 	}
+	return nil
+}
+
+func rotateSecrets(ctx context.Context, e env, db dbFlags) error {
+	s, err := db.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rep, err := ops.New(ops.Params{Store: s}).RotateSecrets(ctx, cliActor(e))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "secrets sealed with key %q: %d resealed now, %d already were\n", rep.CurrentKey, rep.Resealed, rep.Current-rep.Resealed)
 	return nil
 }

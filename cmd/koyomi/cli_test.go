@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/koyomi-dev/koyomi/internal/jobnet"
 	"github.com/koyomi-dev/koyomi/internal/ops"
+	"github.com/koyomi-dev/koyomi/internal/seal"
 	"github.com/koyomi-dev/koyomi/internal/store"
 )
 
@@ -52,7 +55,7 @@ func TestHelpAndVersion(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(out, "koyomi "), out)
 
-	subs := map[string][]string{"run": {"now", "status"}, "migrate": {"up"}, "admin": {"reset-password", "create-user"}, "calendar": {"show", "export", "import"}, "import": {"jp1"}}
+	subs := map[string][]string{"run": {"now", "status"}, "migrate": {"up"}, "admin": {"reset-password", "create-user", "rotate-secrets"}, "calendar": {"show", "export", "import"}, "import": {"jp1"}}
 	for _, c := range commands() {
 		variants := [][]string{{c.name, "-h"}, {c.name, "--help"}, {"help", c.name}}
 		for _, s := range subs[c.name] {
@@ -141,4 +144,51 @@ func TestFirstAdminIsCreatedOnlyOnceListening(t *testing.T) {
 	n, err := s.CountUsers(ctx)
 	require.NoError(t, err)
 	require.Zero(t, n)
+}
+
+// rotate-secrets seals a database's plain secrets with the key in
+// KOYOMI_SECRET_KEY; afterwards they read only with the key.
+func TestAdminRotateSecrets(t *testing.T) {
+	dir := dbDir(t)
+	ctx := context.Background()
+	url := "sqlite:" + filepath.Join(dir, "koyomi.db")
+	s, err := store.Open(ctx, store.Config{URL: url})
+	require.NoError(t, err)
+	require.NoError(t, s.CreateConnection(ctx, jobnet.Connection{Name: "prod", Kind: jobnet.ConnectionAWS,
+		AWS: &jobnet.AWSConnection{Region: "ap-northeast-1", RoleARN: "arn:aws:iam::123456789012:role/koyomi", ExternalID: "ext-secret"}}))
+	s.Close()
+
+	_, _, err = koyomi(t, dir, "admin", "rotate-secrets")
+	require.ErrorContains(t, err, "KOYOMI_SECRET_KEY", "nothing to seal with")
+
+	key := "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	var stdout, stderr bytes.Buffer
+	getenv := func(k string) string {
+		switch k {
+		case "KOYOMI_DATA_DIR":
+			return dir
+		case "KOYOMI_SECRET_KEY":
+			return key
+		}
+		return ""
+	}
+	require.NoError(t, run(ctx, []string{"admin", "rotate-secrets"}, getenv, strings.NewReader(""), &stdout, &stderr))
+	require.Contains(t, stdout.String(), `secrets sealed with key "k1": 1 resealed now, 0 already were`)
+
+	s, err = store.Open(ctx, store.Config{URL: url})
+	require.NoError(t, err)
+	_, err = s.Connection(ctx, "prod")
+	require.ErrorContains(t, err, `sealed with key "k1"`)
+	s.Close()
+	keys, err := seal.ParseKeys(key)
+	require.NoError(t, err)
+	s, err = store.Open(ctx, store.Config{URL: url, Keys: keys})
+	require.NoError(t, err)
+	defer s.Close()
+	c, err := s.Connection(ctx, "prod")
+	require.NoError(t, err)
+	require.Equal(t, "ext-secret", c.Secret())
+
+	_, _, err = koyomi(t, dir, "admin", "rotate-secrets", "someone")
+	require.Equal(t, 2, exitCode(err))
 }

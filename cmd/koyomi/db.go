@@ -13,6 +13,7 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/config"
 	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/koyomi-dev/koyomi/internal/ops"
+	"github.com/koyomi-dev/koyomi/internal/seal"
 	"github.com/koyomi-dev/koyomi/internal/store"
 )
 
@@ -64,7 +65,11 @@ func (d dbFlags) openExisting(ctx context.Context, e env) (*store.Store, error) 
 				"or point --data-dir or --database-url (KOYOMI_DATA_DIR, KOYOMI_DATABASE_URL) at the existing one: %w", path, d.where(e), fault.ErrNotFound)
 		}
 	}
-	return store.Open(ctx, store.Config{URL: u})
+	keys, err := seal.ParseKeys(e.getenv(seal.EnvVar))
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, store.Config{URL: u, Keys: keys})
 }
 
 // open opens an existing store and checks its schema is current (applying

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
@@ -13,22 +14,34 @@ import (
 )
 
 func cmdApply(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "apply", "apply -f FILE|DIR [--dry-run] [--server URL --token T]")
+	fs := newFlagSet(e, "apply", "apply -f FILE|DIR [-f …] [-R] [--dry-run] [--server URL --token T]")
 	db := addDBFlags(fs)
 	srv := addServerFlags(fs)
-	file := fs.String("f", "", "a YAML file or a directory of them")
+	var files pathList
+	fs.Var(&files, "f", "a YAML file or a directory of them (its own files; -R for subdirectories too); repeat to apply several in one transaction")
+	recursive := fs.Bool("R", false, "read the subdirectories of a -f directory too")
 	dry := fs.Bool("dry-run", false, "validate only; write nothing")
 	if _, err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
-	if *file == "" {
+	if len(files) == 0 {
 		return fmt.Errorf("apply needs -f FILE|DIR: %w", errUsage)
 	}
-	b, err := jobnet.LoadPath(*file)
+	b, err := jobnet.Load(*recursive, files...)
 	if err != nil {
 		return err
 	}
 	return applyBundle(ctx, e, db, srv, b, *dry)
+}
+
+// pathList is a repeatable path flag.
+type pathList []string
+
+func (p *pathList) String() string { return strings.Join(*p, ",") }
+
+func (p *pathList) Set(v string) error {
+	*p = append(*p, v)
+	return nil
 }
 
 // applyBundle applies definitions in one transaction, through the server

@@ -198,3 +198,29 @@ units:
 	require.ErrorIs(t, err, fault.ErrInvalid)
 	require.Contains(t, err.Error(), `jobnets[f/n].units[a].job.local.command: column 6: unknown variable "DAY"`)
 }
+
+// `apply -f examples/` loads only what runs on this machine: no ECS or EKS
+// job, no connection; the cloud examples are applied on their own, after.
+func TestApplyExamplesIsLocalOnlyAndCloudExamplesApplyApart(t *testing.T) {
+	dir := dbDir(t)
+	out, _, err := koyomi(t, dir, "apply", "-f", "../../examples/")
+	require.NoError(t, err, out)
+	require.NotContains(t, out, "Connection")
+	exp, _, err := koyomi(t, dir, "export")
+	require.NoError(t, err)
+	for _, cloud := range []string{"type: ecs", "type: eks", "kind: Connection"} {
+		require.NotContains(t, exp, cloud)
+	}
+
+	out, _, err = koyomi(t, dir, "apply", "-f", "../../examples/cloud/ecs", "-f", "../../examples/cloud/eks")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "prod-tokyo")
+	require.Contains(t, out, "prod-eks")
+	require.Contains(t, out, "accounting/nightly-ledger")
+
+	// -R reads subdirectories: the whole tree in one transaction.
+	fresh := dbDir(t)
+	out, _, err = koyomi(t, fresh, "apply", "-R", "-f", "../../examples")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "prod-eks")
+}

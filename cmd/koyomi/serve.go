@@ -37,11 +37,14 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
-	st, err := store.Open(ctx, store.Config{URL: cfg.StoreURL(), ExclusiveSQLite: true})
+	st, err := store.Open(ctx, store.Config{URL: cfg.StoreURL(), ExclusiveSQLite: true, Keys: cfg.SecretKeys})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if cfg.SecretKeys == nil {
+		log.Warn("secrets of connections and alert channels are stored unencrypted: set KOYOMI_SECRET_KEY (see docs/deploy/README.md, Security)")
+	}
 	if cfg.MigrateAtStart() {
 		n, err := st.MigrateUp(ctx)
 		if err != nil {
@@ -54,6 +57,11 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	} else if pending {
 		return fmt.Errorf("the database schema is behind this koyomi binary: run 'koyomi migrate up' or start with --migrate=true")
+	}
+	if rep, err := st.SecretsStatus(ctx); err != nil {
+		return err
+	} else if cfg.SecretKeys != nil && rep.Pending() > 0 {
+		log.Warn("stored secrets not sealed with the current key: run 'koyomi admin rotate-secrets'", "key", rep.CurrentKey, "plain", rep.Plain, "older_key", rep.Stale)
 	}
 
 	svc := ops.New(ops.Params{Store: st, Logger: log})

@@ -85,6 +85,12 @@ type Delivery struct {
 	Events []Event `json:"-"`
 }
 
+// Claim names one attempt of a delivery held by a deliverer.
+type Claim struct {
+	ID      int64
+	Attempt int
+}
+
 // Outcome ends one attempt.
 type Outcome struct {
 	// State is DeliverySent, DeliveryRetrying or DeliveryFailed.
@@ -115,6 +121,10 @@ type Store interface {
 	// sending with a claim until `until`, increments their attempts and
 	// returns them with their events.
 	ClaimAlertDeliveries(ctx context.Context, now, until time.Time, limit int) ([]Delivery, error)
+	// RenewAlertClaims extends to `until` the claims of the given
+	// deliveries that are still sending the given attempt; it returns how
+	// many it renewed.
+	RenewAlertClaims(ctx context.Context, claims []Claim, until time.Time) (int, error)
 	// AlertChannelForSend returns a channel with its secrets.
 	AlertChannelForSend(ctx context.Context, id int64) (Channel, Secrets, error)
 	// SaveAlertMessage stores the rendered message of a claimed delivery.
@@ -136,11 +146,12 @@ type Opener func(ch Channel, sec Secrets) (Sender, error)
 // Deliverer defaults.
 const (
 	PollIntervalDefault = 2 * time.Second
-	// ClaimTTLDefault is how long a claim protects a delivery being sent;
-	// it must exceed the channels' send timeout (30 s). A claim that
-	// expires (the process died while sending) makes the delivery due
-	// again.
-	ClaimTTLDefault = 2 * time.Minute
+	// ClaimTTLDefault is how long a claim protects a delivery without
+	// being renewed. The deliverer renews the claims of its batch every
+	// third of it while it works through the batch, so a send may take
+	// longer; a claim that expires (the process died) makes the delivery
+	// due again within this time.
+	ClaimTTLDefault = 30 * time.Second
 	BatchDefault    = 100
 	// SendTimeoutDefault bounds one send: a black-holed SMTP server or
 	// Slack endpoint costs its own channel at most this per attempt.
@@ -156,6 +167,9 @@ type DelivererParams struct {
 	Now          func() time.Time
 	PollInterval time.Duration
 	ClaimTTL     time.Duration
+	// RenewEvery is how often the claims of the batch being sent are
+	// renewed (default a third of ClaimTTL).
+	RenewEvery   time.Duration
 	Backoff      Backoff
 	MaxAttempts  int
 	FailingAfter int
@@ -185,6 +199,9 @@ func NewDeliverer(p DelivererParams) (*Deliverer, error) {
 	}
 	if p.ClaimTTL <= 0 {
 		p.ClaimTTL = ClaimTTLDefault
+	}
+	if p.RenewEvery <= 0 || p.RenewEvery >= p.ClaimTTL {
+		p.RenewEvery = p.ClaimTTL / 3
 	}
 	if p.MaxAttempts <= 0 {
 		p.MaxAttempts = MaxAttemptsDefault
@@ -262,6 +279,23 @@ func (d *Deliverer) Send(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("claim alert deliveries: %w", err)
 	}
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	// While the batch is being sent its unfinished claims are renewed, so
+	// a short claim covers a long batch; if this process dies the renewal
+	// stops and the claims run out within ClaimTTL.
+	held := newHeld(ds)
+	rctx, stopRenew := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		d.renew(rctx, held)
+	}()
+	defer func() {
+		stopRenew()
+		<-renewed
+	}()
 	// Channels are sent to concurrently, each channel's deliveries in
 	// order: a slow or black-holed endpoint delays only its own channel.
 	byChannel := map[int64][]Delivery{}
@@ -282,7 +316,9 @@ func (d *Deliverer) Send(ctx context.Context) (int, error) {
 		go func(list []Delivery) {
 			defer wg.Done()
 			for _, dl := range list {
-				if err := d.attempt(ctx, dl); err != nil {
+				err := d.attempt(ctx, dl)
+				held.done(dl.ID)
+				if err != nil {
 					mu.Lock()
 					errs = append(errs, err)
 					mu.Unlock()
@@ -292,6 +328,56 @@ func (d *Deliverer) Send(ctx context.Context) (int, error) {
 	}
 	wg.Wait()
 	return len(ds), errors.Join(errs...)
+}
+
+// held is the set of claims of a batch not yet finished.
+type held struct {
+	mu     sync.Mutex
+	claims map[int64]int
+}
+
+func newHeld(ds []Delivery) *held {
+	h := &held{claims: make(map[int64]int, len(ds))}
+	for _, dl := range ds {
+		h.claims[dl.ID] = dl.Attempts
+	}
+	return h
+}
+
+func (h *held) done(id int64) {
+	h.mu.Lock()
+	delete(h.claims, id)
+	h.mu.Unlock()
+}
+
+func (h *held) list() []Claim {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]Claim, 0, len(h.claims))
+	for id, a := range h.claims {
+		out = append(out, Claim{ID: id, Attempt: a})
+	}
+	return out
+}
+
+// renew extends the unfinished claims every RenewEvery until ctx ends.
+func (d *Deliverer) renew(ctx context.Context, h *held) {
+	t := time.NewTicker(d.p.RenewEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cs := h.list()
+		if len(cs) == 0 {
+			continue
+		}
+		if _, err := d.p.Store.RenewAlertClaims(ctx, cs, d.p.Now().Add(d.p.ClaimTTL)); err != nil && ctx.Err() == nil {
+			d.p.Logger.Warn("renew alert delivery claims", "err", err)
+		}
+	}
 }
 
 func (d *Deliverer) attempt(ctx context.Context, dl Delivery) error {

@@ -360,3 +360,100 @@ func TestDelivererMarksAChannelFailing(t *testing.T) {
 		require.False(t, ch.Health.Failing)
 	})
 }
+
+// stuckSender blocks every send until released or its context ends, as a
+// black-holed endpoint does; started receives each message it was given.
+type stuckSender struct {
+	started chan alert.Message
+	release chan struct{}
+	mu      sync.Mutex
+	sent    []alert.Message
+}
+
+func (s *stuckSender) Send(ctx context.Context, m alert.Message) error {
+	s.started <- m
+	select {
+	case <-s.release:
+		s.mu.Lock()
+		s.sent = append(s.sent, m)
+		s.mu.Unlock()
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// twoDeliveries routes two deliveries to the fixture's one channel and
+// returns a deliverer (the first replica) whose sends go to stuck.
+func twoDeliveries(t *testing.T, f *fixture, stuck *stuckSender) *alert.Deliverer {
+	t.Helper()
+	w := abnormal("b")
+	w.Kind = alert.EventJobWarning
+	require.NoError(t, f.st.EnqueueEvents(f.ctx, []alert.Event{abnormal("a"), w}))
+	require.NoError(t, f.d.Route(f.ctx))
+	require.Len(t, f.deliveries(t), 2)
+	a, err := alert.NewDeliverer(alert.DelivererParams{Store: f.st, Now: f.clk.Now, RenewEvery: 10 * time.Millisecond,
+		Open: func(alert.Channel, alert.Secrets) (alert.Sender, error) { return stuck, nil }})
+	require.NoError(t, err)
+	return a
+}
+
+// A deliverer that dies in the middle of a send holds the rest of its
+// batch only for the short claim: the other replica sends everything
+// within ClaimTTL, not minutes later.
+func TestDelivererCrashedMidSendReleasesItsBatchPromptly(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		f := newFixture(t, dialect, alert.Rule{Kinds: []alert.EventKind{alert.EventJobAbnormal, alert.EventJobWarning}})
+		stuck := &stuckSender{started: make(chan alert.Message, 4), release: make(chan struct{})}
+		a := twoDeliveries(t, f, stuck)
+		actx, crash := context.WithCancel(f.ctx)
+		sent := make(chan error, 1)
+		go func() { _, err := a.Send(actx); sent <- err }()
+		<-stuck.started // the first delivery is on the wire, the second waits behind it
+		crash()
+		<-sent
+		for _, d := range f.deliveries(t) {
+			require.Equal(t, alert.DeliverySending, d.State, "both still claimed by the dead replica")
+		}
+
+		f.clk.Add(31 * time.Second)
+		f.tick(t)
+		require.Len(t, f.sender.Sent(), 2, "the other replica sent both after the short claim ran out")
+		for _, d := range f.deliveries(t) {
+			require.Equal(t, alert.DeliverySent, d.State)
+		}
+	})
+}
+
+// A deliverer that is alive keeps its claims while a send takes longer
+// than ClaimTTL: another replica does not send them a second time.
+func TestDelivererRenewsItsClaimsWhileSending(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		f := newFixture(t, dialect, alert.Rule{Kinds: []alert.EventKind{alert.EventJobAbnormal, alert.EventJobWarning}})
+		stuck := &stuckSender{started: make(chan alert.Message, 4), release: make(chan struct{})}
+		a := twoDeliveries(t, f, stuck)
+		sent := make(chan error, 1)
+		go func() { _, err := a.Send(f.ctx); sent <- err }()
+		<-stuck.started
+
+		f.clk.Add(alert.ClaimTTLDefault + time.Second) // the send outlasts the first claim
+		require.Eventually(t, func() bool {
+			for _, d := range f.deliveries(t) {
+				if d.ClaimedUntil == nil || !d.ClaimedUntil.After(f.clk.Now()) {
+					return false
+				}
+			}
+			return true
+		}, 10*time.Second, 10*time.Millisecond, "claims renewed past the fake clock")
+		f.tick(t)
+		require.Empty(t, f.sender.Sent(), "the other replica leaves renewed claims alone")
+
+		close(stuck.release)
+		require.NoError(t, <-sent)
+		require.Len(t, stuck.sent, 2)
+		for _, d := range f.deliveries(t) {
+			require.Equal(t, alert.DeliverySent, d.State)
+			require.Equal(t, 1, d.Attempts)
+		}
+	})
+}

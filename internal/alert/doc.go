@@ -54,7 +54,8 @@
 // (Plan computes the routes; it is pure). Then it sends: it claims due
 // deliveries (pending or retrying whose time came, or sending whose claim
 // expired) with FOR UPDATE SKIP LOCKED on PostgreSQL, moving each to
-// sending with attempts+1 and a claim of ClaimTTL; renders the message at
+// sending with attempts+1 and a claim of ClaimTTL (30 s), renewed every
+// third of it while the batch is being sent; renders the message at
 // the first attempt and stores it, so retries send the same text; sends;
 // and records the outcome with a guarded update (only from sending with
 // the same attempt number). The claimed deliveries of different channels
@@ -81,9 +82,10 @@
 //
 // None lost: an event exists iff its state change committed, and stays
 // pending until a routing transaction commits; a delivery stays due until
-// an attempt's outcome commits. A process that dies while sending leaves
-// its claim to expire after ClaimTTL (longer than the channels' 30 s send
-// timeout), and the delivery is sent again: delivery is at least once.
+// an attempt's outcome commits. A process that dies while sending stops
+// renewing its claims; they expire within ClaimTTL (30 s) and the
+// deliveries of its batch, the one on the wire and those queued behind
+// it, are sent by another deliverer: delivery is at least once.
 // None twice in the normal case: claims are exclusive and outcomes are
 // guarded. After a crash between the channel accepting a message and the
 // outcome being recorded, it is sent again with the same Key (the

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/koyomi-dev/koyomi/internal/fault"
+	"github.com/koyomi-dev/koyomi/internal/seal"
 )
 
 // Defaults.
@@ -111,6 +112,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
+	// SecretKeys seal stored secrets (from KOYOMI_SECRET_KEY; nil: none).
+	SecretKeys *seal.Keyring
 	// AlertPoll is how often alert deliveries are routed and sent.
 	AlertPoll time.Duration
 	// AlertSendTimeout bounds one send to an SMTP server or Slack.
@@ -201,6 +204,13 @@ func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) 
 				ps.Add(src, "%v", err)
 				unparsed[f.name] = true
 			}
+		}
+		// The secret key comes only from the environment: a flag would
+		// show it in the process list.
+		if keys, err := seal.ParseKeys(getenv(seal.EnvVar)); err != nil {
+			ps.Add(seal.EnvVar, "%v", strings.TrimPrefix(err.Error(), seal.EnvVar+": "))
+		} else {
+			c.SecretKeys = keys
 		}
 		// Every problem at once: the checks of the values that parsed.
 		for _, p := range c.validate() {

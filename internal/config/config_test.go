@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,10 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, PlanHorizonDefault, c.PlanHorizon)
 	require.Equal(t, int64(JobLogMaxDefault), c.JobLogMax)
 	require.Equal(t, JobRetentionDefault, c.JobRetention)
+	require.Nil(t, c.SecretKeys)
+	c, err = resolve(t, nil, map[string]string{"KOYOMI_SECRET_KEY": "k2:" + strings.Repeat("A", 43) + "=,k1:" + strings.Repeat("B", 43) + "="})
+	require.NoError(t, err)
+	require.Equal(t, []string{"k2", "k1"}, c.SecretKeys.IDs())
 }
 
 func TestJobLogMaxAndRetention(t *testing.T) {
@@ -68,7 +73,7 @@ func TestFlagBeatsEnvBeatsDefault(t *testing.T) {
 }
 
 func TestEveryProblemReportedAtOnce(t *testing.T) {
-	env := map[string]string{"KOYOMI_LISTEN": "nonsense", "KOYOMI_DATABASE_URL": "mysql://x", "KOYOMI_LOG_LEVEL": "loud"}
+	env := map[string]string{"KOYOMI_LISTEN": "nonsense", "KOYOMI_DATABASE_URL": "mysql://x", "KOYOMI_LOG_LEVEL": "loud", "KOYOMI_SECRET_KEY": "k1:tooshort"}
 	_, err := resolve(t, []string{"--poll-interval", "soon", "--migrate", "maybe"}, env)
 	require.ErrorIs(t, err, fault.ErrInvalid)
 	ps, ok := fault.AsProblems(err)
@@ -77,7 +82,7 @@ func TestEveryProblemReportedAtOnce(t *testing.T) {
 	for _, p := range ps {
 		paths = append(paths, p.Path)
 	}
-	require.ElementsMatch(t, []string{"--poll-interval", "listen", "database-url", "migrate", "log-level"}, paths,
+	require.ElementsMatch(t, []string{"--poll-interval", "listen", "database-url", "migrate", "log-level", "KOYOMI_SECRET_KEY"}, paths,
 		"a value that does not parse and the checks of the others, in one report")
 
 	_, err = resolve(t, []string{"--log-format", "xml", "--trusted-proxies", "10.0.0.0/8,nonsense"}, map[string]string{"KOYOMI_LOG_LEVEL": "loud"})

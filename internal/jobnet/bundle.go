@@ -171,33 +171,24 @@ func (d *decoder) document(doc *yaml.Node, b *Bundle) {
 	}
 }
 
-// LoadPath reads a file, or every *.yaml and *.yml file under a directory
-// (recursively, in lexical order), into one bundle. Findings of all files
-// are returned together.
+// LoadPath reads a file, or the *.yaml and *.yml files directly in a
+// directory (in lexical order; not its subdirectories), into one bundle.
+// Findings of all files are returned together.
 func LoadPath(path string) (*Bundle, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("load definitions: %w", err)
-	}
+	return Load(false, path)
+}
+
+// Load reads every path as LoadPath does into one bundle; with recursive,
+// a directory's subdirectories are read too (except those whose name
+// starts with a dot). Findings of all files are returned together.
+func Load(recursive bool, paths ...string) (*Bundle, error) {
 	var files []string
-	if !info.IsDir() {
-		files = []string{path}
-	} else {
-		err := filepath.WalkDir(path, func(p string, e fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if e.IsDir() && p != path && strings.HasPrefix(e.Name(), ".") {
-				return filepath.SkipDir
-			}
-			if ext := filepath.Ext(p); !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
-				files = append(files, p)
-			}
-			return nil
-		})
+	for _, path := range paths {
+		fs, err := yamlFiles(path, recursive)
 		if err != nil {
-			return nil, fmt.Errorf("load definitions from %s: %w", path, err)
+			return nil, err
 		}
+		files = append(files, fs...)
 	}
 	all := &Bundle{}
 	var problems fault.Problems
@@ -221,4 +212,32 @@ func LoadPath(path string) (*Bundle, error) {
 		return nil, problems
 	}
 	return all, nil
+}
+
+// yamlFiles lists the definition files a path names.
+func yamlFiles(path string, recursive bool) ([]string, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("load definitions: %w", err)
+	}
+	if !info.IsDir() {
+		return []string{path}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(path, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() && p != path && (!recursive || strings.HasPrefix(e.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if ext := filepath.Ext(p); !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load definitions from %s: %w", path, err)
+	}
+	return files, nil
 }

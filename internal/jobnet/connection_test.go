@@ -13,7 +13,7 @@ import (
 // testCA is a self-signed certificate of the EKS example.
 func testCA(t *testing.T) string {
 	t.Helper()
-	b, err := ParseFile("connection.yaml", mustRead(t, examplesDir+"/eks/connection.yaml"))
+	b, err := ParseFile("connection.yaml", mustRead(t, examplesDir+"/cloud/eks/connection.yaml"))
 	require.NoError(t, err)
 	require.Len(t, b.Connections, 1)
 	return b.Connections[0].Kubernetes.CAData

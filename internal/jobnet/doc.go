@@ -21,9 +21,10 @@
 // refused as a recursive alias; values decoded through aliases are counted,
 // and more than a million is refused as an alias bomb; nesting deeper than
 // 256 levels is refused. Plain definitions have no size bound: an export
-// of thousands of jobs and tens of thousands of edges reads back. LoadPath reads a file or every
-// *.yaml/*.yml under a directory (recursively, lexical order, hidden
-// directories skipped) and returns the findings of all files together.
+// of thousands of jobs and tens of thousands of edges reads back. LoadPath reads a file or the
+// *.yaml/*.yml files directly in a directory (lexical order; Load with
+// recursive also reads subdirectories, hidden ones skipped, as `apply -R`
+// does) and returns the findings of all files together.
 //
 // # Canonical form
 //

@@ -26,7 +26,8 @@ func TestEncodeRoundTrip(t *testing.T) {
 }
 
 func TestWriteDirAndLoadBack(t *testing.T) {
-	b := loadExamples(t)
+	b, err := Load(true, examplesDir) // with examples/cloud, for the connections
+	require.NoError(t, err)
 	dir := t.TempDir()
 	require.NoError(t, WriteDir(dir, b))
 	entries, err := os.ReadDir(dir)

@@ -45,3 +45,21 @@ func TestExampleCommandsRunUnderSh(t *testing.T) {
 		})
 	}
 }
+
+// The examples directory holds only what runs on this machine; the ECS and
+// EKS examples live under examples/cloud, read by LoadPath only when named.
+func TestExamplesDirectoryIsLocalOnly(t *testing.T) {
+	b := loadExamples(t)
+	require.Empty(t, b.Connections)
+	for _, j := range b.Jobnets {
+		Walk(&j.Net, func(p string, u *Unit) {
+			if u.Job != nil {
+				require.Contains(t, []JobType{JobLocal, JobNoop}, u.Job.Type, "%s %s", j.Path(), p)
+			}
+		})
+	}
+	all, err := Load(true, examplesDir)
+	require.NoError(t, err)
+	require.Len(t, all.Connections, 2, "recursive reads examples/cloud too")
+	require.Empty(t, Validate(all, Known{}))
+}

@@ -18,6 +18,8 @@ var positionRE = regexp.MustCompile(`^f\.yaml:[1-9][0-9]*:[1-9][0-9]*$`)
 // normalized form.
 func FuzzParseFile(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join(examplesDir, "*.yaml"))
+	cloud, _ := filepath.Glob(filepath.Join(examplesDir, "cloud", "*", "*.yaml"))
+	files = append(files, cloud...)
 	require.NoError(f, err)
 	for _, name := range files {
 		data, err := os.ReadFile(name)

@@ -168,6 +168,8 @@ func loadSchema(t *testing.T) *schemaNode {
 func TestSchemaValidatesExamples(t *testing.T) {
 	root := loadSchema(t)
 	files, err := filepath.Glob(filepath.Join(examplesDir, "*.yaml"))
+	cloud, _ := filepath.Glob(filepath.Join(examplesDir, "cloud", "*", "*.yaml"))
+	files = append(files, cloud...)
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	docs := 0
@@ -186,7 +188,7 @@ func TestSchemaValidatesExamples(t *testing.T) {
 			docs++
 		}
 	}
-	require.Equal(t, 10, docs)
+	require.Equal(t, 14, docs, "the examples and examples/cloud")
 }
 
 func TestSchemaRejects(t *testing.T) {

@@ -180,6 +180,13 @@ func (s GenState) IsActive() bool { return s == GenRunning }
 // IsPending reports whether the generation has not started: planned, waiting or held.
 func (s GenState) IsPending() bool { return s == GenPlanned || s == GenWaiting || s == GenHeld }
 
+// CanKillGen reports whether an operator may kill a generation: only one
+// that has started (a held one included) and has not ended; one that has
+// not started is cancelled instead.
+func CanKillGen(s GenState, started bool) bool {
+	return started && CanTransitionGen(s, GenKilled, CauseKill)
+}
+
 // EndedOK reports whether the generation ended normally or with warning.
 func (s GenState) EndedOK() bool { return s == GenEndedNormal || s == GenEndedWarning }
 

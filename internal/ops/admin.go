@@ -135,3 +135,22 @@ func (s *Service) AuditLog(ctx context.Context, a Actor, q store.AuditQuery) (Au
 func (s *Service) Installation(ctx context.Context) (string, error) {
 	return s.store.InstallationID(ctx)
 }
+
+// SecretsStatus reports how the stored secrets of connections and alert
+// channels are kept: sealed with the current key, with an older one, or
+// in plain (admins only).
+func (s *Service) SecretsStatus(ctx context.Context, a Actor) (store.SecretsReport, error) {
+	if err := requireAdmin(a, "read the secrets status"); err != nil {
+		return store.SecretsReport{}, err
+	}
+	return s.store.SecretsStatus(ctx)
+}
+
+// RotateSecrets seals every stored secret with the current key (admins
+// only; audited).
+func (s *Service) RotateSecrets(ctx context.Context, a Actor) (store.SecretsReport, error) {
+	if err := requireAdmin(a, "rotate the secrets key"); err != nil {
+		return store.SecretsReport{}, err
+	}
+	return s.store.RotateSecrets(ctx, a.Username)
+}

@@ -187,3 +187,29 @@ func PreviewImport(cat *plan.Catalog, req ImportRequest) (ImportPreview, error) 
 	p.Moves = plan.Moved(plan.Flatten(b), plan.Flatten(a))
 	return p, nil
 }
+
+// StageCalendarUpload keeps an uploaded calendar file for its preview and
+// confirmation (designers and admins; the file is checked by the preview)
+// and returns its id.
+func (s *Service) StageCalendarUpload(ctx context.Context, a Actor, calendarName, fileName string, data []byte) (string, error) {
+	if !canDesign(a) {
+		return "", fmt.Errorf("upload a calendar file: %w", fault.ErrForbidden)
+	}
+	return s.store.SaveCalendarUpload(ctx, store.CalendarUpload{Calendar: calendarName, FileName: fileName, Content: data, CreatedBy: a.Username})
+}
+
+// CalendarUpload returns a file the actor staged for the calendar.
+func (s *Service) CalendarUpload(ctx context.Context, a Actor, id, calendarName string) (store.CalendarUpload, error) {
+	if !canDesign(a) {
+		return store.CalendarUpload{}, fmt.Errorf("read a calendar upload: %w", fault.ErrForbidden)
+	}
+	return s.store.CalendarUploadByID(ctx, id, calendarName, a.Username)
+}
+
+// DropCalendarUpload removes a staged file once imported.
+func (s *Service) DropCalendarUpload(ctx context.Context, a Actor, id string) error {
+	if !canDesign(a) {
+		return fmt.Errorf("remove a calendar upload: %w", fault.ErrForbidden)
+	}
+	return s.store.DeleteCalendarUpload(ctx, id)
+}

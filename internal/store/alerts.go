@@ -37,7 +37,10 @@ type alertChannelRecord struct {
 
 func (alertChannelRecord) TableName() string { return "alert_channels" }
 
-func (r alertChannelRecord) channel() (alert.Channel, alert.Secrets, error) {
+// channelSecretsColumn is where a channel's sealed secrets live.
+const channelSecretsColumn = "alert_channels.secrets"
+
+func (s *Store) channel(r alertChannelRecord) (alert.Channel, alert.Secrets, error) {
 	ch := alert.Channel{
 		ID: r.ID, Name: r.Name, Kind: alert.ChannelKind(r.Kind), Enabled: r.Enabled, Config: json.RawMessage(r.Config),
 		Health: alert.ChannelHealth{
@@ -52,8 +55,12 @@ func (r alertChannelRecord) channel() (alert.Channel, alert.Secrets, error) {
 		}
 	}
 	var sec alert.Secrets
-	if r.Secrets != "" {
-		if err := json.Unmarshal([]byte(r.Secrets), &sec); err != nil {
+	plain, err := s.keys.Open(r.Secrets, channelSecretsColumn)
+	if err != nil {
+		return ch, alert.Secrets{}, fmt.Errorf("alert channel %q: %w", r.Name, err)
+	}
+	if plain != "" {
+		if err := json.Unmarshal([]byte(plain), &sec); err != nil {
 			return ch, alert.Secrets{}, fmt.Errorf("decode secrets of alert channel %q: %w", r.Name, err)
 		}
 	}
@@ -172,7 +179,7 @@ func (s *Store) AlertChannels(ctx context.Context) ([]alert.Channel, error) {
 	}
 	out := make([]alert.Channel, 0, len(recs))
 	for _, r := range recs {
-		ch, _, err := r.channel()
+		ch, _, err := s.channel(r)
 		if err != nil {
 			return nil, err
 		}
@@ -194,10 +201,10 @@ func (s *Store) AlertChannelForSend(ctx context.Context, id int64) (alert.Channe
 	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
 		return alert.Channel{}, alert.Secrets{}, translate(err, fmt.Sprintf("alert channel %d", id))
 	}
-	return r.channel()
+	return s.channel(r)
 }
 
-func channelColumns(ch alert.Channel, sec alert.Secrets) (map[string]any, error) {
+func (s *Store) channelColumns(ch alert.Channel, sec alert.Secrets) (map[string]any, error) {
 	cfg := ch.Config
 	if len(cfg) == 0 {
 		cfg = json.RawMessage("{}")
@@ -210,15 +217,19 @@ func channelColumns(ch alert.Channel, sec alert.Secrets) (map[string]any, error)
 	if err != nil {
 		return nil, fmt.Errorf("encode secrets: %w", err)
 	}
+	sealed, err := s.keys.Seal(string(sj), channelSecretsColumn)
+	if err != nil {
+		return nil, err
+	}
 	return map[string]any{
 		"name": ch.Name, "kind": string(ch.Kind), "enabled": ch.Enabled, "config": string(cfg),
-		"templates": string(tpl), "secrets": string(sj),
+		"templates": string(tpl), "secrets": sealed,
 	}, nil
 }
 
 // CreateAlertChannel adds a channel with its secrets and audits it as by.
 func (s *Store) CreateAlertChannel(ctx context.Context, ch alert.Channel, sec alert.Secrets, by string) (alert.Channel, error) {
-	cols, err := channelColumns(ch, sec)
+	cols, err := s.channelColumns(ch, sec)
 	if err != nil {
 		return alert.Channel{}, err
 	}
@@ -242,7 +253,7 @@ func (s *Store) CreateAlertChannel(ctx context.Context, ch alert.Channel, sec al
 // UpdateAlertChannel replaces a channel's name, settings, templates and
 // secrets (the caller merges "leave empty to keep" secrets first).
 func (s *Store) UpdateAlertChannel(ctx context.Context, ch alert.Channel, sec alert.Secrets, by string) (alert.Channel, error) {
-	cols, err := channelColumns(ch, sec)
+	cols, err := s.channelColumns(ch, sec)
 	if err != nil {
 		return alert.Channel{}, err
 	}
@@ -561,6 +572,27 @@ func (s *Store) ClaimAlertDeliveries(ctx context.Context, now, until time.Time, 
 		return nil, err
 	}
 	return out, nil
+}
+
+// RenewAlertClaims extends the claims of deliveries still sending the
+// given attempt to until; a delivery finished or claimed again by another
+// deliverer is left alone.
+func (s *Store) RenewAlertClaims(ctx context.Context, claims []alert.Claim, until time.Time) (int, error) {
+	until = until.UTC()
+	n := 0
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		n = 0
+		for _, c := range claims {
+			res := tx.Model(&alertDeliveryRecord{}).Where("id = ? AND state = ? AND attempts = ?", c.ID, string(alert.DeliverySending), c.Attempt).
+				Update("claimed_until", until)
+			if res.Error != nil {
+				return translate(res.Error, "renew alert delivery claim")
+			}
+			n += int(res.RowsAffected)
+		}
+		return nil
+	})
+	return n, err
 }
 
 // SaveAlertMessage stores the rendered message of a claimed delivery.

@@ -39,14 +39,21 @@ func connectionToRecord(c jobnet.Connection, now time.Time) (connectionRecord, e
 	return connectionRecord{Name: c.Name, Kind: string(c.Kind), Config: string(cfg), Secret: c.Secret(), UpdatedAt: now}, nil
 }
 
-func (r connectionRecord) connection() (StoredConnection, error) {
+// connectionSecretColumn is where a connection's sealed secret lives.
+const connectionSecretColumn = "connections.secret"
+
+func (s *Store) connection(r connectionRecord) (StoredConnection, error) {
 	var c jobnet.Connection
 	if err := json.Unmarshal([]byte(r.Config), &c); err != nil {
 		return StoredConnection{}, fmt.Errorf("decode connection %s: %w", r.Name, err)
 	}
 	c.Name, c.Kind = r.Name, jobnet.ConnectionKind(r.Kind)
-	if r.Secret != "" {
-		c = c.WithSecret(r.Secret)
+	secret, err := s.keys.Open(r.Secret, connectionSecretColumn)
+	if err != nil {
+		return StoredConnection{}, fmt.Errorf("connection %s: %w", r.Name, err)
+	}
+	if secret != "" {
+		c = c.WithSecret(secret)
 	}
 	return StoredConnection{Connection: c, UpdatedAt: r.UpdatedAt}, nil
 }
@@ -60,7 +67,7 @@ func (s *Store) Connections(ctx context.Context) ([]StoredConnection, error) {
 	}
 	out := make([]StoredConnection, 0, len(recs))
 	for _, r := range recs {
-		c, err := r.connection()
+		c, err := s.connection(r)
 		if err != nil {
 			return nil, err
 		}
@@ -75,13 +82,16 @@ func (s *Store) Connection(ctx context.Context, name string) (StoredConnection, 
 	if err := s.db.WithContext(ctx).Where("name = ?", name).Take(&r).Error; err != nil {
 		return StoredConnection{}, translate(err, fmt.Sprintf("connection %q", name))
 	}
-	return r.connection()
+	return s.connection(r)
 }
 
 // CreateConnection stores a new connection; an existing name is a conflict.
 func (s *Store) CreateConnection(ctx context.Context, c jobnet.Connection) error {
 	rec, err := connectionToRecord(c, s.now())
 	if err != nil {
+		return err
+	}
+	if rec.Secret, err = s.keys.Seal(rec.Secret, connectionSecretColumn); err != nil {
 		return err
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
@@ -112,6 +122,8 @@ func (s *Store) UpdateConnection(ctx context.Context, c jobnet.Connection, clear
 		}
 		if rec.Secret == "" && !clearSecret && old.Kind == rec.Kind {
 			rec.Secret = old.Secret
+		} else if rec.Secret, err = s.keys.Seal(rec.Secret, connectionSecretColumn); err != nil {
+			return err
 		}
 		res := tx.Model(&connectionRecord{}).Where("name = ?", c.Name).
 			Updates(map[string]any{"kind": rec.Kind, "config": rec.Config, "secret": rec.Secret, "updated_at": now})
@@ -142,7 +154,7 @@ func (s *Store) DeleteConnection(ctx context.Context, name string) error {
 // its transaction. A connection given without its secret keeps the stored
 // one, so that applying an export (which leaves secrets out) changes
 // nothing.
-func applyConnections(tx *gorm.DB, cs []jobnet.Connection, now time.Time) ([]AppliedObject, error) {
+func (s *Store) applyConnections(tx *gorm.DB, cs []jobnet.Connection, now time.Time) ([]AppliedObject, error) {
 	var out []AppliedObject
 	for _, c := range cs {
 		rec, err := connectionToRecord(c, now)
@@ -153,6 +165,9 @@ func applyConnections(tx *gorm.DB, cs []jobnet.Connection, now time.Time) ([]App
 		err = tx.Where("name = ?", c.Name).Take(&old).Error
 		switch {
 		case errors.Is(err, gorm.ErrRecordNotFound):
+			if rec.Secret, err = s.keys.Seal(rec.Secret, connectionSecretColumn); err != nil {
+				return nil, err
+			}
 			if err := tx.Create(&rec).Error; err != nil {
 				return nil, translate(err, "create connection "+c.Name)
 			}
@@ -161,14 +176,21 @@ func applyConnections(tx *gorm.DB, cs []jobnet.Connection, now time.Time) ([]App
 		case err != nil:
 			return nil, translate(err, "read connection "+c.Name)
 		}
-		if rec.Secret == "" && old.Kind == rec.Kind {
+		oldSecret, err := s.keys.Open(old.Secret, connectionSecretColumn)
+		if err != nil {
+			return nil, fmt.Errorf("connection %s: %w", c.Name, err)
+		}
+		sameSecret := old.Kind == rec.Kind && (rec.Secret == "" || rec.Secret == oldSecret)
+		if sameSecret {
 			rec.Secret = old.Secret
+		} else if rec.Secret, err = s.keys.Seal(rec.Secret, connectionSecretColumn); err != nil {
+			return nil, err
 		}
 		same, err := sameConnectionConfig(old.Config, rec.Config)
 		if err != nil {
 			return nil, fmt.Errorf("compare connection %s: %w", c.Name, err)
 		}
-		if same && old.Kind == rec.Kind && old.Secret == rec.Secret {
+		if same && old.Kind == rec.Kind && sameSecret {
 			out = append(out, AppliedObject{Kind: string(jobnet.KindConnection), Name: c.Name, Change: ChangeUnchanged})
 			continue
 		}

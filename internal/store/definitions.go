@@ -171,7 +171,7 @@ func (s *Store) ApplyDefinitions(ctx context.Context, defs Definitions, actor st
 				out = append(out, AppliedObject{Kind: "Pool", Name: p.Name, Change: ChangeUpdated})
 			}
 		}
-		objs, err := applyConnections(tx, defs.Connections, now)
+		objs, err := s.applyConnections(tx, defs.Connections, now)
 		if err != nil {
 			return err
 		}

@@ -183,7 +183,7 @@ func (s *Store) KillGeneration(ctx context.Context, id string, a AuditEntry) err
 		if err != nil {
 			return err
 		}
-		if g.StartedAt == nil && jobrun.GenState(g.State).IsPending() {
+		if gs := jobrun.GenState(g.State); gs.IsPending() && !jobrun.CanKillGen(gs, g.StartedAt != nil) {
 			return fmt.Errorf("cannot kill generation %q: it has not started (cancel it instead): %w", id, fault.ErrConflict)
 		}
 		to, err := jobrun.TransitionGen(id, jobrun.GenState(g.State), jobrun.GenKilled, jobrun.CauseKill)

@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/koyomi-dev/koyomi/internal/fault"
+	"github.com/koyomi-dev/koyomi/internal/seal"
 )
 
 // Dialects.
@@ -42,6 +43,9 @@ type Config struct {
 	ExclusiveSQLite bool
 	// MaxOpenConns bounds the PostgreSQL pool (default 20).
 	MaxOpenConns int
+	// Keys seal the secrets of connections and alert channels at rest
+	// (nil: they are stored in plain, as before a key was set).
+	Keys *seal.Keyring
 }
 
 // Store is the only place Koyomi talks SQL. It is safe for concurrent use.
@@ -56,6 +60,8 @@ type Store struct {
 	installation atomic.Value
 	// fileInfo is the embedded database file as opened.
 	fileInfo os.FileInfo
+	// keys seal stored secrets (nil: none configured).
+	keys *seal.Keyring
 }
 
 // Open connects to the database named by cfg.URL.
@@ -69,7 +75,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		NowFunc:                func() time.Time { return cfg.Now().UTC() },
 		TranslateError:         true,
 	}
-	s := &Store{now: func() time.Time { return cfg.Now().UTC() }}
+	s := &Store{now: func() time.Time { return cfg.Now().UTC() }, keys: cfg.Keys}
 	var err error
 	switch {
 	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"):

@@ -74,7 +74,12 @@ func (s *Server) adminHome(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := pages.AdminHomeView{Users: len(users), Tokens: len(toks), Recent: s.auditRows(c, recent.Entries), Installation: inst}
+	sec, err := s.p.Ops.SecretsStatus(ctx, a)
+	if err != nil {
+		return err
+	}
+	v := pages.AdminHomeView{Users: len(users), Tokens: len(toks), Recent: s.auditRows(c, recent.Entries), Installation: inst,
+		SecretsUnsealed: !sec.KeyConfigured, SecretsPending: sec.Pending(), SecretsKey: sec.CurrentKey}
 	for _, u := range users {
 		if u.Role == store.RoleAdmin {
 			v.Admins++

@@ -86,7 +86,7 @@ func (s *Server) settingsForm(c echo.Context, def calendar.Definition, isNew boo
 		}
 	}
 	for _, si := range calendar.BuiltinSetInfos() {
-		f.Sets = append(f.Sets, components.CalSetOption{ID: si.ID, Description: si.Description, Checked: slices.Contains(def.HolidaySets, si.ID)})
+		f.Sets = append(f.Sets, components.CalSetOption{ID: si.ID, Description: s.setDescription(c, si), Checked: slices.Contains(def.HolidaySets, si.ID)})
 	}
 	cals, err := s.p.Ops.CalendarList(c.Request().Context())
 	if err != nil {
@@ -171,10 +171,20 @@ func (s *Server) calendarListView(c echo.Context, newDef calendar.Definition) (p
 		v.Calendars = append(v.Calendars, row)
 	}
 	for _, si := range calendar.BuiltinSetInfos() {
-		v.Sets = append(v.Sets, pages.HolidaySetRow{ID: si.ID, Description: si.Description, Source: si.Source})
+		v.Sets = append(v.Sets, pages.HolidaySetRow{ID: si.ID, Description: s.setDescription(c, si), Source: si.Source})
 	}
 	v.New, err = s.settingsForm(c, newDef, true)
 	return v, err
+}
+
+// setDescription is a built-in holiday set's description in the page's
+// language (the set's own English one when none is translated).
+func (s *Server) setDescription(c echo.Context, si calendar.SetInfo) string {
+	key := "cal.set." + si.ID
+	if d := s.calT(c, key); d != key {
+		return d
+	}
+	return si.Description
 }
 
 func calOr(s, def string) string {
@@ -228,7 +238,7 @@ func (s *Server) calendarGrid(c echo.Context, name string, cal *calendar.Calenda
 	today := calendar.DateOf(s.p.Now().In(cal.Location()))
 	designer := views.Can(views.WithPage(c.Request().Context(), s.pageContext(c)), "designer")
 	open, closed := 0, 0
-	g := calYearGrid(c.Request().Context(), "cal-year", y, func(d calendar.Date, cell *components.CalDay) {
+	g := calYearGrid(views.WithPage(c.Request().Context(), s.pageContext(c)), "cal-year", y, func(d calendar.Date, cell *components.CalDay) {
 		st := cal.Status(d)
 		cell.Class, cell.Title, cell.Today = calDayClass(st), st.Reason, d == today
 		if st.Open {

@@ -79,7 +79,43 @@ func (s *Server) calendarImportUpload(c echo.Context) error {
 		v.Error = s.calT(c, "cal.import.toobig", len(data), MaxImportBytes)
 		return s.render(c, http.StatusRequestEntityTooLarge, pages.CalendarImport(v))
 	}
-	return s.importPreview(c, v, fh.Filename, data)
+	// Post/redirect/get: the preview is a page of its own, so reloading it
+	// posts nothing; the file waits for the confirmation in the database.
+	id, err := s.p.Ops.StageCalendarUpload(c.Request().Context(), actor(c), name, fh.Filename, data)
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	for _, f := range []string{"from", "to", "name_column"} {
+		if x := strings.TrimSpace(c.FormValue(f)); x != "" {
+			q.Set(f, x)
+		}
+	}
+	if v.SkipBad {
+		q.Set("skip_bad", "1")
+	}
+	to := "/calendars/" + url.PathEscape(name) + "/import/preview/" + url.PathEscape(id)
+	if len(q) > 0 {
+		to += "?" + q.Encode()
+	}
+	return redirect(c, to)
+}
+
+// calendarImportStaged shows the preview of an uploaded file.
+func (s *Server) calendarImportStaged(c echo.Context) error {
+	name := c.Param("name")
+	up, err := s.p.Ops.CalendarUpload(c.Request().Context(), actor(c), c.Param("upload"), name)
+	if errors.Is(err, fault.ErrNotFound) {
+		v := s.importView(c)
+		v.Error = s.calT(c, "cal.import.expired")
+		return s.render(c, http.StatusNotFound, pages.CalendarImport(v))
+	}
+	if err != nil {
+		return err
+	}
+	v := s.importView(c)
+	v.Upload = up.ID
+	return s.importPreview(c, v, up.FileName, up.Content)
 }
 
 func (s *Server) importPreview(c echo.Context, v pages.CalendarImportView, file string, data []byte) error {
@@ -168,6 +204,11 @@ func (s *Server) calendarImportConfirm(c echo.Context) error {
 		}
 		// The content is read again on confirm; show why it no longer imports.
 		return s.importPreview(c, v, file, data)
+	}
+	if id := c.FormValue("upload"); id != "" {
+		if err := s.p.Ops.DropCalendarUpload(c.Request().Context(), actor(c), id); err != nil && !errors.Is(err, fault.ErrNotFound) {
+			s.p.Logger.Warn("remove calendar upload", "upload", id, "err", err)
+		}
 	}
 	flash(c, "success", s.calT(c, "cal.import.done", prev.Imported, prev.Version))
 	to2 := "/calendars/" + url.PathEscape(name)

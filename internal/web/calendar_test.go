@@ -81,6 +81,10 @@ func (c *client) upload(path string, fields url.Values, file string, data []byte
 	if m := csrfRe.FindSubmatch(b); m != nil {
 		c.csrf = string(m[1])
 	}
+	if resp.StatusCode == http.StatusSeeOther {
+		// As a browser does: the preview is a page of its own.
+		return c.get(resp.Header.Get("Location"))
+	}
 	return resp, string(b)
 }
 
@@ -192,6 +196,7 @@ func TestCalendarCreateToggleSettingsExport(t *testing.T) {
 var (
 	contentRe = regexp.MustCompile(`name="content" value="([^"]*)"`)
 	shaRe     = regexp.MustCompile(`name="sha256" value="([^"]*)"`)
+	uploadRe  = regexp.MustCompile(`name="upload" value="([^"]*)"`)
 )
 
 func confirmForm(t *testing.T, body string, extra url.Values) url.Values {
@@ -200,6 +205,9 @@ func confirmForm(t *testing.T, body string, extra url.Values) url.Values {
 	require.NotNil(t, cm, "no confirm form")
 	require.NotNil(t, sm)
 	f := url.Values{"content": {cm[1]}, "sha256": {sm[1]}, "file_name": {"upload.csv"}}
+	if um := uploadRe.FindStringSubmatch(body); um != nil {
+		f.Set("upload", um[1])
+	}
 	for k, v := range extra {
 		f[k] = v
 	}
@@ -288,8 +296,17 @@ func TestCalendarImportShiftJIS(t *testing.T) {
 			require.Contains(t, body, `<b data-testid="import-read">`+strconv.Itoa(want)+`</b>`)
 			require.Contains(t, body, "元日")
 			require.Contains(t, body, `<b data-testid="import-bad">0</b>`)
+			// The preview is a GET of its own; another user cannot open it.
+			preview := resp.Request.URL.RequestURI()
+			require.Contains(t, preview, "/calendars/corp/import/preview/")
+			_, err := ts.Ops.CreateUser(context.Background(), ops.System, "dana", "dana-password-1", store.RoleDesigner)
+			require.NoError(t, err)
+			other, _ := ts.client(t).login("dana", "dana-password-1").get(preview)
+			require.Equal(t, http.StatusNotFound, other.StatusCode)
 			resp, _ = c.post("/calendars/corp/import/confirm", confirmForm(t, body, url.Values{"from": {"2026-01-01"}}))
 			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			gone, _ := c.get(preview)
+			require.Equal(t, http.StatusNotFound, gone.StatusCode, "the file is dropped once imported")
 			def, v, _ := ts.Ops.CalendarDef(context.Background(), "corp")
 			require.Equal(t, 2, v)
 			require.Len(t, def.Overrides, want)

@@ -99,7 +99,7 @@ func (s *Server) genRow(g store.Generation, loc *time.Location, units []store.Un
 	}
 	r.CanHold = jobrun.CanTransitionGen(g.State, jobrun.GenHeld, jobrun.CauseHold)
 	r.CanRelease = g.State == jobrun.GenHeld
-	r.CanKill = jobrun.CanTransitionGen(g.State, jobrun.GenKilled, jobrun.CauseKill)
+	r.CanKill = jobrun.CanKillGen(g.State, g.StartedAt != nil)
 	r.CanRerun = g.State == jobrun.GenEndedAbnormal || g.State == jobrun.GenKilled
 	return r
 }

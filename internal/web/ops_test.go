@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/koyomi-dev/koyomi/internal/dispatch"
+	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
 	"github.com/koyomi-dev/koyomi/internal/jobrun"
 	"github.com/koyomi-dev/koyomi/internal/ops"
@@ -432,6 +433,13 @@ func TestOpsNoKillBeforeStart(t *testing.T) {
 			_, body = e.client.get(run)
 			require.Contains(t, body, `data-testid="run-release"`)
 			require.NotContains(t, body, `data-testid="run-kill"`)
+			_, body = e.client.get("/?date=" + det.Generation.BusinessDate.String())
+			require.Contains(t, body, id, "on Today")
+			require.NotContains(t, body, `data-testid="kill-`+id+`"`, "Today offers no kill either")
+			_, _ = e.client.post(run+"/kill", nil) // a kill posted anyway is refused
+			require.Equal(t, jobrun.GenHeld, e.detail(t, id).Generation.State)
+			require.ErrorIs(t, e.ts.Ops.Kill(context.Background(), ops.System, id, ""), fault.ErrConflict, "API and CLI go through ops.Kill")
+			require.Equal(t, jobrun.GenHeld, e.detail(t, id).Generation.State)
 
 			// Once it has started, kill is offered.
 			resp, _ = e.client.post(run+"/release", nil)

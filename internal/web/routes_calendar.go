@@ -19,6 +19,7 @@ func (s *Server) calendarRoutes() []route {
 		{http.MethodGet, "/calendars/:name/export.csv", store.RoleViewer, s.calendarExport("csv")},
 		{http.MethodGet, "/calendars/:name/import", store.RoleDesigner, s.calendarImportPage},
 		{http.MethodPost, "/calendars/:name/import", store.RoleDesigner, s.calendarImportUpload},
+		{http.MethodGet, "/calendars/:name/import/preview/:upload", store.RoleDesigner, s.calendarImportStaged},
 		{http.MethodPost, "/calendars/:name/import/confirm", store.RoleDesigner, s.calendarImportConfirm},
 
 		{http.MethodGet, "/jobnets/:folder/:name/schedule", store.RoleViewer, s.schedulePage},

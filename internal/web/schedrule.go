@@ -266,7 +266,7 @@ func (s *Server) schedulePreview(c echo.Context, folder, name string, rules []jo
 		today = calendar.DateOf(s.p.Now().In(cal.Location()))
 	}
 	lctx := s.langCtx(c)
-	pv.Grid = calYearGrid(c.Request().Context(), "sched-year", y, func(d calendar.Date, cell *components.CalDay) {
+	pv.Grid = calYearGrid(views.WithPage(c.Request().Context(), s.pageContext(c)), "sched-year", y, func(d calendar.Date, cell *components.CalDay) {
 		cell.Today = d == today
 		if cal != nil {
 			st := cal.Status(d)

@@ -8,10 +8,10 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
 )
 
-// The worked example in examples/ecs parses, validates against the other
+// The worked example in examples/cloud/ecs parses, validates against the other
 // examples, and its ecs jobs name the connection docs/ecs.md configures.
 func TestExampleJobnet(t *testing.T) {
-	b, err := jobnet.LoadPath("../../../examples")
+	b, err := jobnet.Load(false, "../../../examples", "../../../examples/cloud/ecs")
 	require.NoError(t, err)
 	require.Empty(t, jobnet.Validate(b, jobnet.Known{Connections: []string{"prod-tokyo"}}))
 	var ecsJobs int

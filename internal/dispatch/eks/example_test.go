@@ -16,7 +16,7 @@ import (
 // The shipped example decodes strictly and every eks job in it builds a
 // valid pod or Job.
 func TestExampleNightlyEKS(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "examples", "eks", "nightly-eks.yaml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "examples", "cloud", "eks", "nightly-eks.yaml"))
 	require.NoError(t, err)
 	var doc struct {
 		Kind          string `yaml:"kind"`

@@ -77,7 +77,7 @@ func newECSWorld(t *testing.T, st *store.Store) *ecsWorld {
 		Containers: []ecsfake.ContainerDefinition{{Name: "aggregate", Image: "example/ledger:1", LogDriver: "awslogs", LogOptions: logs("aggregate")}},
 	})
 
-	b := load(t, "calendars.yaml", "pools.yaml", "accounting.yaml", "ecs")
+	b := load(t, "calendars.yaml", "pools.yaml", "accounting.yaml", "cloud/ecs")
 	found := false
 	for i := range b.Connections {
 		if c := &b.Connections[i]; c.Name == ecsConnection {
@@ -90,7 +90,7 @@ func newECSWorld(t *testing.T, st *store.Store) *ecsWorld {
 			found = true
 		}
 	}
-	require.True(t, found, "examples/ecs defines connection %s", ecsConnection)
+	require.True(t, found, "examples/cloud/ecs defines connection %s", ecsConnection)
 	svc := ops.New(ops.Params{Store: st})
 	apply(t, svc, b)
 	return &ecsWorld{st: st, svc: svc, fake: f, scripts: sc}

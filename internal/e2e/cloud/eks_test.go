@@ -79,7 +79,7 @@ func exitAfter(code int, d time.Duration) map[string]string {
 // KWOK annotations of fates (by unit name) added to the example's own.
 func (w *eksWorld) apply(t *testing.T, fates map[string]map[string]string) {
 	t.Helper()
-	b := load(t, "calendars.yaml", "pools.yaml", "sales.yaml", "eks")
+	b := load(t, "calendars.yaml", "pools.yaml", "sales.yaml", "cloud/eks")
 	found := false
 	for i := range b.Connections {
 		if c := &b.Connections[i]; c.Name == eksConnection {
@@ -87,7 +87,7 @@ func (w *eksWorld) apply(t *testing.T, fates map[string]map[string]string) {
 			found = true
 		}
 	}
-	require.True(t, found, "examples/eks defines connection %s", eksConnection)
+	require.True(t, found, "examples/cloud/eks defines connection %s", eksConnection)
 	for _, unit := range []string{"extract", "score", "publish"} {
 		spec := findJob(t, b, "nightly-scoring", unit).EKS
 		require.NotNil(t, spec, "unit %s is an eks job", unit)

@@ -84,7 +84,7 @@ func (w *eksWorld) eksExecutors(t *testing.T, lim eks.Limits) dispatch.Registry 
 // applyPublish applies the EKS example with publish changed by edit.
 func (w *eksWorld) applyPublish(t *testing.T, edit func(*jobnet.EKSSpec)) {
 	t.Helper()
-	b := load(t, "calendars.yaml", "pools.yaml", "sales.yaml", "eks")
+	b := load(t, "calendars.yaml", "pools.yaml", "sales.yaml", "cloud/eks")
 	for i := range b.Connections {
 		if c := &b.Connections[i]; c.Name == eksConnection {
 			c.Kubernetes = &jobnet.KubeConnection{Kubeconfig: w.cp.Kubeconfig, Namespace: w.ns}
@@ -161,7 +161,7 @@ func TestTwoInstallationsOnOneECSCluster(t *testing.T) {
 	st2 := storetest.Open(t, "sqlite", time.Now)
 	w1 := newECSWorld(t, st1)
 	w2 := &ecsWorld{st: st2, svc: ops.New(ops.Params{Store: st2}), fake: w1.fake, scripts: w1.scripts}
-	b := load(t, "calendars.yaml", "pools.yaml", "accounting.yaml", "ecs")
+	b := load(t, "calendars.yaml", "pools.yaml", "accounting.yaml", "cloud/ecs")
 	for i := range b.Connections {
 		if c := &b.Connections[i]; c.Name == ecsConnection {
 			c.AWS.EndpointURL, c.AWS.LogsEndpointURL, c.AWS.RoleARN = w1.fake.URL, w1.fake.URL, ""

@@ -53,13 +53,13 @@ func organizeSteps(t *testing.T, cli func(args ...string) (string, error)) {
 
 	out, err = cli("folder", "copy", "sales", "shop")
 	require.NoError(t, err, out)
-	require.Contains(t, out, "with 2 jobnet(s)") // nightly and nightly-scoring
+	require.Contains(t, out, "with 1 jobnet(s)") // nightly (the cloud examples are not applied)
 	out, err = cli("folder", "rename", "shop", "store2")
 	require.NoError(t, err, out)
 	_, err = cli("folder", "delete", "store2")
 	require.ErrorIs(t, err, fault.ErrConflict)
 	require.Contains(t, err.Error(), "nightly")
-	for _, j := range []string{"store2/nightly", "store2/nightly-scoring"} {
+	for _, j := range []string{"store2/nightly"} {
 		_, err = cli("jobnet", "delete", j)
 		require.NoError(t, err)
 	}

@@ -162,7 +162,7 @@ func TestEKSUnusableConnectionFailsAtOnce(t *testing.T) {
 		port := l.Addr().(*net.TCPAddr).Port
 		require.NoError(t, l.Close())
 		w := &eksWorld{cp: cp, ns: "batch", st: st, svc: ops.New(ops.Params{Store: st})}
-		b := load(t, "calendars.yaml", "pools.yaml", "sales.yaml", "eks")
+		b := load(t, "calendars.yaml", "pools.yaml", "sales.yaml", "cloud/eks")
 		for i := range b.Connections {
 			if c := &b.Connections[i]; c.Name == eksConnection {
 				c.Kubernetes = &jobnet.KubeConnection{Server: "https://127.0.0.1:" + strconv.Itoa(port), Token: "t0ken", Namespace: "batch"}

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/koyomi-dev/koyomi/internal/dispatch"
+	"github.com/koyomi-dev/koyomi/internal/dispatch/logcap"
 )
 
 // Files of a kept log: <LogDir>/<namespace>/<name>/log holds the whole
@@ -38,63 +38,11 @@ type archiveRecord struct {
 	// Size is the length of the whole log in bytes (cursor space).
 	Size int64 `json:"size"`
 	// Cut is the range the size cap left out.
-	Cut logCut `json:"cut,omitzero"`
+	Cut logcap.Cut `json:"cut,omitzero"`
 	// Missing says why there is no log (the pod was gone before it was
 	// read); empty when the container never ran, which leaves no log.
 	Missing    string    `json:"missing,omitempty"`
 	ArchivedAt time.Time `json:"archived_at"`
-}
-
-// logCut is the byte range [From, To) of a log that the size cap left out.
-type logCut struct {
-	From int64 `json:"from"`
-	To   int64 `json:"to"`
-	Max  int64 `json:"max"`
-}
-
-func (c logCut) empty() bool { return c.To <= c.From }
-
-// logHead is how much of the start of a capped log is kept; the rest of the
-// cap keeps its end (the same split as for local jobs).
-func logHead(max int64) int64 { return max / 4 }
-
-// planCut decides the cut of a log of size bytes under the cap max given the
-// current cut: keep the first logHead(max) bytes and the last
-// max-logHead(max). changed is false when nothing more must go.
-func planCut(size, max int64, cur logCut) (next logCut, changed bool) {
-	if max <= 0 || size-(cur.To-cur.From) <= max {
-		return cur, false
-	}
-	head := logHead(max)
-	next = logCut{From: head, To: size - (max - head), Max: max}
-	if !cur.empty() {
-		next.From = cur.From
-	}
-	return next, next.To > cur.To
-}
-
-// cutMarker is what a reader sees in place of the range left out.
-func cutMarker(c logCut) string {
-	return fmt.Sprintf("\n[koyomi: log truncated here, %s left out: a job's log is capped at %s, its first %s and its last %s are kept]\n",
-		byteSize(c.To-c.From), byteSize(c.Max), byteSize(logHead(c.Max)), byteSize(c.Max-logHead(c.Max)))
-}
-
-// byteSize formats n bytes for people: 512 B, 1.5 KiB, 64 MiB.
-func byteSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, i := float64(n), -1
-	for v >= unit && i < 3 {
-		v /= unit
-		i++
-	}
-	s := strconv.FormatFloat(v, 'f', 1, 64)
-	if len(s) > 2 && s[len(s)-2:] == ".0" {
-		s = s[:len(s)-2]
-	}
-	return s + " " + []string{"KiB", "MiB", "GiB", "TiB"}[i]
 }
 
 // cappedWriter appends a log to a file and frees the part the cap leaves
@@ -104,7 +52,7 @@ type cappedWriter struct {
 	f    *os.File
 	max  int64
 	size int64
-	cut  logCut
+	cut  logcap.Cut
 }
 
 // capSlack is how far a log may grow past its cap before the next punch.
@@ -122,15 +70,11 @@ func (w *cappedWriter) Write(p []byte) (int, error) {
 // apply punches the range the cap leaves out now. A file system that
 // cannot punch holes keeps the bytes; readers skip them all the same.
 func (w *cappedWriter) apply() {
-	next, changed := planCut(w.size, w.max, w.cut)
+	next, changed := logcap.Plan(w.size, w.max, w.cut)
 	if !changed {
 		return
 	}
-	from := next.From
-	if !w.cut.empty() {
-		from = w.cut.To
-	}
-	_ = syscall.Fallocate(int(w.f.Fd()), 0x01|0x02 /* KEEP_SIZE|PUNCH_HOLE */, from, next.To-from)
+	_ = logcap.Punch(w.f, w.cut, next)
 	w.cut = next
 }
 
@@ -226,9 +170,9 @@ func (e *Executor) writeArchive(ctx context.Context, c *conn, ns, name string, u
 }
 
 // copyLog streams the job container's log of pod into dir/log.
-func (e *Executor) copyLog(ctx context.Context, c *conn, pod *corev1.Pod, dir string) (int64, logCut, string, error) {
+func (e *Executor) copyLog(ctx context.Context, c *conn, pod *corev1.Pod, dir string) (int64, logcap.Cut, string, error) {
 	if err := c.logs.Wait(ctx); err != nil {
-		return 0, logCut{}, "", fmt.Errorf("log reads of connection %q are rate limited: %w", c.name, err)
+		return 0, logcap.Cut{}, "", fmt.Errorf("log reads of connection %q are rate limited: %w", c.name, err)
 	}
 	opts := &corev1.PodLogOptions{Container: ContainerName}
 	if cs := jobContainer(pod); cs != nil {
@@ -236,31 +180,31 @@ func (e *Executor) copyLog(ctx context.Context, c *conn, pod *corev1.Pod, dir st
 	}
 	rc, err := c.client.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, opts).Stream(ctx)
 	if apierrors.IsNotFound(err) {
-		return 0, logCut{}, "the pod was deleted before its log could be kept", nil
+		return 0, logcap.Cut{}, "the pod was deleted before its log could be kept", nil
 	}
 	if err != nil {
-		return 0, logCut{}, "", apiError("get log of pod "+pod.Namespace+"/"+pod.Name, err)
+		return 0, logcap.Cut{}, "", apiError("get log of pod "+pod.Namespace+"/"+pod.Name, err)
 	}
 	defer rc.Close()
 	tmp := filepath.Join(dir, archiveLogFile+".part")
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
-		return 0, logCut{}, "", err
+		return 0, logcap.Cut{}, "", err
 	}
 	defer f.Close()
 	w := &cappedWriter{f: f, max: e.cfg.LogMax}
 	if _, err := io.Copy(w, rc); err != nil {
-		return 0, logCut{}, "", fmt.Errorf("read log of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		return 0, logcap.Cut{}, "", fmt.Errorf("read log of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	w.apply()
 	if err := f.Sync(); err != nil {
-		return 0, logCut{}, "", err
+		return 0, logcap.Cut{}, "", err
 	}
 	if err := f.Close(); err != nil {
-		return 0, logCut{}, "", err
+		return 0, logcap.Cut{}, "", err
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, archiveLogFile)); err != nil {
-		return 0, logCut{}, "", err
+		return 0, logcap.Cut{}, "", err
 	}
 	return w.size, w.cut, "", nil
 }
@@ -308,12 +252,12 @@ func (e *Executor) readArchive(ns, name string, rec archiveRecord, off int64, li
 	defer f.Close()
 	var data []byte
 	end := rec.Size
-	if c := rec.Cut; !c.empty() {
+	if c := rec.Cut; !c.Empty() {
 		switch {
 		case off < c.From:
 			end = c.From
 		case off < c.To:
-			m := cutMarker(c)
+			m := logcap.Marker(c)
 			data = []byte(m[:min(len(m), limit)])
 			off = c.To
 		}
@@ -344,7 +288,7 @@ func (e *Executor) tailArchive(ns, name string, rec archiveRecord, maxBytes int)
 		return nil, nil
 	}
 	from := max(0, rec.Size-int64(maxBytes))
-	if c := rec.Cut; !c.empty() && from < c.To {
+	if c := rec.Cut; !c.Empty() && from < c.To {
 		from = c.To
 	}
 	f, err := os.Open(filepath.Join(e.archiveDir(ns, name), archiveLogFile))

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/koyomi-dev/koyomi/internal/dispatch"
+	"github.com/koyomi-dev/koyomi/internal/dispatch/logcap"
 	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/koyomi-dev/koyomi/internal/jobnet"
 )
@@ -464,7 +465,7 @@ func (e *Executor) Logs(ctx context.Context, h dispatch.Handle, cursor string, l
 }
 
 // readLog reads at most limit bytes of the log from off, skipping the cut.
-func readLog(f *os.File, cut logCut, off int64, limit int) (dispatch.LogChunk, error) {
+func readLog(f *os.File, cut logcap.Cut, off int64, limit int) (dispatch.LogChunk, error) {
 	size, err := statLog(f)
 	if err != nil {
 		return dispatch.LogChunk{}, err
@@ -474,14 +475,14 @@ func readLog(f *os.File, cut logCut, off int64, limit int) (dispatch.LogChunk, e
 	}
 	var data []byte
 	end := size
-	if !cut.empty() {
+	if !cut.Empty() {
 		switch {
 		case off < cut.From:
 			end = cut.From
 		case off < cut.To:
 			// The marker counts against the limit; a limit shorter
 			// than the marker gets its start.
-			m := cutMarker(cut)
+			m := logcap.Marker(cut)
 			data = []byte(m[:min(len(m), limit)])
 			off = cut.To
 		}
@@ -523,7 +524,7 @@ func (e *Executor) LogTail(ctx context.Context, h dispatch.Handle, cursor string
 	from := off
 	if size-off > int64(limit) {
 		from = size - int64(limit)
-		if cut, err := readCut(dir); err == nil && !cut.empty() && from >= cut.From && from < cut.To {
+		if cut, err := readCut(dir); err == nil && !cut.Empty() && from >= cut.From && from < cut.To {
 			from = cut.To
 		}
 	}

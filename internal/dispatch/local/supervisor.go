@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/koyomi-dev/koyomi/internal/dispatch"
+	"github.com/koyomi-dev/koyomi/internal/dispatch/logcap"
 )
 
 // Supervisor timings.
@@ -117,7 +118,7 @@ type job struct {
 	cancelled bool
 
 	capMu       sync.Mutex // guards what follows
-	cut         logCut
+	cut         logcap.Cut
 	logClosed   bool
 	punchFailed bool
 }

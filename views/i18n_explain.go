@@ -74,27 +74,118 @@ func explainClause(ctx context.Context, lang, c string) string {
 		}
 		return out
 	}
+	if out, ok := explainDrop(ctx, lang, c); ok {
+		return out
+	}
 	if m := explainPicked.FindStringSubmatch(c); m != nil {
 		cand, ok := explainCandidate(ctx, lang, m[1])
 		if !ok {
 			return c
 		}
 		if m[2] != "" {
-			if p := explainBizMon.FindStringSubmatch(m[2]); p != nil {
-				return T(ctx, "explain.picked.of", T(ctx, "explain.period.business."+p[3], p[1], p[2]), cand, m[3])
+			per, ok := explainPeriodText(ctx, m[2])
+			if !ok {
+				return c
 			}
-			if from, to, ok := strings.Cut(strings.TrimPrefix(m[2], "the week "), ".."); ok && strings.HasPrefix(m[2], "the week ") {
-				return T(ctx, "explain.picked.of", T(ctx, "explain.period.theweek", from, to), cand, m[3])
-			}
-			if p := explainPeriod.FindStringSubmatch(m[2]); p != nil {
-				return T(ctx, "explain.picked.of", T(ctx, "explain.period."+p[1], p[2]), cand, m[3])
-			}
-			return c
+			return T(ctx, "explain.picked.of", per, cand, m[3])
 		}
 		return T(ctx, "explain.picked", cand, m[3])
 	}
 	return c
 }
+
+// explainPeriodText says the period a candidate was picked in.
+func explainPeriodText(ctx context.Context, per string) (string, bool) {
+	if p := explainBizMon.FindStringSubmatch(per); p != nil {
+		return T(ctx, "explain.period.business."+p[3], p[1], p[2]), true
+	}
+	if from, to, ok := strings.Cut(strings.TrimPrefix(per, "the week "), ".."); ok && strings.HasPrefix(per, "the week ") {
+		return T(ctx, "explain.period.theweek", from, to), true
+	}
+	if p := explainPeriod.FindStringSubmatch(per); p != nil {
+		return T(ctx, "explain.period."+p[1], p[2]), true
+	}
+	return "", false
+}
+
+// explainDrop says the clauses that end a dropped candidate or note
+// another rule; ok is false when c is none of them.
+func explainDrop(ctx context.Context, lang, c string) (string, bool) {
+	if m := explainMissing.FindStringSubmatch(c); m != nil {
+		cand, ok := explainCandidate(ctx, lang, m[1])
+		why, ok2 := explainWhyMissing(ctx, lang, m[3])
+		if !ok || !ok2 {
+			return "", false
+		}
+		if m[2] != "" {
+			per, ok := explainPeriodText(ctx, m[2])
+			if !ok {
+				return "", false
+			}
+			cand = T(ctx, "explain.of", per, cand)
+		}
+		return T(ctx, "explain.missing", cand, why), true
+	}
+	if m := explainCalm.FindStringSubmatch(c); m != nil {
+		cand, ok := explainCandidate(ctx, lang, m[1])
+		why, ok2 := explainWhyMissing(ctx, lang, m[2])
+		if !ok || !ok2 {
+			return "", false
+		}
+		return cand + ": " + why, true
+	}
+	for _, d := range explainDrops {
+		if m := d.re.FindStringSubmatch(c); m != nil {
+			args := make([]any, len(m)-1)
+			for i, a := range m[1:] {
+				args[i] = a
+			}
+			return T(ctx, d.key, args...), true
+		}
+	}
+	return "", false
+}
+
+// explainWhyMissing says why a candidate does not exist.
+func explainWhyMissing(ctx context.Context, lang, s string) (string, bool) {
+	if m := explainNoNth.FindStringSubmatch(s); m != nil {
+		if _, ok := lookup(lang, "explain.cand.nth."+m[1]); !ok {
+			return "", false
+		}
+		return T(ctx, "explain.why.nonth", T(ctx, "explain.cand.nth."+m[1], weekdayName(ctx, lang, m[2]))), true
+	}
+	for _, d := range explainWhys {
+		if m := d.re.FindStringSubmatch(s); m != nil {
+			return T(ctx, d.key, m[1]), true
+		}
+	}
+	return "", false
+}
+
+var (
+	explainMissing = regexp.MustCompile(`^(.+?)(?: of ((?:business )?month \S+(?: \(starts \S+, named by its (?:start|end) month\))?|the week \S+|\S+ \S+))?: does not exist \((.+)\)$`)
+	explainCalm    = regexp.MustCompile(`^(.+?): (\S+ does not exist)$`)
+	explainNoNth   = regexp.MustCompile(`^the month has no (1st|2nd|3rd|4th|5th) (\w+day)$`)
+	explainWhys    = []struct {
+		re  *regexp.Regexp
+		key string
+	}{
+		{regexp.MustCompile(`^the month has (\d+) days$`), "explain.why.days"},
+		{regexp.MustCompile(`^it has (\d+) open days$`), "explain.why.opendays"},
+		{regexp.MustCompile(`^(\S+) does not exist$`), "explain.why.date"},
+	}
+	explainDrops = []struct {
+		re  *regexp.Regexp
+		key string
+	}{
+		{regexp.MustCompile(`^(\S+) is excluded$`), "explain.excluded"},
+		{regexp.MustCompile(`^(\S+) is excluded by (.+)$`), "explain.excluded.by"},
+		{regexp.MustCompile(`^exclusive with (\S+), planned on (\S+)$`), "explain.exclusive"},
+		{regexp.MustCompile(`^(\S+) is outside the validity period (\S*)\.\.(\S*)$`), "explain.validity"},
+		{regexp.MustCompile(`^also planned by rule (\S+) from (\S+)$`), "explain.alsoplanned"},
+		{regexp.MustCompile(`^offset ([+−]\d+) open days?: no open day found$`), "explain.offset.none"},
+	}
+)
 
 // explainCandidate says a rule's candidate clause (plan's describe).
 func explainCandidate(ctx context.Context, lang, s string) (string, bool) {
@@ -156,6 +247,18 @@ var explainMessages = map[string]map[string]string{
 		"explain.closed.before":         "前の営業日へ",
 		"explain.closed.after":          "後の営業日へ",
 		"explain.closed.run":            "そのまま実行",
+		"explain.of":                    "%s の%s",
+		"explain.missing":               "%s は存在しない(%s)",
+		"explain.why.days":              "その月は %s 日まで",
+		"explain.why.opendays":          "営業日は %s 日のみ",
+		"explain.why.date":              "%s は存在しない",
+		"explain.why.nonth":             "その月に%sはない",
+		"explain.excluded":              "%s は除外日",
+		"explain.excluded.by":           "%s は %s により除外",
+		"explain.exclusive":             "%s と排他(%s に計画済み)",
+		"explain.validity":              "%s は有効期間 %s..%s の外",
+		"explain.alsoplanned":           "ルール %s でも %s から計画",
+		"explain.offset.none":           "%s 営業日ずらす: 営業日が見つからない",
 		"explain.closed.skip":           "スキップ",
 		"explain.maxshift":              ": %s 日以内に営業日なし(最大移動日数)",
 		"explain.repeat":                "、%s ごとに %s まで繰り返し",

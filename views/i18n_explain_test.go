@@ -25,6 +25,10 @@ func TestExplanationInJapanese(t *testing.T) {
 		"last Friday of month 2026-01 → 2026-01-30":                                                                   "2026-01 月 の最終金曜日 → 2026-01-30",
 		"2026-12-31 is Thursday (closed: override 'year-end closure') → after: no open day within 3 days (max shift)": "2026-12-31 は木曜日(休業日: override 'year-end closure') → 後の営業日へ: 3 日以内に営業日なし(最大移動日数)",
 		"day 31 of business month 2026-01 (starts 12-21, named by its end month) → 2026-01-20":                        "業務月 2026-01(12-21 開始、終了月で命名) の31 日 → 2026-01-20",
+		"day 31 of month 2026-02: does not exist (the month has 28 days)":                                             "2026-02 月 の31 日 は存在しない(その月は 28 日まで)",
+		"day 31 of month 2026-06 → 2026-06-30; 2026-06-20 is Saturday (closed) → skip":                                "2026-06 月 の31 日 → 2026-06-30。2026-06-20 は土曜日(休業日) → スキップ",
+		"day 13 of month 2026-01 → 2026-01-13; exclusive with hr/payroll, planned on 2026-01-13":                      "2026-01 月 の13 日 → 2026-01-13。hr/payroll と排他(2026-01-13 に計画済み)",
+		"every 3 months from 2026-01-10 → 2026-10-10; 2026-10-10 is outside the validity period ..2026-09-30":         "2026-01-10 から 3 か月ごと → 2026-10-10。2026-10-10 は有効期間 ..2026-09-30 の外",
 	} {
 		if got := Explanation(ja, in); got != want {
 			t.Errorf("Japanese of %q\n got %q\nwant %q", in, got, want)

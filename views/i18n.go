@@ -24,7 +24,7 @@ func T(ctx context.Context, key string, args ...any) string {
 // catalogs are the message tables, one per area of the GUI (each in its own
 // file: i18n_design.go, i18n_calendar.go, i18n_admin.go, i18n_ops.go).
 var catalogs = []map[string]map[string]string{coreMessages, designMessages, calendarMessages, adminMessages, opsMessages, alertMessages, connectionMessages,
-	forecastMessages, runMessages}
+	forecastMessages, runMessages, auditMessages, explainMessages}
 
 func lookup(lang, key string) (string, bool) {
 	for _, c := range catalogs {

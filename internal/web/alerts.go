@@ -15,6 +15,7 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/alert"
 	"github.com/koyomi-dev/koyomi/internal/alert/email"
 	"github.com/koyomi-dev/koyomi/internal/alert/slack"
+	"github.com/koyomi-dev/koyomi/internal/calendar"
 	"github.com/koyomi-dev/koyomi/internal/fault"
 	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/store"
@@ -22,21 +23,12 @@ import (
 	"github.com/koyomi-dev/koyomi/views/pages"
 )
 
-const alertTimeLayout = "2006-01-02 15:04:05"
-
 func alertPathID(c echo.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, fmt.Errorf("%q is not an id: %w", c.Param("id"), fault.ErrNotFound)
 	}
 	return id, nil
-}
-
-func fmtTime(t *time.Time) string {
-	if t == nil || t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(alertTimeLayout) + " UTC"
 }
 
 func channelTarget(ch alert.Channel) string {
@@ -56,7 +48,8 @@ func channelTarget(ch alert.Channel) string {
 	return ""
 }
 
-func deliveryRows(ds []alert.Delivery) []pages.AlertDeliveryRow {
+func (s *Server) deliveryRows(c echo.Context, ds []alert.Delivery) []pages.AlertDeliveryRow {
+	fmtTime := func(t *time.Time) string { return s.stampPtr(c, t, calendar.StampFull) }
 	rows := make([]pages.AlertDeliveryRow, 0, len(ds))
 	for _, d := range ds {
 		r := pages.AlertDeliveryRow{ID: d.ID, Created: fmtTime(&d.CreatedAt), Channel: d.ChannelName, Rule: d.RuleName, Kind: string(d.Kind),
@@ -87,6 +80,7 @@ func (s *Server) alertsPage(c echo.Context) error {
 		return err
 	}
 	pc := s.langCtx(c)
+	fmtTime := func(t *time.Time) string { return s.stampPtr(c, t, calendar.StampFull) }
 	names := map[int64]string{}
 	var v pages.AlertsView
 	for _, ch := range chs {
@@ -113,7 +107,7 @@ func (s *Server) alertsPage(c echo.Context) error {
 		}
 		v.Rules = append(v.Rules, row)
 	}
-	v.Deliveries = deliveryRows(ds)
+	v.Deliveries = s.deliveryRows(c, ds)
 	return s.render(c, http.StatusOK, pages.Alerts(v))
 }
 
@@ -172,7 +166,7 @@ func (s *Server) alertDeliveriesPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := pages.AlertDeliveriesView{State: string(q.State), Kind: string(q.Kind), Rows: deliveryRows(ds)}
+	v := pages.AlertDeliveriesView{State: string(q.State), Kind: string(q.Kind), Rows: s.deliveryRows(c, ds)}
 	pc := views.WithPage(ctx, s.pageContext(c))
 	for _, st := range alert.DeliveryStates {
 		v.States = append(v.States, pages.AlertOption{Value: string(st), Label: views.T(pc, "alerts.state."+string(st)), Checked: st == q.State})

@@ -55,6 +55,14 @@ func TestAlertPagesAndAPI(t *testing.T) {
 			_, body = c.get("/alerts")
 			require.Contains(t, body, "Test message sent through ops-slack")
 			require.NotContains(t, body, "hooksecret")
+			// Delivery and channel times are on the reader's clock, with its zone.
+			resp, _ = c.post("/account/timezone", url.Values{"time_zone": {"Asia/Tokyo"}})
+			require.Less(t, resp.StatusCode, 400)
+			for _, p := range []string{"/alerts", "/alerts/deliveries?state=sent"} {
+				_, body = c.get(p)
+				require.Regexp(t, `\d{4}-\d\d-\d\d \d\d:\d\d:\d\d JST`, body, p)
+				require.NotRegexp(t, `\d\d:\d\d:\d\d UTC`, body, p)
+			}
 
 			resp, body = c.post("/alerts/rules", url.Values{"name": {"failures"}, "enabled": {"1"}, "channels": {itoa(id)}, "throttle": {"abc"}})
 			require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)

@@ -33,7 +33,7 @@ const englishLeftJS = `(() => {
 
 // Words that stay as they are in the Japanese interface: product, protocol
 // and technology names, and the examples' data.
-var japaneseKeeps = regexp.MustCompile(`^(Koyomi|API|REST|CSV|ICS|csv|ics|YAML|JSON|JST|UTC|UTF-|UTF-8|Shift_JIS|MiB|YYYY|YYYY-MM-DD|KEY|value|HTML|PEM|mrkdwn|syukujitsu|Asia|Tokyo|Slack|SMTP|ECS|EKS|AWS|IAM|Kubernetes|OpenAPI|HTTP|HTTPS|URL|ID|STARTTLS|TLS|AUTH|Bearer|Block|Kit|Webhook|Prometheus|JP[0-9]|AJS[0-9]|KOYOMI_[A-Z_]+|sales|nightly|accounting|month-end-close|hr|payroll-calc|payday-transfer|jp-company|company|admin|extract|load|report|reconcile|balanced|close-books|reopen-period|notify-mismatch|reports|trial-balance|pnl|calc|transfer|db|cpu|cli|manual|every-open-day|month-end|two-days-before-payday|payday|jp|corp|ops)$`)
+var japaneseKeeps = regexp.MustCompile(`^(Koyomi|API|REST|CSV|ICS|csv|ics|YAML|JSON|JST|UTC|UTF-|UTF-8|Shift_JIS|MiB|YYYY|YYYY-MM-DD|KEY|value|HTML|PEM|mrkdwn|syukujitsu|Asia|Tokyo|Slack|SMTP|ECS|EKS|AWS|IAM|ARN|STS|CloudWatch|Kubernetes|OpenAPI|HTTP|HTTPS|URL|ID|STARTTLS|TLS|AUTH|Bearer|Block|Kit|Webhook|Prometheus|JP[0-9]|AJS[0-9]|KOYOMI_[A-Z_]+|sales|nightly|accounting|month-end-close|hr|payroll-calc|payday-transfer|jp-company|company|admin|extract|load|report|reconcile|balanced|close-books|reopen-period|notify-mismatch|reports|trial-balance|pnl|calc|transfer|db|cpu|cli|manual|every-open-day|month-end|two-days-before-payday|payday|jp|corp|ops)$`)
 
 // TestJapaneseLeavesNoEnglish walks the pages in Japanese (chosen on the
 // login page, so that choice must survive the login) and lists every
@@ -45,7 +45,7 @@ func TestJapaneseLeavesNoEnglish(t *testing.T) {
 	require.NoError(t, err)
 	_, err = srv.Ops.Apply(t.Context(), srv.Admin(t), bundle, false)
 	require.NoError(t, err)
-	_, err = srv.Ops.RunNow(t.Context(), srv.Admin(t), ops.RunNowRequest{Jobnet: "accounting/month-end-close"})
+	gen, err := srv.Ops.RunNow(t.Context(), srv.Admin(t), ops.RunNowRequest{Jobnet: "accounting/month-end-close"})
 	require.NoError(t, err)
 
 	ctx := b.NewTab(t)
@@ -61,7 +61,8 @@ func TestJapaneseLeavesNoEnglish(t *testing.T) {
 	require.Equal(t, "ja", lang, "the language chosen on the login page is kept after login")
 
 	pages := []string{"/", "/schedule", "/schedule?view=month", "/jobnets", "/calendars", "/calendars/jp-company",
-		"/calendars/jp-company/import", "/alerts", "/alerts/channels/new", "/alerts/rules/new", "/admin/users", "/account"}
+		"/calendars/jp-company/import", "/alerts", "/alerts/channels/new", "/alerts/rules/new", "/admin/users", "/account",
+		"/admin", "/admin/audit", "/admin/connections", "/runs/" + gen.ID}
 	left := map[string][]string{}
 	for _, p := range pages {
 		require.NoError(t, browser.Navigate(ctx, srv.URL+p))

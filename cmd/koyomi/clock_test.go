@@ -58,3 +58,20 @@ func TestRunStatusLabelsColumnsAndZone(t *testing.T) {
 	require.ErrorIs(t, err, fault.ErrInvalid)
 	require.ErrorContains(t, err, "KOYOMI_TZ")
 }
+
+// `migrate status` prints when each migration was applied with its zone.
+func TestMigrateStatusShowsTheZone(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	cli := func(args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		env := map[string]string{"KOYOMI_DATA_DIR": data, "KOYOMI_TZ": "Asia/Tokyo"}
+		err := run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb)
+		return out.String(), err
+	}
+	out, err := cli("migrate", "up")
+	require.NoError(t, err, out)
+	out, err = cli("migrate", "status")
+	require.NoError(t, err, out)
+	require.Regexp(t, `(?m)^\d+\s+applied\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d JST\s`, out)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/koyomi-dev/koyomi/internal/calendar"
 	"github.com/koyomi-dev/koyomi/internal/store"
 )
 
@@ -43,12 +44,16 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return err
 		}
+		loc, err := cliZone(e)
+		if err != nil {
+			return err
+		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "VERSION\tSTATE\tAPPLIED AT\tFILE")
 		for _, m := range st {
 			state, at := "pending", ""
 			if m.Applied {
-				state, at = "applied", m.AppliedAt.Format("2006-01-02 15:04:05")
+				state, at = "applied", calendar.Stamp(m.AppliedAt, loc, calendar.StampFull)
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", m.Version, state, at, m.Name)
 		}

@@ -224,11 +224,13 @@ func yamlFiles(path string, recursive bool) ([]string, error) {
 		return []string{path}, nil
 	}
 	var files []string
+	skipped := false
 	err = filepath.WalkDir(path, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if e.IsDir() && p != path && (!recursive || strings.HasPrefix(e.Name(), ".")) {
+			skipped = skipped || !strings.HasPrefix(e.Name(), ".")
 			return filepath.SkipDir
 		}
 		if ext := filepath.Ext(p); !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
@@ -238,6 +240,13 @@ func yamlFiles(path string, recursive bool) ([]string, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load definitions from %s: %w", path, err)
+	}
+	if len(files) == 0 {
+		// Applying nothing and saying nothing would look like success.
+		if skipped {
+			return nil, fmt.Errorf("load definitions: %s holds no *.yaml or *.yml file of its own; its subdirectories are read with -R: %w", path, fault.ErrInvalid)
+		}
+		return nil, fmt.Errorf("load definitions: %s holds no *.yaml or *.yml file: %w", path, fault.ErrInvalid)
 	}
 	return files, nil
 }

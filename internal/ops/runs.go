@@ -230,17 +230,24 @@ func (s *Service) attemptHandle(ctx context.Context, u store.UnitRun, n int) (di
 	return dispatch.Handle{}, fmt.Errorf("attempt %d of unit %q: not recorded: %w", n, u.Path, fault.ErrNotFound)
 }
 
-// AttemptLogs is UnitLogs for attempt n of the unit (0: the current one).
-func (s *Service) AttemptLogs(ctx context.Context, runID, unit string, n int, cursor string) (dispatch.LogChunk, error) {
+// attemptLog finds the executor and handle of the log of attempt n of a
+// unit (0: the current one).
+func (s *Service) attemptLog(ctx context.Context, runID, unit string, n int) (dispatch.Executor, dispatch.Handle, error) {
 	u, err := s.unit(ctx, runID, unit)
 	if err != nil {
-		return dispatch.LogChunk{}, err
+		return nil, dispatch.Handle{}, err
 	}
 	h, err := s.attemptHandle(ctx, u, n)
 	if err != nil {
-		return dispatch.LogChunk{}, err
+		return nil, dispatch.Handle{}, err
 	}
 	ex, err := s.logExecutor(unit, h)
+	return ex, h, err
+}
+
+// AttemptLogs is UnitLogs for attempt n of the unit (0: the current one).
+func (s *Service) AttemptLogs(ctx context.Context, runID, unit string, n int, cursor string) (dispatch.LogChunk, error) {
+	ex, h, err := s.attemptLog(ctx, runID, unit, n)
 	if err != nil {
 		return dispatch.LogChunk{}, err
 	}
@@ -260,15 +267,7 @@ const LogTailMax = 256 << 20
 // with Skipped set (dispatch.LogTailer). An executor that cannot read from
 // the end is read through, keeping the end.
 func (s *Service) AttemptLogTail(ctx context.Context, runID, unit string, n int, cursor string, limit int) (dispatch.LogChunk, error) {
-	u, err := s.unit(ctx, runID, unit)
-	if err != nil {
-		return dispatch.LogChunk{}, err
-	}
-	h, err := s.attemptHandle(ctx, u, n)
-	if err != nil {
-		return dispatch.LogChunk{}, err
-	}
-	ex, err := s.logExecutor(unit, h)
+	ex, h, err := s.attemptLog(ctx, runID, unit, n)
 	if err != nil {
 		return dispatch.LogChunk{}, err
 	}

@@ -6,6 +6,12 @@
 // — starts each with `koyomi run now` and reads the recorded start and end
 // times of every job from the database. See docs/bench.md.
 //
+// Before that it runs the same shapes with nothing but fork/exec: this
+// process starts `/bin/sh -c true` for every job as soon as its
+// predecessors have ended, with no limit on parallelism, and records
+// nothing. That row is the floor of this machine at this moment; Koyomi's
+// rows are read against it (the "× floor" column).
+//
 //	go run ./hack/bench [--bin bin/koyomi] [--postgres URL] [--shapes chain-100,wide-500,layered-1000] [--serve-flag=--poll-interval=1s ...]
 package main
 
@@ -148,17 +154,99 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if *pg != "" {
 		dbs = append(dbs, *pg)
 	}
-	fmt.Fprintf(out, "%-10s  %-13s %5s %9s %8s %9s %9s %9s  %s\n", "database", "shape", "jobs", "wall", "jobs/s", "hop p50", "hop p99", "hop max", "(hop: start of the last predecessor → start; wide: generation start → start)")
+	fmt.Fprintln(out, "hop: start of the last predecessor → start (wide: generation start → start) = run (the predecessor's start → its end) + react (its end → start)")
+	fmt.Fprintf(out, "%-10s  %-13s %5s %9s %8s %9s %9s %9s %9s %9s %8s\n", "database", "shape", "jobs", "wall", "jobs/s", "hop p50", "hop p99", "hop max", "run p50", "react p50", "× floor")
+	floors := map[string]result{}
+	for _, s := range sel {
+		r, err := floor(ctx, s)
+		if err != nil {
+			return err
+		}
+		floors[s.name] = r
+		printRow(out, "fork/exec", s.name, r, result{})
+	}
 	for _, db := range dbs {
-		if err := bench(ctx, out, binPath, db, sel, serveFlags, *timeout); err != nil {
+		if err := bench(ctx, out, binPath, db, sel, serveFlags, *timeout, floors); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// printRow prints one row; against a floor it adds the ratio of the
+// figure the shape is about (the hop p50 of chains, the wall time of the
+// others).
+func printRow(out io.Writer, label, shape string, r, floor result) {
+	ratio := ""
+	if floor.jobs > 0 {
+		if strings.HasPrefix(shape, "chain-") {
+			ratio = fmt.Sprintf("%.1f×", float64(r.p50)/float64(floor.p50))
+		} else {
+			ratio = fmt.Sprintf("%.1f×", float64(r.wall)/float64(floor.wall))
+		}
+	}
+	fmt.Fprintf(out, "%-10s  %-13s %5d %9s %8.0f %9s %9s %9s %9s %9s %8s\n", label, shape, r.jobs, r.wall.Round(time.Millisecond),
+		float64(r.jobs)/r.wall.Seconds(), ms(r.p50), ms(r.p99), ms(r.max), ms(r.runP50), ms(r.reactP50), ratio)
+}
+
+// floor runs the shape with fork/exec alone: every job is `/bin/sh -c
+// true`, started by this process as soon as its predecessors have ended.
+func floor(ctx context.Context, s shape) (result, error) {
+	succs := map[string][]string{}
+	waiting := map[string]int{}
+	for _, u := range s.units {
+		waiting[u] = len(s.preds[u])
+		for _, p := range s.preds[u] {
+			succs[p] = append(succs[p], u)
+		}
+	}
+	type ended struct {
+		name       string
+		start, end time.Time
+		err        error
+	}
+	done := make(chan ended)
+	launch := func(name string) {
+		go func() {
+			cmd := exec.CommandContext(ctx, "/bin/sh", "-c", "true")
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			if err := cmd.Start(); err != nil {
+				done <- ended{name: name, err: err}
+				return
+			}
+			start := time.Now()
+			err := cmd.Wait()
+			done <- ended{name: name, start: start, end: time.Now(), err: err}
+		}()
+	}
+	t0 := time.Now()
+	for _, u := range s.units {
+		if waiting[u] == 0 {
+			launch(u)
+		}
+	}
+	times := map[string]ended{}
+	for len(times) < len(s.units) {
+		e := <-done
+		if e.err != nil {
+			return result{}, fmt.Errorf("fork/exec floor of %s: %w", s.name, e.err)
+		}
+		times[e.name] = e
+		for _, n := range succs[e.name] {
+			if waiting[n]--; waiting[n] == 0 {
+				launch(n)
+			}
+		}
+	}
+	span := map[string][2]time.Time{}
+	for n, e := range times {
+		span[n] = [2]time.Time{e.start, e.end}
+	}
+	return figures(s, span, t0), nil
+}
+
 // bench runs the shapes on one database behind one server.
-func bench(ctx context.Context, out io.Writer, bin, dbURL string, sel []shape, serveFlags []string, timeout time.Duration) error {
+func bench(ctx context.Context, out io.Writer, bin, dbURL string, sel []shape, serveFlags []string, timeout time.Duration, floors map[string]result) error {
 	dir, err := os.MkdirTemp("", "koyomi-bench-")
 	if err != nil {
 		return err
@@ -221,16 +309,16 @@ func bench(ctx context.Context, out io.Writer, bin, dbURL string, sel []shape, s
 		if err != nil {
 			return fmt.Errorf("%s on %s: %w\n%s", s.name, label, err, tail(srvOut.String(), 2000))
 		}
-		fmt.Fprintf(out, "%-10s  %-13s %5d %9s %8.0f %9s %9s %9s\n", label, s.name, r.jobs, r.wall.Round(time.Millisecond),
-			float64(r.jobs)/r.wall.Seconds(), ms(r.p50), ms(r.p99), ms(r.max))
+		printRow(out, label, s.name, r, floors[s.name])
 	}
 	return nil
 }
 
 type result struct {
-	jobs          int
-	wall          time.Duration
-	p50, p99, max time.Duration
+	jobs             int
+	wall             time.Duration
+	p50, p99, max    time.Duration
+	runP50, reactP50 time.Duration
 }
 
 // measure waits for the generation to end and computes the figures from
@@ -263,51 +351,68 @@ func measure(ctx context.Context, st *store.Store, id string, s shape, timeout t
 	if !g.State.EndedOK() {
 		return result{}, fmt.Errorf("generation %s ended %s", id, g.State)
 	}
-	by := map[string]store.UnitRun{}
-	var first, last time.Time
+	span := map[string][2]time.Time{}
 	for _, u := range units {
 		if u.StartedAt == nil || u.EndedAt == nil {
 			return result{}, fmt.Errorf("unit %s has no start or end time (state %s)", u.Path, u.State)
 		}
-		by[u.Path] = u
-		if first.IsZero() || u.StartedAt.Before(first) {
-			first = *u.StartedAt
+		span[u.Path] = [2]time.Time{*u.StartedAt, *u.EndedAt}
+	}
+	if len(span) != len(s.units) {
+		return result{}, fmt.Errorf("%d units recorded, want %d", len(span), len(s.units))
+	}
+	var genStart time.Time
+	if g.StartedAt != nil {
+		genStart = *g.StartedAt
+	}
+	return figures(s, span, genStart), nil
+}
+
+// figures computes a result from each job's start and end.
+func figures(s shape, span map[string][2]time.Time, genStart time.Time) result {
+	var first, last time.Time
+	for _, t := range span {
+		if first.IsZero() || t[0].Before(first) {
+			first = t[0]
 		}
-		if u.EndedAt.After(last) {
-			last = *u.EndedAt
+		if t[1].After(last) {
+			last = t[1]
 		}
 	}
-	if len(by) != len(s.units) {
-		return result{}, fmt.Errorf("%d units recorded, want %d", len(by), len(s.units))
-	}
-	var hops []time.Duration
+	var hops, runs, reacts []time.Duration
 	for _, name := range s.units {
-		u := by[name]
 		preds := s.preds[name]
 		if len(preds) == 0 {
-			if len(s.preds) == 0 && g.StartedAt != nil {
-				hops = append(hops, u.StartedAt.Sub(*g.StartedAt))
+			if len(s.preds) == 0 && !genStart.IsZero() {
+				hops = append(hops, span[name][0].Sub(genStart))
 			}
 			continue
 		}
 		// From the start of the last predecessor to start: the
 		// predecessor's run (`true`), noticing its end and dispatching
 		// this job. It does not depend on when the server says a job
-		// ended.
-		var ready time.Time
+		// ended; run and react split it where it does.
+		var ready, readyEnd time.Time
 		for _, p := range preds {
-			if t := *by[p].StartedAt; t.After(ready) {
-				ready = t
+			if t := span[p][0]; t.After(ready) {
+				ready, readyEnd = t, span[p][1]
 			}
 		}
-		hops = append(hops, u.StartedAt.Sub(ready))
+		hops = append(hops, span[name][0].Sub(ready))
+		runs = append(runs, readyEnd.Sub(ready))
+		reacts = append(reacts, span[name][0].Sub(readyEnd))
 	}
 	slices.Sort(hops)
-	r := result{jobs: len(by), wall: last.Sub(first)}
+	slices.Sort(runs)
+	slices.Sort(reacts)
+	r := result{jobs: len(span), wall: last.Sub(first)}
 	if len(hops) > 0 {
 		r.p50, r.p99, r.max = pct(hops, 50), pct(hops, 99), hops[len(hops)-1]
 	}
-	return r, nil
+	if len(runs) > 0 {
+		r.runP50, r.reactP50 = pct(runs, 50), pct(reacts, 50)
+	}
+	return r
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {

@@ -24,34 +24,43 @@ func eachDialect(b *testing.B, fn func(b *testing.B, dialect string)) {
 	}
 }
 
-// BenchmarkChainHop measures one hop of a 200-job chain of noop jobs: from a
-// job's end to its successor's start (p50/p99 over every hop).
+// BenchmarkChainHop measures one hop of a chain: from a job's end to its
+// successor's start (p50/p99 over every hop), 200 noop jobs or 100 local
+// `true` jobs.
 func BenchmarkChainHop(b *testing.B) {
-	eachDialect(b, func(b *testing.B, dialect string) {
-		var hops []time.Duration
-		for i := 0; b.Loop(); i++ {
-			st := storetest.Open(b, dialect, nil)
-			var units []jobnet.Unit
-			var edges []jobnet.Edge
-			for k := range 200 {
-				units = append(units, nop(fmt.Sprintf("j%03d", k)))
-				if k > 0 {
-					edges = append(edges, edge(fmt.Sprintf("j%03d", k-1), fmt.Sprintf("j%03d", k), ""))
+	for _, kind := range []string{"noop", "local"} {
+		b.Run(kind, func(b *testing.B) {
+			eachDialect(b, func(b *testing.B, dialect string) {
+				n, job := 200, nop
+				if kind == "local" {
+					n, job = 100, func(name string) jobnet.Unit { return sh(name, "true") }
 				}
-			}
-			g := submit(b, st, &jobnet.Jobnet{Name: "chain", Folder: "f", Net: jobnet.Net{Units: units, Edges: edges}}, nil)
-			e := newEnv(b, st, time.Second)
-			got, us := e.runUntilEnded(b, g.ID, nil)
-			require.Equal(b, jobrun.GenEndedNormal, got.State)
-			for k := 1; k < 200; k++ {
-				prev, next := us[fmt.Sprintf("j%03d", k-1)], us[fmt.Sprintf("j%03d", k)]
-				hops = append(hops, next.StartedAt.Sub(*prev.EndedAt))
-			}
-		}
-		slices.Sort(hops)
-		b.ReportMetric(float64(hops[len(hops)/2])/1e6, "p50-ms/hop")
-		b.ReportMetric(float64(hops[len(hops)*99/100])/1e6, "p99-ms/hop")
-	})
+				var hops []time.Duration
+				for i := 0; b.Loop(); i++ {
+					st := storetest.Open(b, dialect, nil)
+					var units []jobnet.Unit
+					var edges []jobnet.Edge
+					for k := range n {
+						units = append(units, job(fmt.Sprintf("j%03d", k)))
+						if k > 0 {
+							edges = append(edges, edge(fmt.Sprintf("j%03d", k-1), fmt.Sprintf("j%03d", k), ""))
+						}
+					}
+					g := submit(b, st, &jobnet.Jobnet{Name: "chain", Folder: "f", Net: jobnet.Net{Units: units, Edges: edges}}, nil)
+					e := newEnv(b, st, time.Second)
+					got, us := e.runUntilEnded(b, g.ID, nil)
+					require.Equal(b, jobrun.GenEndedNormal, got.State)
+					for k := 1; k < n; k++ {
+						prev, next := us[fmt.Sprintf("j%03d", k-1)], us[fmt.Sprintf("j%03d", k)]
+						hops = append(hops, next.StartedAt.Sub(*prev.EndedAt))
+					}
+				}
+				slices.Sort(hops)
+				b.ReportMetric(float64(hops[len(hops)/2])/1e6, "p50-ms/hop")
+				b.ReportMetric(float64(hops[len(hops)*99/100])/1e6, "p99-ms/hop")
+			})
+		})
+	}
 }
 
 // BenchmarkFanOut measures completions per second of a generation with one

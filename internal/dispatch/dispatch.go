@@ -142,11 +142,14 @@ type BatchStatuser interface {
 // Notifier is implemented by executors that learn by themselves when an
 // execution changes state (a local job's exit, a pod watch event, a task
 // state change). The runner subscribes once, before the first Start; fn is
-// called with the changed execution's handle ID, must not block, and makes
-// the runner poll that execution at once instead of at its next poll
-// interval. A notification is only a hint: Status stays the truth.
+// called with the changed execution's handle ID and, when the executor
+// knows it, its new status (nil otherwise); it must not block. A
+// notification makes the runner poll that execution at once instead of at
+// its next poll interval, or, with a terminal status, record that status
+// without asking Status again: an executor passes a terminal status only
+// once it is what Status returns from then on.
 type Notifier interface {
-	Subscribe(fn func(handleID string))
+	Subscribe(fn func(handleID string, st *Status))
 }
 
 // ErrUnknownHandle means the executor cannot interpret a handle.

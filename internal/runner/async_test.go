@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -198,6 +199,29 @@ func TestNotifiedEndStartsSuccessorAtOnce(t *testing.T) {
 		require.Equal(t, jobrun.GenEndedNormal, genState(t, st, g.ID))
 		require.Equal(t, 4, gate.executions())
 	})
+}
+
+// TestEndBeforeStartRecorded: jobs that end at once, notified before their
+// start is even recorded, with and without their status in the
+// notification, still make a chain run hop by hop with an hour between
+// polls: the notification waits for the unit to be read with its handle.
+func TestEndBeforeStartRecorded(t *testing.T) {
+	for _, tell := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tell=%v", tell), func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, st *store.Store) {
+				gate := newGate(jobnet.JobNoop)
+				gate.endAtOnce, gate.tell = true, tell
+				r, err := runner.New(runner.Params{Store: st, Executors: dispatch.Registry{jobnet.JobNoop: gate}, Node: "n", PollInterval: time.Hour, Logger: testLogger()})
+				require.NoError(t, err)
+				g := submit(t, st, &jobnet.Jobnet{Name: "quick", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{nop("a"), nop("b"), nop("c"), nop("d")},
+					Edges: []jobnet.Edge{edge("a", "b", ""), edge("b", "c", ""), edge("c", "d", "")}}}, nil)
+				running(t, r)
+				require.Eventually(t, func() bool { return genState(t, st, g.ID).IsTerminal() }, 20*time.Second, 5*time.Millisecond)
+				require.Equal(t, jobrun.GenEndedNormal, genState(t, st, g.ID))
+				require.Equal(t, 4, gate.executions())
+			})
+		})
+	}
 }
 
 // TestEndedAtIsTheExecutorsRecord: a runner that learns of an end late

@@ -205,17 +205,58 @@ func (r *Runner) setInFlight(id int64) {
 	r.mu.Unlock()
 }
 
+// takeTold turns the terminal statuses executors notified (hint) into
+// poll results of the units this node watches with no call out, so that
+// record writes the ends in the same pass without asking the executor
+// again. An end whose alert carries the log's tail is left to a poll: the
+// tail is an executor call.
+func (r *Runner) takeTold(ctx context.Context) {
+	type told struct {
+		handle string
+		u      store.RunUnit
+		st     dispatch.Status
+	}
+	var ts []told
+	r.mu.Lock()
+	for h, st := range r.told {
+		id, ok := r.byHandle[h]
+		if !ok || r.inFlight[id] {
+			continue
+		}
+		ts = append(ts, told{handle: h, u: r.watching[id], st: st})
+	}
+	r.mu.Unlock()
+	var done []pollDone
+	for _, t := range ts {
+		_, _, def, err := r.unitDef(ctx, t.u.GenerationID, t.u.Path)
+		if err != nil || alertsWithLog(endVerdict(def, t.u, t.st).State) {
+			r.mu.Lock()
+			delete(r.told, t.handle)
+			r.mu.Unlock()
+			continue
+		}
+		done = append(done, pollDone{u: t.u, st: t.st})
+	}
+	r.mu.Lock()
+	for _, d := range done {
+		delete(r.told, d.u.Handle.ID)
+		delete(r.hinted, d.u.Handle.ID)
+	}
+	r.polls = append(r.polls, done...)
+	r.mu.Unlock()
+}
+
 // record writes what the executor calls returned since the last pass: the
 // handles of started executions in one transaction (guarded starting →
 // running), start errors, cancel causes, and the ends seen in one
 // transaction. The units become free for the next call only then.
-func (r *Runner) record(ctx context.Context) (int, error) {
+func (r *Runner) record(ctx context.Context) (n int, freed bool, err error) {
 	r.mu.Lock()
 	starts, polls, cancels := r.starts, r.polls, r.cancels
 	r.starts, r.polls, r.cancels = nil, nil, nil
 	r.mu.Unlock()
 	if len(starts)+len(polls)+len(cancels) == 0 {
-		return 0, nil
+		return 0, false, nil
 	}
 	defer func() {
 		r.mu.Lock()
@@ -256,8 +297,8 @@ func (r *Runner) record(ctx context.Context) (int, error) {
 		errs = append(errs, err)
 	}
 	for i, st := range ok {
-		r.pollNow(st.UnitID)
 		d := okStarts[i]
+		r.pollAfterStart(st.UnitID, d.h, r.p.Now())
 		if err != nil || conflicts[i] != nil {
 			delete(r.evals, d.u.GenerationID)
 		} else if u := r.evalUnit(d.u.GenerationID, d.u.Path); u != nil {
@@ -337,7 +378,9 @@ func (r *Runner) record(ctx context.Context) (int, error) {
 			}
 		}
 	}
-	return len(starts) + len(polls) + len(cancels), errors.Join(errs...)
+	// Ends free pool slots; failed starts may be retried.
+	freed = len(ends) > 0 || len(ok) < len(starts)
+	return len(starts) + len(polls) + len(cancels), freed, errors.Join(errs...)
 }
 
 // startFailed records a Start that returned an error: a permanent one (or
@@ -407,6 +450,24 @@ func (r *Runner) pollNow(id int64) {
 	delete(r.nextPoll, id)
 	r.recheck[id] = true
 	r.mu.Unlock()
+}
+
+// pollAfterStart schedules the first poll of an execution whose start was
+// recorded: at once, unless its executor notifies (dispatch.Notifier),
+// whose notification of an end that came before the start was recorded is
+// kept until the unit is read with its handle; then after the poll
+// interval, like every execution, in case a notification was lost.
+func (r *Runner) pollAfterStart(id int64, h dispatch.Handle, now time.Time) {
+	if ex, err := r.p.Executors.For(jobnet.JobType(h.Executor)); err == nil {
+		if _, ok := ex.(dispatch.Notifier); ok {
+			r.mu.Lock()
+			r.recheck[id] = true
+			r.mu.Unlock()
+			r.pollLater(id, now)
+			return
+		}
+	}
+	r.pollNow(id)
 }
 
 // failStart ends an attempt that could not start: a retry when the job's
@@ -533,7 +594,7 @@ func (r *Runner) watch(ctx context.Context, full bool) (int, error) {
 		in.InFlight = r.inFlight[u.ID]
 		in.NextPoll, in.Polled = r.nextPoll[u.ID]
 		if u.Handle != nil {
-			in.Hinted = r.hinted[u.Handle.ID]
+			_, in.Hinted = r.hinted[u.Handle.ID]
 		}
 		r.mu.Unlock()
 		d := decideWatch(in, now)
@@ -564,7 +625,16 @@ func (r *Runner) watch(ctx context.Context, full bool) (int, error) {
 			r.cancel(ctx, ex, u, d.Cause)
 		case actPoll:
 			r.mu.Lock()
+			st, told := r.told[u.Handle.ID]
 			delete(r.hinted, u.Handle.ID)
+			delete(r.told, u.Handle.ID)
+			if told && !alertsWithLog(endVerdict(def, u, st).State) {
+				// The executor told how it ended: record that, no call.
+				r.polls = append(r.polls, pollDone{u: u, st: st})
+				r.mu.Unlock()
+				r.wakeLoop()
+				continue
+			}
 			r.mu.Unlock()
 			k := watchLane(*u.Handle)
 			gr := due[k]
@@ -643,13 +713,7 @@ func (r *Runner) watchCandidates(ctx context.Context, full bool, now time.Time) 
 				delete(r.nextPoll, id)
 			}
 		}
-		// Hints about executions this node does not watch (yet) are
-		// dropped: a start just recorded is polled at once anyway.
-		for h := range r.hinted {
-			if _, ok := r.byHandle[h]; !ok {
-				delete(r.hinted, h)
-			}
-		}
+		r.dropStaleHints(now)
 		r.mu.Unlock()
 		return units, nil
 	}
@@ -670,10 +734,27 @@ func (r *Runner) watchCandidates(ctx context.Context, full bool, now time.Time) 
 		restore()
 		return nil, err
 	}
+	// A re-read unit keeps its next poll time (pollNow is what asks for
+	// a poll at once).
+	r.mu.Lock()
+	polls := make(map[int64]time.Time, len(ids))
+	for _, id := range ids {
+		if at, ok := r.nextPoll[id]; ok {
+			polls[id] = at
+		}
+	}
+	r.mu.Unlock()
 	for _, id := range ids {
 		drop(id)
 	}
 	cand := map[int64]bool{}
+	r.mu.Lock()
+	for _, u := range fresh {
+		if at, ok := polls[u.ID]; ok {
+			r.nextPoll[u.ID] = at
+		}
+	}
+	r.mu.Unlock()
 	for _, u := range fresh {
 		put(u)
 		cand[u.ID] = true
@@ -686,10 +767,9 @@ func (r *Runner) watchCandidates(ctx context.Context, full bool, now time.Time) 
 	for h := range r.hinted {
 		if id, ok := r.byHandle[h]; ok {
 			cand[id] = true
-		} else {
-			delete(r.hinted, h)
 		}
 	}
+	r.dropStaleHints(now)
 	for id, at := range r.nextPoll {
 		if !now.Before(at) {
 			cand[id] = true
@@ -709,6 +789,19 @@ func (r *Runner) watchCandidates(ctx context.Context, full bool, now time.Time) 
 	}
 	slices.SortFunc(out, func(a, b store.RunUnit) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// dropStaleHints forgets the notifications about executions this node has
+// not watched for a poll interval (another node's, or ended). One about an
+// execution whose start is not recorded yet (a job that ended at once) is
+// kept until its unit is read with its handle. Called with r.mu held.
+func (r *Runner) dropStaleHints(now time.Time) {
+	for h, at := range r.hinted {
+		if _, ok := r.byHandle[h]; !ok && now.Sub(at) > r.p.PollInterval {
+			delete(r.hinted, h)
+			delete(r.told, h)
+		}
+	}
 }
 
 // unwatch forgets a unit that is no longer this node's to watch (it ended,

@@ -19,6 +19,15 @@ const evalRounds = 8
 // evaluateDirty evaluates the generations marked dirty.
 func (r *Runner) evaluateDirty(ctx context.Context) (int, error) {
 	r.mu.Lock()
+	if r.othersWrote {
+		// The states kept may miss another runner's writes: read them
+		// again and evaluate every generation they were kept for.
+		r.othersWrote = false
+		for id := range r.evals {
+			r.dirty[id] = true
+		}
+		clear(r.evals)
+	}
 	ids := make([]string, 0, len(r.dirty))
 	for id := range r.dirty {
 		ids = append(ids, id)

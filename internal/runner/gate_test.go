@@ -19,12 +19,16 @@ import (
 type gateExec struct {
 	typ   jobnet.JobType
 	quiet bool
+	// endAtOnce ends every execution with code 0 inside Start, notified
+	// before Start returns (a job that ends at once); tell puts the
+	// status in the notifications.
+	endAtOnce, tell bool
 
 	mu      sync.Mutex
 	runs    map[string]*gateRun // by key
 	byUnit  map[string]string   // unit path → latest key
 	starts  map[string]int      // Start calls per key
-	subs    []func(string)
+	subs    []func(string, *dispatch.Status)
 	hold    chan struct{} // non-nil: Start blocks until closed
 	holding chan string   // receives the key of each held Start
 }
@@ -46,7 +50,7 @@ func newGate(typ jobnet.JobType) *gateExec {
 
 func (g *gateExec) Type() jobnet.JobType { return g.typ }
 
-func (g *gateExec) Subscribe(fn func(string)) {
+func (g *gateExec) Subscribe(fn func(string, *dispatch.Status)) {
 	g.mu.Lock()
 	g.subs = append(g.subs, fn)
 	g.mu.Unlock()
@@ -84,9 +88,13 @@ func (g *gateExec) Start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 		}
 	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	if _, ok := g.runs[req.Key]; !ok {
 		g.runs[req.Key] = &gateRun{started: time.Now()}
+	}
+	atOnce := g.endAtOnce
+	g.mu.Unlock()
+	if atOnce {
+		g.finishKey(req.Key, 0)
 	}
 	return dispatch.Handle{Executor: string(g.typ), ID: req.Key}, nil
 }
@@ -132,12 +140,16 @@ func (g *gateExec) finishKey(key string, code int) (time.Time, bool) {
 	}
 	r.ended, r.code = time.Now().Truncate(time.Millisecond), code
 	at := r.ended
-	subs := append([]func(string){}, g.subs...)
+	subs := append([]func(string, *dispatch.Status){}, g.subs...)
 	quiet := g.quiet
+	var st *dispatch.Status
+	if g.tell {
+		st = &dispatch.Status{State: dispatch.StateExited, ExitCode: &code, StartedAt: r.started, EndedAt: r.ended}
+	}
 	g.mu.Unlock()
 	if !quiet {
 		for _, fn := range subs {
-			fn(key)
+			fn(key, st)
 		}
 	}
 	return at, true

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -101,9 +102,11 @@ type Runner struct {
 	wake      time.Time
 	attached  bool
 	// inFlight holds the units with an executor call out; hinted the
-	// handle ids executors notified (dispatch.Notifier).
+	// handle ids executors notified (dispatch.Notifier) with when, told the
+	// terminal statuses they notified with.
 	inFlight map[int64]bool
-	hinted   map[string]bool
+	hinted   map[string]time.Time
+	told     map[string]dispatch.Status
 	// full asks the next pass of Run to read everything again (an operator
 	// or another process changed something); lastFull is the last one.
 	full     bool
@@ -111,6 +114,10 @@ type Runner struct {
 	// claimMore: the last claim took a full batch, or another replica
 	// queued units; the next pass claims even if nothing else changed.
 	claimMore bool
+	// othersWrote: another runner changed unit states since the last
+	// evaluation (store.UnitsChangedBy); origin names this runner's writes.
+	othersWrote bool
+	origin      string
 
 	// The pass's own view of what it watches and evaluates (touched by the
 	// pass only; see incremental passes in the package doc).
@@ -186,8 +193,11 @@ func New(p Params) (*Runner, error) {
 	p.BaseURL = strings.TrimRight(p.BaseURL, "/")
 	r := &Runner{p: p, notify: make(chan struct{}, 1), lanes: newLanes(p.DispatchWorkers), graphs: map[versionKey]*compiled{},
 		gens: map[string]store.Generation{}, dirty: map[string]bool{}, nextPoll: map[int64]time.Time{},
-		inFlight: map[int64]bool{}, hinted: map[string]bool{}, watching: map[int64]store.RunUnit{}, byHandle: map[string]int64{},
+		inFlight: map[int64]bool{}, hinted: map[string]time.Time{}, told: map[string]dispatch.Status{}, watching: map[int64]store.RunUnit{}, byHandle: map[string]int64{},
 		recheck: map[int64]bool{}, wakeAt: map[int64]time.Time{}, evals: map[string]*evalState{}}
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	r.origin = fmt.Sprintf("%s/%d/%x", p.Node, os.Getpid(), nonce)
 	for _, ex := range p.Executors {
 		if n, ok := ex.(dispatch.Notifier); ok {
 			n.Subscribe(r.hint)
@@ -197,10 +207,14 @@ func New(p Params) (*Runner, error) {
 }
 
 // hint is the runner's dispatch.Notifier callback: the execution with
-// handle id changed, so it is polled in the next pass, which starts at once.
-func (r *Runner) hint(handleID string) {
+// handle id changed, so it is polled in the next pass, which starts at once;
+// a terminal status it was told is recorded without a poll (takeTold).
+func (r *Runner) hint(handleID string, st *dispatch.Status) {
 	r.mu.Lock()
-	r.hinted[handleID] = true
+	r.hinted[handleID] = r.p.Now()
+	if st != nil && st.State.IsTerminal() {
+		r.told[handleID] = *st
+	}
 	r.mu.Unlock()
 	r.wakeLoop()
 }
@@ -211,6 +225,16 @@ func (r *Runner) hint(handleID string) {
 func (r *Runner) Notify() {
 	r.mu.Lock()
 	r.full = true
+	r.mu.Unlock()
+	r.wakeLoop()
+}
+
+// othersChanged is told that another runner changed unit states: the unit
+// states kept for evaluation may be stale, so the next pass drops them and
+// evaluates their generations again from the database.
+func (r *Runner) othersChanged() {
+	r.mu.Lock()
+	r.othersWrote = true
 	r.mu.Unlock()
 	r.wakeLoop()
 }
@@ -247,6 +271,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	go func() {
 		defer close(listening)
 		_ = r.p.Store.ListenRunners(lctx, func(what string) {
+			if origin, ok := store.UnitsChangedBy(what); ok {
+				if origin != r.origin {
+					r.othersChanged()
+				}
+				return
+			}
 			if what == store.NotifyQueued {
 				r.notifyQueued()
 				return
@@ -303,6 +333,7 @@ func (r *Runner) Pass(ctx context.Context) (bool, error) {
 
 // pass does one round of work, full or incremental.
 func (r *Runner) pass(ctx context.Context, full bool) (bool, error) {
+	ctx = store.WithOrigin(ctx, r.origin)
 	now := r.p.Now()
 	r.mu.Lock()
 	// A retry time or backoff that came may have made units claimable.
@@ -333,19 +364,25 @@ func (r *Runner) pass(ctx context.Context, full bool) (bool, error) {
 			r.lastSweep = now
 		}
 	}
-	n, err := r.record(ctx)
-	changed = changed || n > 0
+	r.takeTold(ctx)
+	n, freed, err := r.record(ctx)
 	errs = append(errs, err)
+	// Units become claimable when an evaluation queued them, a unit ended
+	// (pool slots and max_concurrent_jobs free up), a start failed (its
+	// retry), the watch or the generations' starts changed something,
+	// another replica queued them or a retry time came (full passes); a
+	// pass that only recorded starts or polls made nothing claimable.
+	claim = claim || changed || freed
+	changed = changed || n > 0
 	n, err = r.watch(ctx, full)
 	changed = changed || n > 0
+	claim = claim || n > 0
 	errs = append(errs, err)
 	n, err = r.evaluateDirty(ctx)
 	changed = changed || n > 0
+	claim = claim || n > 0
 	errs = append(errs, err)
-	// Units become claimable when an evaluation queued them, a unit ended
-	// (pool slots and max_concurrent_jobs free up), another replica queued
-	// them or a retry time came (full passes).
-	if claim || changed {
+	if claim {
 		n, err = r.claimAndDispatch(ctx)
 		changed = changed || n > 0
 		errs = append(errs, err)

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -22,7 +23,57 @@ const (
 	NotifyChanged = ""
 	// NotifyQueued: an evaluation queued units; a runner claims them.
 	NotifyQueued = "queued"
+	// notifyUnits (followed by the writer's origin, WithOrigin): a runner
+	// changed unit states; what other runners keep in memory about them
+	// is stale (UnitsChangedBy).
+	notifyUnits = "units "
 )
+
+type originKey struct{}
+
+// WithOrigin names the runner whose writes ctx carries, so that the
+// notifications of its unit changes (UnitsChangedBy) can be told apart from
+// other runners'.
+func WithOrigin(ctx context.Context, origin string) context.Context {
+	return context.WithValue(ctx, originKey{}, origin)
+}
+
+// UnitsChangedBy reports whether a runner notification (ListenRunners)
+// says that unit states were changed, and by which origin (WithOrigin; ""
+// when the writer named none).
+func UnitsChangedBy(what string) (origin string, ok bool) {
+	return strings.CutPrefix(what, notifyUnits)
+}
+
+// notifyUnitsChanged, inside the transaction of a write that changed unit
+// states, tells the runners of every replica once it commits (PostgreSQL
+// NOTIFY). On SQLite unitsCommitted tells the runners of this process.
+func notifyUnitsChanged(ctx context.Context, tx *gorm.DB) error {
+	if tx.Dialector.Name() != DialectPostgres {
+		return nil
+	}
+	origin, _ := ctx.Value(originKey{}).(string)
+	return notifyRunners(tx, notifyUnits+origin)
+}
+
+// unitsCommitted, after a write that changed unit states committed, tells
+// the runners of this process listening on SQLite (on PostgreSQL
+// notifyUnitsChanged did).
+func (s *Store) unitsCommitted(ctx context.Context) {
+	if s.dialect == DialectPostgres {
+		return
+	}
+	origin, _ := ctx.Value(originKey{}).(string)
+	s.localMu.Lock()
+	fns := make([]func(string), 0, len(s.local))
+	for fn := range s.local {
+		fns = append(fns, *fn)
+	}
+	s.localMu.Unlock()
+	for _, fn := range fns {
+		fn(notifyUnits + origin)
+	}
+}
 
 // notifyRunners, inside a transaction, wakes the runners of every replica
 // when it commits (PostgreSQL NOTIFY): there may be work for them (what:
@@ -41,9 +92,21 @@ func notifyRunners(tx *gorm.DB, what string) error {
 // (notifyRunners) commits, in any process, until ctx ends; wake must not
 // block. It holds one connection of the pool, and reconnects after a lost
 // connection, calling wake(NotifyChanged) then too since notifications may
-// have been missed. On SQLite it returns nil at once.
+// have been missed. On SQLite, where one process owns the database, only
+// the unit changes of this process's runners are told (UnitsChangedBy),
+// until ctx ends.
 func (s *Store) ListenRunners(ctx context.Context, wake func(what string)) error {
 	if s.dialect != DialectPostgres {
+		s.localMu.Lock()
+		if s.local == nil {
+			s.local = map[*func(string)]struct{}{}
+		}
+		s.local[&wake] = struct{}{}
+		s.localMu.Unlock()
+		<-ctx.Done()
+		s.localMu.Lock()
+		delete(s.local, &wake)
+		s.localMu.Unlock()
 		return nil
 	}
 	for {

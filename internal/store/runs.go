@@ -184,7 +184,7 @@ type StepApply struct {
 func (s *Store) ApplyStep(ctx context.Context, a StepApply) error {
 	now := a.Now.UTC()
 	stamp := s.now()
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var rec generationRecord
 		if err := s.lockForUpdate(tx.Select("id", "state").Where("id = ?", a.GenID), false).Take(&rec).Error; err != nil {
 			return translate(err, fmt.Sprintf("generation %q", a.GenID))
@@ -225,6 +225,9 @@ func (s *Store) ApplyStep(ctx context.Context, a StepApply) error {
 				}
 			}
 		}
+		if err := notifyUnitsChanged(ctx, tx); err != nil {
+			return err
+		}
 		if a.Step.Gen != "" && a.Step.Gen != a.GenFrom && a.Step.Gen.IsTerminal() {
 			if _, err := jobrun.TransitionGen(a.GenID, a.GenFrom, a.Step.Gen, jobrun.CauseEvaluate); err != nil {
 				return err
@@ -240,6 +243,10 @@ func (s *Store) ApplyStep(ctx context.Context, a StepApply) error {
 		}
 		return enqueueEvents(tx, stamp, a.Events)
 	})
+	if err == nil {
+		s.unitsCommitted(ctx)
+	}
+	return err
 }
 
 // applyGrouped applies changes of one kind grouped by their from state.
@@ -625,7 +632,7 @@ type UnitEnd struct {
 func (s *Store) MarkEnded(ctx context.Context, e UnitEnd) error {
 	cols := map[string]any{"state": string(e.State), "exit_code": e.ExitCode, "reason": e.Reason, "ended_at": e.EndedAt.UTC(),
 		"claim_expires": nil, "kill_requested": false, "started_at": gorm.Expr("COALESCE(started_at, ?)", e.EndedAt.UTC())}
-	return s.guardedUnit(ctx, e.UnitID, e.From, "end unit", cols, e.Events)
+	return s.guardedUnitNotify(ctx, e.UnitID, e.From, "end unit", cols, e.Events, true)
 }
 
 // MarkEndedAll ends several units in one transaction, each guarded by its
@@ -658,21 +665,22 @@ func (s *Store) MarkEndedAll(ctx context.Context, ends []UnitEnd) (conflicts []e
 				return err
 			}
 		}
-		return nil
+		return notifyUnitsChanged(ctx, tx)
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.unitsCommitted(ctx)
 	return conflicts, nil
 }
 
 // MarkRetry sends a unit whose attempt ended with a retried outcome back to
 // waiting until notBefore, without passing through an end state.
 func (s *Store) MarkRetry(ctx context.Context, unitID int64, from jobrun.JobState, notBefore time.Time, exitCode *int, reason string, events []alert.Event) error {
-	return s.guardedUnit(ctx, unitID, from, "retry unit", map[string]any{
+	return s.guardedUnitNotify(ctx, unitID, from, "retry unit", map[string]any{
 		"state": string(jobrun.StateWaiting), "not_before": notBefore.UTC(), "exit_code": exitCode, "reason": reason,
 		"claimed_by": "", "claim_expires": nil, "kill_requested": false, "cancel_cause": "",
-	}, events)
+	}, events, true)
 }
 
 // SetCancelCause records that the runner cancelled a unit's execution and why.
@@ -724,6 +732,13 @@ func (s *Store) SetGenerationFlags(ctx context.Context, genID string, startDelay
 }
 
 func (s *Store) guardedUnit(ctx context.Context, unitID int64, from jobrun.JobState, what string, cols map[string]any, events []alert.Event) error {
+	return s.guardedUnitNotify(ctx, unitID, from, what, cols, events, false)
+}
+
+// guardedUnitNotify is guardedUnit that, with notify, tells the runners
+// that a unit state changed (a change their evaluations depend on: an end,
+// a retry).
+func (s *Store) guardedUnitNotify(ctx context.Context, unitID int64, from jobrun.JobState, what string, cols map[string]any, events []alert.Event, notify bool) error {
 	cols["updated_at"] = s.now()
 	update := func(tx *gorm.DB) error {
 		res := tx.Model(&unitRunRecord{}).Where("id = ? AND state = ?", unitID, from).Updates(cols)
@@ -733,12 +748,23 @@ func (s *Store) guardedUnit(ctx context.Context, unitID int64, from jobrun.JobSt
 		if res.RowsAffected != 1 {
 			return conflictf("%s: unit %d is no longer %s", what, unitID, from)
 		}
+		if notify {
+			if err := notifyUnitsChanged(ctx, tx); err != nil {
+				return err
+			}
+		}
 		return enqueueEvents(tx, s.now(), events)
 	}
-	if len(events) == 0 {
-		return update(s.db.WithContext(ctx))
+	var err error
+	if len(events) == 0 && !(notify && s.dialect == DialectPostgres) {
+		err = update(s.db.WithContext(ctx))
+	} else {
+		err = s.tx(ctx, update)
 	}
-	return s.tx(ctx, update)
+	if err == nil && notify {
+		s.unitsCommitted(ctx)
+	}
+	return err
 }
 
 // ActiveUnits returns the starting and running units this node watches. It

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -56,6 +57,10 @@ type Store struct {
 	location string
 	now      func() time.Time
 	lockFile *os.File
+	// local are the runners of this process listening on SQLite
+	// (ListenRunners), told of unit changes after commit.
+	localMu sync.Mutex
+	local   map[*func(string)]struct{}
 	// installation caches InstallationID.
 	installation atomic.Value
 	// fileInfo is the embedded database file as opened.

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/koyomi-dev/koyomi/internal/dispatch"
 )
 
 // client is one connection to the supervisor.
@@ -74,7 +76,7 @@ func (c *client) send(m message) error {
 }
 
 // read delivers replies and end notifications until the connection breaks.
-func (c *client) read(r *bufio.Reader, ended func(string)) {
+func (c *client) read(r *bufio.Reader, ended func(string, *exitRecord)) {
 	for {
 		line, err := r.ReadBytes('\n')
 		if err != nil {
@@ -85,7 +87,7 @@ func (c *client) read(r *bufio.Reader, ended func(string)) {
 			break
 		}
 		if m.Ended != "" {
-			ended(m.Ended)
+			ended(m.Ended, m.Exit)
 		}
 		if m.Re != 0 {
 			c.mu.Lock()
@@ -302,10 +304,11 @@ func (e *Executor) spawn(ctx context.Context) error {
 }
 
 // Subscribe registers fn to be called with the handle ID of every local
-// execution whose outcome the supervisor has recorded. It connects to a
-// supervisor already running, so that jobs adopted after a restart are
-// reported too; a later Start connects otherwise.
-func (e *Executor) Subscribe(fn func(handleID string)) {
+// execution whose outcome the supervisor has recorded, and that outcome
+// (dispatch.Notifier). It connects to a supervisor already running, so that
+// jobs adopted after a restart are reported too; a later Start connects
+// otherwise.
+func (e *Executor) Subscribe(fn func(handleID string, st *dispatch.Status)) {
 	e.mu.Lock()
 	e.subs = append(e.subs, fn)
 	e.mu.Unlock()
@@ -316,12 +319,17 @@ func (e *Executor) Subscribe(fn func(handleID string)) {
 	}()
 }
 
-func (e *Executor) ended(key string) {
+func (e *Executor) ended(key string, rec *exitRecord) {
 	e.mu.Lock()
 	subs := e.subs
 	e.mu.Unlock()
+	var st *dispatch.Status
+	if rec != nil {
+		s := exitStatus(*rec)
+		st = &s
+	}
 	for _, fn := range subs {
-		fn(key)
+		fn(key, st)
 	}
 }
 

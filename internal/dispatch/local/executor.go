@@ -69,7 +69,7 @@ type Executor struct {
 	connMu sync.Mutex // serialises connecting and spawning
 	mu     sync.Mutex // guards what follows
 	cl     *client
-	subs   []func(string)
+	subs   []func(string, *dispatch.Status)
 	closed bool
 }
 
@@ -179,52 +179,25 @@ func (e *Executor) Start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 			return dispatch.Handle{}, &dispatch.Permanent{Err: fmt.Errorf("start local job %q: env name %q: %w", req.Unit, k, fault.ErrInvalid)}
 		}
 	}
-	dir := filepath.Join(e.cfg.StateDir, req.Key)
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return dispatch.Handle{}, fmt.Errorf("start local job %q: %w", req.Unit, err)
+	// One that started or ran before is not handed over again (the
+	// supervisor would refuse to run it twice; this spares it the message).
+	if _, err := os.Lstat(filepath.Join(e.cfg.StateDir, req.Key)); err == nil {
+		if rec, ok, _ := readRun(filepath.Join(e.cfg.StateDir, req.Key)); (ok && rec.Supervisor != 0) || legacy(filepath.Join(e.cfg.StateDir, req.Key)) {
+			return e.handle(req.Key), nil
+		}
 	}
-	lock, err := e.lockStart(ctx, dir)
-	if err != nil {
-		return dispatch.Handle{}, fmt.Errorf("start local job %q: %w", req.Unit, err)
-	}
-	defer lock.unlock()
-	// Under the start lock: a supervisor that got as far as recording
-	// itself (or an outcome) owns the execution.
-	if exists(dir, fileSupervisor) || exists(dir, fileExit) {
-		return e.handle(req.Key), nil
-	}
-	sp := spec{Command: req.Job.Local.Command, WorkDir: req.Job.Local.WorkDir, Env: e.jobEnv(req),
+	sp := &spec{Command: req.Job.Local.Command, WorkDir: req.Job.Local.WorkDir, Env: e.jobEnv(req),
 		KeepChildren: req.Job.Local.KeepChildren, LogMax: e.cfg.LogMax}
-	// The request is only read by the supervisor; the supervisor's own
-	// record is what makes the start durable.
-	if err := writeJSONFile(dir, fileRequest, sp, false); err != nil {
-		return dispatch.Handle{}, fmt.Errorf("start local job %q: %w", req.Unit, err)
-	}
-	if err := e.startOn(ctx, req.Key); err != nil {
+	if err := e.startOn(ctx, req.Key, sp); err != nil {
 		return dispatch.Handle{}, fmt.Errorf("start local job %q: %w", req.Unit, err)
 	}
 	return e.handle(req.Key), nil
 }
 
-// lockStart takes the start lock, waiting for a concurrent Start.
-func (e *Executor) lockStart(ctx context.Context, dir string) (*flockFile, error) {
-	for {
-		l, held, err := tryLock(dir, fileStartLock, syscall.LOCK_EX)
-		if err != nil || !held {
-			return l, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for a concurrent start: %w", ctx.Err())
-		case <-time.After(time.Millisecond):
-		}
-	}
-}
-
 // startOn asks the supervisor to start key, connecting (and starting the
 // supervisor) as needed. A connection lost before the reply is retried:
 // the supervisor starts a key once, however often it is asked.
-func (e *Executor) startOn(ctx context.Context, key string) error {
+func (e *Executor) startOn(ctx context.Context, key string, sp *spec) error {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.StartTimeout)
 	defer cancel()
 	var last error
@@ -237,7 +210,7 @@ func (e *Executor) startOn(ctx context.Context, key string) error {
 			last = err
 			continue
 		}
-		rep, err := cl.call(ctx, message{Op: opStart, Key: key})
+		rep, err := cl.call(ctx, message{Op: opStart, Key: key, Spec: sp})
 		if err != nil {
 			last = err
 			e.drop(cl)
@@ -273,59 +246,63 @@ func (e *Executor) Status(ctx context.Context, h dispatch.Handle) (dispatch.Stat
 	if err != nil {
 		return dispatch.Status{}, err
 	}
-	if st, ok, err := readExit(dir); ok || err != nil {
-		return st, err
-	}
-	if !exists(dir, fileSupervisor) {
-		// Start holds the start lock until the supervisor reports.
-		l, held, err := tryLock(dir, fileStartLock, syscall.LOCK_SH)
-		if err != nil {
-			return dispatch.Status{}, fmt.Errorf("local: status of %q: %w", h.ID, err)
-		}
-		l.unlock()
-		if held {
-			return dispatch.Status{State: dispatch.StatePending, Reason: "starting"}, nil
-		}
-		if st, ok, err := readExit(dir); ok || err != nil {
+	for {
+		st, err := status(dir, h.ID)
+		if !errors.Is(err, errRecheck) {
 			return st, err
 		}
-		if exists(dir, fileSupervisor) {
-			return e.Status(ctx, h)
+		if ctx.Err() != nil {
+			return dispatch.Status{}, ctx.Err()
 		}
-		return dispatch.Status{State: dispatch.StateLost, Reason: "the supervisor never started"}, nil
 	}
-	alive, err := supervisorAlive(dir)
-	if err != nil {
-		return dispatch.Status{}, fmt.Errorf("local: status of %q: %w", h.ID, err)
-	}
-	var job jobRecord
-	hasJob, err := readJSON(dir, fileJob, &job)
-	if err != nil {
-		return dispatch.Status{}, fmt.Errorf("local: status of %q: %w", h.ID, err)
-	}
-	if alive {
-		if !hasJob {
-			return dispatch.Status{State: dispatch.StatePending, Reason: "starting"}, nil
-		}
-		return dispatch.Status{State: dispatch.StateRunning, StartedAt: job.StartedAt}, nil
-	}
-	// The supervisor is gone; it writes the exit file before it ends.
-	if st, ok, err := readExit(dir); ok || err != nil {
-		return st, err
-	}
-	reason := "the supervisor ended without recording the job's exit"
-	if hasJob && jobAlive(job) {
-		reason += fmt.Sprintf("; the job (pid %d) still runs", job.PID)
-	}
-	return dispatch.Status{State: dispatch.StateLost, Reason: reason, StartedAt: job.StartedAt}, nil
 }
 
-func readExit(dir string) (dispatch.Status, bool, error) {
-	var rec exitRecord
-	ok, err := readJSON(dir, fileExit, &rec)
-	if err != nil || !ok {
-		return dispatch.Status{}, false, err
+func status(dir, id string) (dispatch.Status, error) {
+	rec, ok, err := readRun(dir)
+	if err != nil {
+		return dispatch.Status{}, fmt.Errorf("local: status of %q: %w", id, err)
 	}
+	if !ok {
+		return legacyStatus(dir, id)
+	}
+	if rec.Exit != nil {
+		return exitStatus(*rec.Exit), nil
+	}
+	held, err := dirLocked(dir)
+	if err != nil {
+		return dispatch.Status{}, fmt.Errorf("local: status of %q: %w", id, err)
+	}
+	if held {
+		if rec.Job == nil {
+			return dispatch.Status{State: dispatch.StatePending, Reason: "starting"}, nil
+		}
+		return dispatch.Status{State: dispatch.StateRunning, StartedAt: rec.Job.StartedAt}, nil
+	}
+	// The supervisor appends the outcome before it lets go of the lock.
+	if rec, _, err = readRun(dir); err != nil {
+		return dispatch.Status{}, fmt.Errorf("local: status of %q: %w", id, err)
+	}
+	if rec.Exit != nil {
+		return exitStatus(*rec.Exit), nil
+	}
+	return lostStatus(rec.Job), nil
+}
+
+// lostStatus is the status of an execution whose supervisor died (kill -9)
+// without recording the outcome.
+func lostStatus(job *jobRecord) dispatch.Status {
+	st := dispatch.Status{State: dispatch.StateLost, Reason: "the supervisor ended without recording the job's exit"}
+	if job != nil {
+		st.StartedAt = job.StartedAt
+		if jobAlive(*job) {
+			st.Reason += fmt.Sprintf("; the job (pid %d) still runs", job.PID)
+		}
+	}
+	return st
+}
+
+// exitStatus is the status an exit record tells.
+func exitStatus(rec exitRecord) dispatch.Status {
 	st := dispatch.Status{
 		State:     dispatch.StateExited,
 		ExitCode:  rec.Code,
@@ -343,7 +320,7 @@ func readExit(dir string) (dispatch.Status, bool, error) {
 		st.State = dispatch.StateLost
 		st.Reason = "the exit record has no exit code"
 	}
-	return st, true, nil
+	return st
 }
 
 // jobAlive reports whether the recorded job process still exists and is the
@@ -367,44 +344,54 @@ func (e *Executor) Cancel(ctx context.Context, h dispatch.Handle, grace time.Dur
 	if err != nil {
 		return err
 	}
-	if exists(dir, fileExit) {
+	rec, ok, err := readRun(dir)
+	if err == nil && !ok {
+		rec, err = legacyRecord(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("local: cancel %q: %w", h.ID, err)
+	}
+	if rec.Exit != nil {
 		return nil
 	}
 	if grace <= 0 {
 		grace = e.cfg.KillGrace
 	}
-	if err := writeJSON(dir, fileCancel, cancelRecord{GraceMS: grace.Milliseconds(), At: time.Now().UTC()}); err != nil {
+	if err := writeJSONFile(dir, fileCancel, cancelRecord{GraceMS: grace.Milliseconds(), At: time.Now().UTC()}, true); err != nil {
 		return fmt.Errorf("local: cancel %q: %w", h.ID, err)
 	}
-	if !exists(dir, fileSupervisor) {
-		return nil // the supervisor reads the marker before it starts the job
+	// Read again after the marker is down: a supervisor that took the
+	// execution meanwhile gets the signal, one that takes it later reads
+	// the marker before it starts the job, and again once it runs.
+	if rec, ok, err = readRun(dir); err == nil && !ok {
+		rec, err = legacyRecord(dir)
 	}
-	alive, err := supervisorAlive(dir)
+	if err != nil {
+		return fmt.Errorf("local: cancel %q: %w", h.ID, err)
+	}
+	if rec.Supervisor == 0 || rec.Exit != nil {
+		return nil
+	}
+	alive, err := dirLocked(dir)
+	if err == nil && !alive && exists(dir, legacyRunLock) {
+		alive, err = legacyLocked(dir, legacyRunLock)
+	}
 	if err != nil {
 		return fmt.Errorf("local: cancel %q: %w", h.ID, err)
 	}
 	if alive {
-		data, err := os.ReadFile(filepath.Join(dir, fileSupervisor))
-		if err != nil {
-			return fmt.Errorf("local: cancel %q: %w", h.ID, err)
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-		if err != nil || pid <= 0 {
-			return fmt.Errorf("local: cancel %q: supervisor pid %q: %w", h.ID, data, fault.ErrInvalid)
-		}
-		if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil && !errors.Is(err, syscall.ESRCH) {
-			return fmt.Errorf("local: cancel %q: signal supervisor %d: %w", h.ID, pid, err)
+		if err := syscall.Kill(rec.Supervisor, syscall.SIGUSR1); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("local: cancel %q: signal supervisor %d: %w", h.ID, rec.Supervisor, err)
 		}
 		return nil
 	}
 	// Lost: the supervisor is gone. Stop an orphaned job directly if it is
 	// provably still the same process.
-	var job jobRecord
-	if ok, _ := readJSON(dir, fileJob, &job); ok && jobAlive(job) {
+	if job := rec.Job; job != nil && jobAlive(*job) {
 		_ = syscall.Kill(-job.PID, syscall.SIGTERM)
 		go func() {
 			time.Sleep(grace)
-			if jobAlive(job) {
+			if jobAlive(*job) {
 				_ = syscall.Kill(-job.PID, syscall.SIGKILL)
 			}
 		}()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,16 +92,52 @@ func newStateDir(t *testing.T) string {
 func killAll(dir string) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if data, err := os.ReadFile(filepath.Join(dir, e.Name(), "supervisor")); err == nil {
-			if pid, err := strconv.Atoi(string(data)); err == nil && pid > 0 {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
+		rec := readRecord(filepath.Join(dir, e.Name()))
+		if rec.Supervisor > 0 {
+			_ = syscall.Kill(rec.Supervisor, syscall.SIGKILL)
 		}
-		var job struct{ PID int }
-		if data, err := os.ReadFile(filepath.Join(dir, e.Name(), "job")); err == nil && json.Unmarshal(data, &job) == nil && job.PID > 0 {
-			_ = syscall.Kill(-job.PID, syscall.SIGKILL)
+		if rec.Job != nil && rec.Job.PID > 0 {
+			_ = syscall.Kill(-rec.Job.PID, syscall.SIGKILL)
 		}
 	}
+}
+
+// record is an execution's run record as the supervisor appended it.
+type record struct {
+	Supervisor int
+	Job        *struct{ PID int }
+	Exit       map[string]any
+}
+
+// readRecord reads the run record of an execution directory (what it holds
+// so far; empty when there is none).
+func readRecord(dir string) record {
+	var rec record
+	data, _ := os.ReadFile(filepath.Join(dir, "run"))
+	for _, l := range strings.SplitAfter(string(data), "\n") {
+		var line record
+		if !strings.HasSuffix(l, "\n") || json.Unmarshal([]byte(l), &line) != nil {
+			continue
+		}
+		if line.Supervisor != 0 {
+			rec.Supervisor = line.Supervisor
+		}
+		if line.Job != nil {
+			rec.Job = line.Job
+		}
+		if line.Exit != nil {
+			rec.Exit = line.Exit
+		}
+	}
+	return rec
+}
+
+// supervisorPID returns the pid of the supervisor that took an execution.
+func supervisorPID(t *testing.T, dir string) string {
+	t.Helper()
+	rec := readRecord(dir)
+	require.NotZero(t, rec.Supervisor, "the run record of %s names its supervisor", dir)
+	return strconv.Itoa(rec.Supervisor)
 }
 
 func newExecutor(t *testing.T, dir string) *local.Executor {
@@ -318,7 +355,7 @@ func TestSupervisorStoppedWithoutCancel(t *testing.T) {
 	ex := newExecutor(t, dir)
 	h := start(t, ex, "stop-1", "sleep 600")
 	dispatchtest.WaitFor(t, ex, h, 20*time.Second, "running", func(st dispatch.Status) bool { return st.State == dispatch.StateRunning })
-	pid, err := strconv.Atoi(readFile(t, filepath.Join(dir, "stop-1", "supervisor")))
+	pid, err := strconv.Atoi(supervisorPID(t, filepath.Join(dir, "stop-1")))
 	require.NoError(t, err)
 	require.NoError(t, syscall.Kill(pid, syscall.SIGTERM))
 	st := dispatchtest.WaitTerminal(t, ex, h, 20*time.Second)
@@ -371,7 +408,7 @@ func TestSupervisorReaped(t *testing.T) {
 	h := start(t, ex, "reap-1", "true")
 	dispatchtest.WaitTerminal(t, ex, h, 20*time.Second)
 	require.NoError(t, ex.Close())
-	pid := readFile(t, filepath.Join(dir, "reap-1", "supervisor"))
+	pid := supervisorPID(t, filepath.Join(dir, "reap-1"))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		_, err := os.Stat("/proc/" + pid)
@@ -439,7 +476,7 @@ func TestSupervisorKilled(t *testing.T) {
 
 	h := start(t, ex, "orphan-1", "sleep 600")
 	dispatchtest.WaitFor(t, ex, h, 20*time.Second, "running", func(st dispatch.Status) bool { return st.State == dispatch.StateRunning })
-	pid, err := strconv.Atoi(readFile(t, filepath.Join(dir, "orphan-1", "supervisor")))
+	pid, err := strconv.Atoi(supervisorPID(t, filepath.Join(dir, "orphan-1")))
 	require.NoError(t, err)
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 	st := dispatchtest.WaitTerminal(t, ex, h, 20*time.Second)
@@ -448,8 +485,8 @@ func TestSupervisorKilled(t *testing.T) {
 	require.Contains(t, st.Reason, "the supervisor ended without recording the job's exit")
 	require.Contains(t, st.Reason, "still runs")
 
-	var job struct{ PID int }
-	require.NoError(t, json.Unmarshal([]byte(readFile(t, filepath.Join(dir, "orphan-1", "job"))), &job))
+	job := readRecord(filepath.Join(dir, "orphan-1")).Job
+	require.NotNil(t, job)
 	require.NoError(t, ex.Cancel(context.Background(), h, 100*time.Millisecond))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -468,7 +505,7 @@ func TestSupervisorKilled(t *testing.T) {
 	done := start(t, ex, "ended-1", "exit 9")
 	st = dispatchtest.WaitTerminal(t, ex, done, 20*time.Second)
 	require.Equal(t, 9, *st.ExitCode)
-	pid, err = strconv.Atoi(readFile(t, filepath.Join(dir, "ended-1", "supervisor")))
+	pid, err = strconv.Atoi(supervisorPID(t, filepath.Join(dir, "ended-1")))
 	require.NoError(t, err)
 	_ = syscall.Kill(pid, syscall.SIGKILL) // already gone, or killed now: the outcome is on disk
 	st, err = ex.Status(context.Background(), done)
@@ -486,7 +523,7 @@ func BenchmarkStartExitTrue(b *testing.B) {
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = ex.Close() })
 	ended := make(chan string, 1)
-	ex.Subscribe(func(id string) { ended <- id })
+	ex.Subscribe(func(id string, _ *dispatch.Status) { ended <- id })
 	ctx := context.Background()
 	// The supervisor starts once per node, not per job.
 	h, err := ex.Start(ctx, dispatchtest.NewRequest("warm", localJob("true", "")))
@@ -522,7 +559,7 @@ func BenchmarkStartParallelTrue(b *testing.B) {
 	b.Cleanup(func() { _ = ex.Close() })
 	var mu sync.Mutex
 	waiting := map[string]chan struct{}{}
-	ex.Subscribe(func(id string) {
+	ex.Subscribe(func(id string, _ *dispatch.Status) {
 		mu.Lock()
 		ch := waiting[id]
 		delete(waiting, id)
@@ -567,7 +604,7 @@ func BenchmarkForkExecTrue(b *testing.B) {
 // subscribe collects the notified handle IDs.
 func subscribe(ex *local.Executor) <-chan string {
 	ch := make(chan string, 100)
-	ex.Subscribe(func(id string) { ch <- id })
+	ex.Subscribe(func(id string, _ *dispatch.Status) { ch <- id })
 	return ch
 }
 
@@ -601,6 +638,8 @@ func TestNotifiesEnd(t *testing.T) {
 	}
 	require.NoError(t, os.WriteFile(gate, nil, 0o600))
 	waitNotified(t, ended, h.ID)
+	// The notification carried the outcome Status reads.
+	ex.Subscribe(func(string, *dispatch.Status) {}) // (a late subscriber is fine)
 	st, err := ex.Status(context.Background(), h)
 	require.NoError(t, err)
 	require.Equal(t, dispatch.StateExited, st.State)
@@ -742,11 +781,11 @@ func TestSupervisorOfAnotherBinaryRetired(t *testing.T) {
 	t.Cleanup(func() { _ = old.Close() })
 	gate := filepath.Join(t.TempDir(), "gate")
 	h := start(t, old, "old-1", "while [ ! -e "+shQuote(gate)+" ]; do sleep 0.02; done; exit 4")
-	oldPID := readFile(t, filepath.Join(dir, "old-1", "supervisor"))
+	oldPID := supervisorPID(t, filepath.Join(dir, "old-1"))
 
 	ex := newExecutor(t, dir)
 	h2 := start(t, ex, "new-1", "exit 6")
-	newPID := readFile(t, filepath.Join(dir, "new-1", "supervisor"))
+	newPID := supervisorPID(t, filepath.Join(dir, "new-1"))
 	require.NotEqual(t, oldPID, newPID)
 	st := dispatchtest.WaitTerminal(t, ex, h2, 20*time.Second)
 	require.Equal(t, 6, *st.ExitCode)
@@ -799,7 +838,7 @@ func TestFanOut(t *testing.T) {
 		st, err := ex.Status(context.Background(), h)
 		require.NoError(t, err)
 		require.Equal(t, i%3, *st.ExitCode)
-		sups[readFile(t, filepath.Join(dir, h.ID, "supervisor"))] = true
+		sups[supervisorPID(t, filepath.Join(dir, h.ID))] = true
 	}
 	require.Len(t, sups, 1, "one supervisor")
 }
@@ -813,13 +852,21 @@ func TestPrune(t *testing.T) {
 	old := start(t, ex, "prune-old", "true")
 	dispatchtest.WaitTerminal(t, ex, old, 20*time.Second)
 	// Age the outcome by rewriting its end time.
-	exitPath := filepath.Join(dir, old.ID, "exit")
-	var rec map[string]any
-	require.NoError(t, json.Unmarshal([]byte(readFile(t, exitPath)), &rec))
-	rec["ended_at"] = time.Now().Add(-48 * time.Hour).UTC().Format(time.RFC3339Nano)
-	data, err := json.Marshal(rec)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(exitPath, data, 0o600))
+	runPath := filepath.Join(dir, old.ID, "run")
+	lines := strings.SplitAfter(readFile(t, runPath), "\n")
+	var aged strings.Builder
+	for _, l := range lines {
+		var line map[string]map[string]any
+		if json.Unmarshal([]byte(l), &line) == nil && line["exit"] != nil {
+			line["exit"]["ended_at"] = time.Now().Add(-48 * time.Hour).UTC().Format(time.RFC3339Nano)
+			data, err := json.Marshal(line)
+			require.NoError(t, err)
+			l = string(data) + "\n"
+		}
+		aged.WriteString(l)
+	}
+	require.Contains(t, aged.String(), `"exit"`)
+	require.NoError(t, os.WriteFile(runPath, []byte(aged.String()), 0o600))
 
 	recent := start(t, ex, "prune-recent", "true")
 	dispatchtest.WaitTerminal(t, ex, recent, 20*time.Second)
@@ -843,4 +890,102 @@ func TestPrune(t *testing.T) {
 	st, err := ex.Status(ctx, running)
 	require.NoError(t, err)
 	require.Equal(t, dispatch.StateRunning, st.State)
+}
+
+// A notification carries the outcome as recorded, the same Status returns.
+func TestNotificationCarriesOutcome(t *testing.T) {
+	dir := newStateDir(t)
+	ex := newExecutor(t, dir)
+	got := make(chan dispatch.Status, 10)
+	ex.Subscribe(func(id string, st *dispatch.Status) {
+		if id == "carry-1" && st != nil {
+			got <- *st
+		}
+	})
+	h := start(t, ex, "carry-1", "echo x; exit 4")
+	var st dispatch.Status
+	select {
+	case st = <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no notification with an outcome")
+	}
+	require.Equal(t, dispatch.StateExited, st.State)
+	require.Equal(t, 4, *st.ExitCode)
+	polled, err := ex.Status(context.Background(), h)
+	require.NoError(t, err)
+	require.Equal(t, polled, st)
+}
+
+// The job's environment (which may hold secrets) is handed to the
+// supervisor over its socket and never written to the state directory.
+func TestEnvironmentNotOnDisk(t *testing.T) {
+	dir := newStateDir(t)
+	ex := newExecutor(t, dir)
+	req := dispatchtest.NewRequest("env-1", localJob("true", ""))
+	req.Env["DB_PASSWORD"] = "s3cr3t-value-on-no-disk"
+	h, err := ex.Start(context.Background(), req)
+	require.NoError(t, err)
+	dispatchtest.WaitTerminal(t, ex, h, 20*time.Second)
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Type()&fs.ModeSocket != 0 {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		require.NotContains(t, string(data), "s3cr3t-value-on-no-disk", "in %s", path)
+		return nil
+	}))
+}
+
+// Executions recorded in the layout of earlier versions (one file per
+// record, lock files) are still read: their outcome, their log, a second
+// Start that must not run them again, and their retention.
+func TestEarlierLayout(t *testing.T) {
+	dir := newStateDir(t)
+	ex := newExecutor(t, dir)
+	ctx := context.Background()
+	mark := filepath.Join(t.TempDir(), "ran")
+	write := func(key, name, content string) {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, key), 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, key, name), []byte(content), 0o600))
+	}
+	ended := time.Now().Add(-time.Hour).UTC()
+	write("old-ended", "supervisor", "999999")
+	write("old-ended", "job", `{"pid":999998,"started_at":"`+ended.Add(-time.Minute).Format(time.RFC3339Nano)+`"}`)
+	write("old-ended", "exit", `{"code":3,"ended_at":"`+ended.Format(time.RFC3339Nano)+`"}`)
+	write("old-ended", "log", "from before\n")
+	write("old-ended", "run.lock", "")
+	h := dispatch.Handle{Executor: "local", ID: "old-ended"}
+	st, err := ex.Status(ctx, h)
+	require.NoError(t, err)
+	require.Equal(t, dispatch.StateExited, st.State)
+	require.Equal(t, 3, *st.ExitCode)
+	require.True(t, st.EndedAt.Equal(ended))
+	out, _ := dispatchtest.ReadLogs(t, ex, h, "", 0)
+	require.Equal(t, "from before\n", string(out))
+	again, err := ex.Start(ctx, dispatchtest.NewRequest("old-ended", localJob("touch "+shQuote(mark), "")))
+	require.NoError(t, err)
+	require.Equal(t, h, again)
+
+	// Its supervisor died (kill -9) without recording the outcome.
+	write("old-lost", "supervisor", "999999")
+	write("old-lost", "run.lock", "")
+	st, err = ex.Status(ctx, dispatch.Handle{Executor: "local", ID: "old-lost"})
+	require.NoError(t, err)
+	require.Equal(t, dispatch.StateLost, st.State)
+	_, err = ex.Start(ctx, dispatchtest.NewRequest("old-lost", localJob("touch "+shQuote(mark), "")))
+	require.NoError(t, err)
+	time.Sleep(100 * time.Millisecond)
+	require.NoFileExists(t, mark, "never run twice")
+
+	n, err := ex.Prune(ctx, time.Now().Add(-2*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 0, n, "ended or untouched within the retention")
+	old := time.Now().Add(-48 * time.Hour)
+	require.NoError(t, os.Chtimes(filepath.Join(dir, "old-lost"), old, old))
+	n, err = ex.Prune(ctx, time.Now().Add(-30*time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
 }

@@ -11,21 +11,23 @@ import (
 // message is one line of the supervisor protocol: newline-delimited JSON
 // over the unix socket <StateDir>/supervisor.sock.
 //
-//	executor → supervisor: {"op":"start","seq":N,"key":K}   start K's request.json
-//	                       {"op":"retire"}                  stop accepting; end when idle
-//	supervisor → executor: {"hello":{"id":…,"pid":…}}       first, on every connection
-//	                       {"re":N,"err":…,"retry":…}       the reply to seq N
-//	                       {"ended":K}                      K's outcome is recorded
+//	executor → supervisor: {"op":"start","seq":N,"key":K,"spec":{…}}  start K once
+//	                       {"op":"retire"}                            stop accepting; end when idle
+//	supervisor → executor: {"hello":{"id":…,"pid":…}}                 first, on every connection
+//	                       {"re":N,"err":…,"retry":…}                 the reply to seq N
+//	                       {"ended":K,"exit":{…}}                     K's outcome, as recorded
 type message struct {
-	Op  string `json:"op,omitempty"`
-	Seq uint64 `json:"seq,omitempty"`
-	Key string `json:"key,omitempty"`
+	Op   string `json:"op,omitempty"`
+	Seq  uint64 `json:"seq,omitempty"`
+	Key  string `json:"key,omitempty"`
+	Spec *spec  `json:"spec,omitempty"`
 
-	Hello *hello `json:"hello,omitempty"`
-	Re    uint64 `json:"re,omitempty"`
-	Err   string `json:"err,omitempty"`
-	Retry bool   `json:"retry,omitempty"`
-	Ended string `json:"ended,omitempty"`
+	Hello *hello      `json:"hello,omitempty"`
+	Re    uint64      `json:"re,omitempty"`
+	Err   string      `json:"err,omitempty"`
+	Retry bool        `json:"retry,omitempty"`
+	Ended string      `json:"ended,omitempty"`
+	Exit  *exitRecord `json:"exit,omitempty"`
 }
 
 // hello identifies the supervisor at the other end of a connection.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/koyomi-dev/koyomi/internal/dispatch"
@@ -47,15 +46,17 @@ func (e *Executor) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 
 // prunable decides whether an execution's directory may go.
 func prunable(dir string, cutoff time.Time) (bool, error) {
-	var rec exitRecord
-	ended, err := readJSON(dir, fileExit, &rec)
+	rec, ok, err := readRun(dir)
+	if err == nil && !ok {
+		rec, err = legacyRecord(dir)
+	}
 	if err != nil {
 		return false, err
 	}
-	if ended && !rec.EndedAt.Before(cutoff) {
+	if rec.Exit != nil && !rec.Exit.EndedAt.Before(cutoff) {
 		return false, nil
 	}
-	if !ended {
+	if rec.Exit == nil {
 		fi, err := os.Stat(dir)
 		if err != nil {
 			return false, err
@@ -63,23 +64,19 @@ func prunable(dir string, cutoff time.Time) (bool, error) {
 		if !fi.ModTime().Before(cutoff) {
 			return false, nil
 		}
-		var job jobRecord
-		if ok, _ := readJSON(dir, fileJob, &job); ok && jobAlive(job) {
+		if rec.Job != nil && jobAlive(*rec.Job) {
 			return false, nil
 		}
 	}
-	for _, name := range []string{fileRunLock, fileStartLock} {
-		if !exists(dir, name) {
-			continue
+	held, err := dirLocked(dir)
+	for _, name := range []string{legacyRunLock, legacyStartLock} {
+		if err != nil || held {
+			break
 		}
-		l, held, err := tryLock(dir, name, syscall.LOCK_SH)
-		if err != nil {
-			return false, err
-		}
-		l.unlock()
-		if held {
-			return false, nil
-		}
+		held, err = legacyLocked(dir, name)
+	}
+	if err != nil || held {
+		return false, err
 	}
 	return true, nil
 }

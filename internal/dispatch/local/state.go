@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,20 +14,29 @@ import (
 	"time"
 )
 
-// Files in an execution's state directory <StateDir>/<key>/.
+// Files in an execution's state directory <StateDir>/<key>/. The
+// supervisor holds an flock on the directory itself while it supervises the
+// execution.
 const (
-	fileRequest    = "request.json" // what to run: command, workdir, env (0600)
-	fileStartLock  = "start.lock"   // flock held by the executor while it hands the request to the supervisor
-	fileRunLock    = "run.lock"     // flock held by the supervisor while it supervises the job
-	fileSupervisor = "supervisor"   // the supervisor's pid, made durable before the job is started
-	fileJob        = "job"          // the job's pid and start time, written once it runs
-	fileLog        = "log"          // the job's stdout and stderr
-	fileLogCut     = "log.cut"      // the byte range left out of the log by the size cap
-	fileCancel     = "cancel"       // marker: Cancel was asked, with the grace period
-	fileExit       = "exit"         // the outcome, written last, atomically and durably
+	fileRun    = "run"     // the execution's record: JSON lines appended by the supervisor (runLine)
+	fileLog    = "log"     // the job's stdout and stderr
+	fileLogCut = "log.cut" // the byte range left out of the log by the size cap
+	fileCancel = "cancel"  // marker: Cancel was asked, with the grace period
 )
 
-// spec is the content of request.json: everything the supervisor needs.
+// Files of executions recorded by earlier versions, read so that their
+// outcomes, logs and retention carry on (see legacy.go).
+const (
+	legacyStartLock  = "start.lock"
+	legacyRunLock    = "run.lock"
+	legacySupervisor = "supervisor"
+	legacyJob        = "job"
+	legacyExit       = "exit"
+)
+
+// spec is what the executor sends with a start: everything the supervisor
+// needs. It is kept in the supervisor's memory only (the environment may
+// hold secrets).
 type spec struct {
 	Command string   `json:"command"`
 	WorkDir string   `json:"workdir,omitempty"`
@@ -38,7 +48,69 @@ type spec struct {
 	LogMax int64 `json:"log_max,omitempty"`
 }
 
-// jobRecord is the content of the job file.
+// runLine is one line of the run record. The supervisor appends, in
+// order: its pid when it takes the execution (durable before the job
+// starts), the job once it runs, and the outcome last (durable before the
+// supervisor lets go of the directory's lock).
+type runLine struct {
+	Supervisor int         `json:"supervisor,omitempty"`
+	Job        *jobRecord  `json:"job,omitempty"`
+	Exit       *exitRecord `json:"exit,omitempty"`
+}
+
+// runRecord is what the run record holds so far.
+type runRecord struct {
+	Supervisor int
+	Job        *jobRecord
+	Exit       *exitRecord
+}
+
+// readRun reads dir's run record; ok is false when there is none. A last
+// line still being written (no newline yet) is not read.
+func readRun(dir string) (rec runRecord, ok bool, err error) {
+	data, err := os.ReadFile(filepath.Join(dir, fileRun))
+	if errors.Is(err, fs.ErrNotExist) {
+		return runRecord{}, false, nil
+	}
+	if err != nil {
+		return runRecord{}, false, fmt.Errorf("read %s: %w", fileRun, err)
+	}
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			break
+		}
+		var l runLine
+		if err := json.Unmarshal(data[:i], &l); err != nil {
+			return runRecord{}, false, fmt.Errorf("read %s: %w", filepath.Join(dir, fileRun), err)
+		}
+		data = data[i+1:]
+		if l.Supervisor != 0 {
+			rec.Supervisor = l.Supervisor
+		}
+		if l.Job != nil {
+			rec.Job = l.Job
+		}
+		if l.Exit != nil {
+			rec.Exit = l.Exit
+		}
+	}
+	return rec, true, nil
+}
+
+// appendLine appends one line to an open run record.
+func appendLine(f *os.File, l runLine) error {
+	data, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(data, '\n')); err != nil {
+		return fmt.Errorf("write %s: %w", fileRun, err)
+	}
+	return nil
+}
+
+// jobRecord is the job line of the run record.
 type jobRecord struct {
 	PID       int       `json:"pid"`
 	StartedAt time.Time `json:"started_at"`
@@ -54,7 +126,7 @@ type cancelRecord struct {
 	At      time.Time `json:"at"`
 }
 
-// exitRecord is the content of the exit file: the outcome.
+// exitRecord is the exit line of the run record: the outcome.
 type exitRecord struct {
 	// Code is the exit code; a death by signal N is 128+N.
 	Code *int `json:"code,omitempty"`
@@ -67,13 +139,6 @@ type exitRecord struct {
 	Cancelled bool      `json:"cancelled,omitempty"`
 	StartedAt time.Time `json:"started_at,omitzero"`
 	EndedAt   time.Time `json:"ended_at"`
-}
-
-// writeAtomic writes data to dir/name through a temporary file, fsync and
-// rename, and syncs the directory, so readers see either nothing or the
-// whole content, even after a host crash.
-func writeAtomic(dir, name string, data []byte) error {
-	return writeFile(dir, name, data, true)
 }
 
 // writeFile writes data to dir/name through a temporary file and rename;
@@ -111,20 +176,6 @@ func writeFile(dir, name string, data []byte, durable bool) error {
 	return nil
 }
 
-// syncFile makes dir/name, its content and its entry durable.
-func syncFile(dir, name string) error {
-	f, err := os.Open(filepath.Join(dir, name))
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", name, err)
-	}
-	err = f.Sync()
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", name, err)
-	}
-	return syncDir(dir)
-}
-
 // syncDir makes the entries of dir durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
@@ -136,10 +187,6 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
-}
-
-func writeJSON(dir, name string, v any) error {
-	return writeJSONFile(dir, name, v, true)
 }
 
 func writeJSONFile(dir, name string, v any, durable bool) error {
@@ -173,13 +220,17 @@ func exists(dir, name string) bool {
 // flockFile is an open lock file.
 type flockFile struct{ f *os.File }
 
-// tryLock takes dir/name with flock(how|LOCK_NB). held reports that another
-// open file holds a conflicting lock.
+// tryLock takes dir/name with flock(how|LOCK_NB), creating the file.
+// held reports that another open file holds a conflicting lock.
 func tryLock(dir, name string, how int) (l *flockFile, held bool, err error) {
 	f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, false, fmt.Errorf("open %s: %w", name, err)
 	}
+	return flock(f, name, how)
+}
+
+func flock(f *os.File, name string, how int) (l *flockFile, held bool, err error) {
 	for {
 		err = syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 		if !errors.Is(err, syscall.EINTR) {
@@ -204,10 +255,20 @@ func (l *flockFile) unlock() {
 	}
 }
 
-// supervisorAlive reports whether a supervisor holds dir's run lock. The
-// probe takes a shared lock, so concurrent probes do not disturb each other.
-func supervisorAlive(dir string) (bool, error) {
-	l, held, err := tryLock(dir, fileRunLock, syscall.LOCK_SH)
+// lockDir takes flock(how|LOCK_NB) on the directory itself. held reports
+// that another open file holds a conflicting lock.
+func lockDir(dir string, how int) (l *flockFile, held bool, err error) {
+	f, err := os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	return flock(f, filepath.Base(dir), how)
+}
+
+// dirLocked reports whether a supervisor holds dir's lock. The probe takes
+// a shared lock, so concurrent probes do not disturb each other.
+func dirLocked(dir string) (bool, error) {
+	l, held, err := lockDir(dir, syscall.LOCK_SH)
 	if err != nil {
 		return false, err
 	}

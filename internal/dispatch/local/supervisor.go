@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/signal"
@@ -111,7 +112,8 @@ type job struct {
 	key, dir  string
 	pid       int
 	spec      spec
-	runLock   *flockFile
+	lock      *flockFile // the execution directory's lock
+	run       *os.File   // the run record, appended to
 	log       *os.File
 	started   time.Time
 	stopping  bool
@@ -288,7 +290,7 @@ func (d *daemon) serve(c net.Conn) {
 		case opStart:
 			go func() {
 				rep := message{Re: m.Seq}
-				if err := d.start(m.Key); err != nil {
+				if err := d.start(m.Key, m.Spec); err != nil {
 					rep.Err = err.Error()
 					rep.Retry = errors.Is(err, errRetired)
 				}
@@ -326,9 +328,12 @@ func (d *daemon) retire() {
 
 // start starts the job of the execution key once: a job that runs, ran or
 // is supervised by another supervisor is left alone.
-func (d *daemon) start(key string) error {
+func (d *daemon) start(key string, sp *spec) error {
 	if err := dispatch.CheckKey(key); err != nil {
 		return err
+	}
+	if sp == nil {
+		return errors.New("the start request holds no job")
 	}
 	for {
 		d.mu.Lock()
@@ -358,49 +363,22 @@ func (d *daemon) start(key string) error {
 		return nil
 	}
 	dir := filepath.Join(d.dir, key)
-	runLock, held, err := tryLock(dir, fileRunLock, syscall.LOCK_EX)
-	if err != nil {
+	lock, run, fresh, err := d.claim(dir)
+	if err != nil || lock == nil {
 		return err
 	}
-	if held || exists(dir, fileSupervisor) || exists(dir, fileExit) {
-		// Another supervisor has it, or it was started before: never
-		// run a job twice.
-		runLock.unlock()
-		return nil
-	}
-	// The record that the job is being started is durable before the job
-	// starts: after a host crash it reads as lost, never as not started.
-	if err := writeFile(dir, fileSupervisor, []byte(strconv.Itoa(os.Getpid())), false); err != nil {
-		runLock.unlock()
-		return err
-	}
-	if err := syncDir(dir); err != nil {
-		runLock.unlock()
-		return err
-	}
-	if err := syncDir(d.dir); err != nil {
-		runLock.unlock()
-		return err
-	}
-
-	var sp spec
-	ok, err := readJSON(dir, fileRequest, &sp)
-	if err == nil && !ok {
-		err = errors.New("request.json is missing")
-	}
-	if err != nil {
-		return d.finishEarly(dir, runLock, exitRecord{FailedToStart: true, Reason: "read the request: " + err.Error()})
-	}
-	if exists(dir, fileCancel) {
-		return d.finishEarly(dir, runLock, exitRecord{Cancelled: true, Reason: "cancelled before the job started"})
+	if !fresh && exists(dir, fileCancel) {
+		return d.finishEarly(key, lock, run, exitRecord{Cancelled: true, Reason: "cancelled before the job started"})
 	}
 	logf, err := os.OpenFile(filepath.Join(dir, fileLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
-		return d.finishEarly(dir, runLock, exitRecord{FailedToStart: true, Reason: "open the log: " + err.Error()})
+		return d.finishEarly(key, lock, run, exitRecord{FailedToStart: true, Reason: "open the log: " + err.Error()})
 	}
-	j := &job{key: key, dir: dir, spec: sp, runLock: runLock, log: logf}
-	if _, err := readJSON(dir, fileLogCut, &j.cut); err != nil {
-		d.logf("%s: %v", key, err)
+	j := &job{key: key, dir: dir, spec: *sp, lock: lock, run: run, log: logf}
+	if !fresh {
+		if _, err := readJSON(dir, fileLogCut, &j.cut); err != nil {
+			d.logf("%s: %v", key, err)
+		}
 	}
 	attr := &syscall.ProcAttr{
 		Dir:   sp.WorkDir,
@@ -425,16 +403,17 @@ func (d *daemon) start(key string) error {
 				reason = fmt.Sprintf("workdir %q: %v", sp.WorkDir, serr)
 			}
 		}
-		return d.finishEarly(dir, runLock, exitRecord{FailedToStart: true, Reason: reason})
+		return d.finishEarly(key, lock, run, exitRecord{FailedToStart: true, Reason: reason})
 	}
 	j.pid = pid
 	j.started = started
 	d.jobs[pid] = j
 	d.byKey[key] = j
-	d.mu.Unlock()
-	if err := writeJSONFile(dir, fileJob, jobRecord{PID: pid, StartedAt: j.started, ProcStart: procStart(pid)}, false); err != nil {
+	// The job line goes in before the reaper can append the exit line.
+	if err := appendLine(run, runLine{Job: &jobRecord{PID: pid, StartedAt: started, ProcStart: procStart(pid)}}); err != nil {
 		d.logf("%s: %v", key, err)
 	}
+	d.mu.Unlock()
 	// A cancel marker written after the check above and before the job
 	// was registered has found no job to stop (see checkCancels).
 	var c cancelRecord
@@ -444,11 +423,63 @@ func (d *daemon) start(key string) error {
 	return nil
 }
 
+// claim takes the execution directory dir for a start: it creates it (or
+// takes an existing one that no start has taken: a Cancel before the start
+// made it), locks it, and makes its run record, with this supervisor's
+// pid, durable before the job can start: after a host crash the execution
+// reads as lost, never as not started, so it is never run twice. A nil
+// lock means the execution started before (or another supervisor has it):
+// nothing is to be done. fresh tells that the directory was created here.
+func (d *daemon) claim(dir string) (lock *flockFile, run *os.File, fresh bool, err error) {
+	err = os.Mkdir(dir, 0o700)
+	fresh = err == nil
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, nil, false, err
+	}
+	lock, held, err := lockDir(dir, syscall.LOCK_EX)
+	if err != nil || held {
+		return nil, nil, false, err
+	}
+	if !fresh && (exists(dir, fileRun) || legacy(dir)) {
+		lock.unlock()
+		return nil, nil, false, nil
+	}
+	if !fresh {
+		// An earlier version's supervisor supervises under run.lock.
+		if held, err := legacyLocked(dir, legacyRunLock); err != nil || held {
+			lock.unlock()
+			return nil, nil, false, err
+		}
+	}
+	run, err = os.OpenFile(filepath.Join(dir, fileRun), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		lock.unlock()
+		return nil, nil, false, err
+	}
+	fail := func(err error) (*flockFile, *os.File, bool, error) {
+		run.Close()
+		lock.unlock()
+		return nil, nil, false, err
+	}
+	if err := appendLine(run, runLine{Supervisor: os.Getpid()}); err != nil {
+		return fail(err)
+	}
+	// The record's entry, then the directory's own entry.
+	if err := lock.f.Sync(); err != nil {
+		return fail(fmt.Errorf("sync %s: %w", dir, err))
+	}
+	if err := syncDir(d.dir); err != nil {
+		return fail(err)
+	}
+	return lock, run, fresh, nil
+}
+
 // finishEarly records the outcome of a job that never ran.
-func (d *daemon) finishEarly(dir string, runLock *flockFile, rec exitRecord) error {
-	defer runLock.unlock()
+func (d *daemon) finishEarly(key string, lock *flockFile, run *os.File, rec exitRecord) error {
+	defer lock.unlock()
+	defer run.Close()
 	rec.EndedAt = time.Now().UTC()
-	return d.record(filepath.Base(dir), dir, rec)
+	return d.record(key, run, rec)
 }
 
 // reap collects ended jobs on SIGCHLD.
@@ -523,28 +554,29 @@ func (d *daemon) finish(j *job, ws syscall.WaitStatus, ended time.Time) {
 	if cancelled {
 		rec.Reason = "cancelled: " + rec.Reason
 	}
-	_ = d.record(j.key, j.dir, rec) // logged; Status reports lost without it
+	_ = d.record(j.key, j.run, rec) // logged; Status reports lost without it
 	j.closeLog()
-	j.runLock.unlock()
+	j.run.Close()
+	j.lock.unlock()
 	d.mu.Lock()
 	delete(d.byKey, j.key)
 	d.mu.Unlock()
 }
 
-// record writes the outcome, tells the executors and then makes the record
-// durable, all while the execution's run lock is held: Status reads the
-// record as soon as it is there, and the outcome is on disk before the lock
-// says the supervisor is done. Until it is durable only a host crash can
-// lose it, and that kills the job too; a server that recorded the outcome
-// meanwhile holds it in its database.
-func (d *daemon) record(key, dir string, rec exitRecord) error {
-	if err := writeJSONFile(dir, fileExit, rec, false); err != nil {
+// record appends the outcome to the run record, tells the executors and
+// then makes it durable, all while the execution's lock is held: Status
+// reads the outcome as soon as it is there, and it is on disk before the
+// lock says the supervisor is done. Until it is durable only a host crash
+// can lose it, and that kills the job too; a server that recorded the
+// outcome meanwhile holds it in its database.
+func (d *daemon) record(key string, run *os.File, rec exitRecord) error {
+	if err := appendLine(run, runLine{Exit: &rec}); err != nil {
 		d.logf("%s: %v", key, err)
 		return err
 	}
-	d.notify(key)
-	if err := syncFile(dir, fileExit); err != nil {
-		d.logf("%s: %v", key, err)
+	d.notify(key, rec)
+	if err := run.Sync(); err != nil {
+		d.logf("%s: sync %s: %v", key, fileRun, err)
 		return err
 	}
 	return nil
@@ -557,8 +589,8 @@ func (d *daemon) done() {
 	d.mu.Unlock()
 }
 
-// notify tells every connected executor that key's outcome is recorded.
-func (d *daemon) notify(key string) {
+// notify tells every connected executor key's recorded outcome.
+func (d *daemon) notify(key string, rec exitRecord) {
 	d.mu.Lock()
 	conns := make([]*dconn, 0, len(d.conns))
 	for c := range d.conns {
@@ -566,7 +598,7 @@ func (d *daemon) notify(key string) {
 	}
 	d.mu.Unlock()
 	for _, c := range conns {
-		if err := c.send(message{Ended: key}); err != nil {
+		if err := c.send(message{Ended: key, Exit: &rec}); err != nil {
 			_ = c.c.Close()
 		}
 	}

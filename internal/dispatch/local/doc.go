@@ -65,52 +65,63 @@
 //
 // Each execution has <StateDir>/<key>/ (key = Request.Key, [a-z0-9-]):
 //
-//	request.json    command, workdir, environment, keep_children, log cap (0600), written by Start
-//	start.lock      flock held by Start while it hands the request to the supervisor
-//	run.lock        flock held by the supervisor while it supervises the job
-//	supervisor      the supervisor's pid, made durable before the job starts
-//	job             the job's pid, start time and /proc start ticks
-//	log             the job's stdout and stderr
-//	log.cut         the byte range the log cap left out
-//	cancel          marker written by Cancel, with the grace period
-//	exit            the outcome (JSON), written last via rename, then made durable
+//	run       the execution's record (0600): JSON lines the supervisor appends —
+//	          {"supervisor":pid} when it takes the execution, {"job":{pid, start
+//	          time, /proc start ticks}} once the job runs, {"exit":{…}} last
+//	log       the job's stdout and stderr
+//	log.cut   the byte range the log cap left out
+//	cancel    marker written by Cancel, with the grace period
 //
-// Files are written through a temporary file and rename, so a reader sees
-// all or nothing. Durability (fsync of the file and its directory) is spent
-// where a host crash would otherwise lie: the supervisor record and the
-// execution's directory entry are durable before the job is forked (after a
-// host crash the execution reads as lost, never as not started, so it is
-// never run twice), and the exit record is durable before run.lock is
-// released. The exit record is renamed into place and the executors are
+// The supervisor holds an flock on the execution's directory itself while
+// it supervises the execution. A reader reads the run record's complete
+// lines only (a line being appended has no newline yet). Three files are
+// created per execution (the directory, run, log): on ext4 creating a file
+// costs an inode allocation that dominated the supervisor's system time
+// when each record was a file of its own written through a temporary file
+// and a rename (eight creations per job).
+//
+// Durability (fsync) is spent where a host crash would otherwise lie: the
+// run record's first line, its directory entry and the execution
+// directory's own entry are durable before the job is forked (after a host
+// crash the execution reads as lost, never as not started, so it is never
+// run twice), and the exit line is durable before the supervisor lets go of
+// the directory's lock. The exit line is appended and the executors are
 // told before its fsync, so that the runner does not wait for the disk; a
 // host crash in that window kills the job as well, and a server that
 // recorded the outcome meanwhile has it in its database.
 //
+// The request (command, working directory, environment) travels over the
+// socket and is kept in the supervisor's memory only: a job's environment
+// may hold secrets, and nothing but the supervisor reads it.
+//
+// Directories written by earlier versions (one file per record:
+// supervisor, job, exit, and start.lock and run.lock) are still read —
+// their outcomes, logs and retention — and never started again (legacy.go).
+//
 // # Start (idempotent by key)
 //
-// Start creates the directory (an existing one is fine), takes start.lock
-// and, if a supervisor has recorded itself or an outcome exists, returns the
-// handle without starting anything. Otherwise it writes request.json and
-// asks the supervisor over the socket to start the key; the supervisor
-// replies once the job runs or its failure to start is recorded. Concurrent
-// Starts, in one server or several, serialise on start.lock; the supervisor
-// serialises starts of one key, takes run.lock and refuses to start the job
-// if run.lock is held (a retired supervisor has it) or a supervisor or exit
-// record exists, so even a server that dies between asking and recording
-// never causes a second run. A connection lost before the reply is retried:
-// the supervisor starts a key at most once however often it is asked. A
-// server that died before asking leaves a directory without a supervisor
-// record: Status reports it lost ("the supervisor never started") and the
-// next Start with the key starts it.
+// Start sends the key and the request to the supervisor over the socket
+// (after a quick look: an execution whose run record names a supervisor
+// is returned as it is); the supervisor replies once the job runs or its
+// failure to start is recorded. The supervisor serialises starts of one
+// key and takes the execution (claim): it creates the directory or takes an
+// existing one that no start has taken (a Cancel before the start made it),
+// locks it — a lock held means another supervisor (a retired one) has it —
+// and creates the run record exclusively; a directory that has a run record
+// or an earlier version's records was started before and is left alone. So
+// a key is started at most once however often and by whomever it is asked,
+// even by a server that dies between asking and recording. A connection
+// lost before the reply is retried.
 //
 // # Status and notifications
 //
-//	exit present                      → exited (cancelled if the supervisor stopped
-//	                                    it for Cancel; failed_to_start if it never ran)
-//	no supervisor record, start.lock  → pending (being started)
-//	run.lock held                     → running (pending until the job record exists)
-//	run.lock free, no exit            → lost: the supervisor died (kill -9) without
-//	                                    recording the outcome
+//	exit line present                   → exited (cancelled if the supervisor stopped
+//	                                      it for Cancel; failed_to_start if it never ran)
+//	directory locked                    → running (pending until the job line exists)
+//	not locked, no exit line            → lost: the supervisor died (kill -9) without
+//	                                      recording the outcome
+//	no run record                       → pending while locked (being taken), else lost:
+//	                                      "the supervisor never started"
 //
 // Liveness is tested with the lock, not with the pid: locks vanish when a
 // process dies, whether or not anyone reaps it, and are immune to pid reuse.
@@ -120,11 +131,12 @@
 // cannot find exits 127, as the shell says.
 //
 // The executor is a dispatch.Notifier: the supervisor sends every connected
-// executor the key of each execution whose exit record it has written
-// (ended, failed to start, cancelled before the start), and Subscribe's
-// function is called with it at once. After the connection breaks the
-// executor reconnects to a supervisor that listens; what ended in between is
-// found by the runner's polls.
+// executor the key and the exit record of each execution whose outcome it
+// has appended (ended, failed to start, cancelled before the start), and
+// Subscribe's function is called with the key and the status Status would
+// read, so the runner records the end without asking again. After the
+// connection breaks the executor reconnects to a supervisor that listens;
+// what ended in between is found by the runner's polls.
 //
 // # Cancel and signals
 //

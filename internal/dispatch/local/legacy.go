@@ -19,6 +19,13 @@ import (
 // its running jobs to their end in that layout; their outcomes, logs and
 // retention are read here.
 
+// legacyUnstarted reports whether dir is what a server of an earlier
+// version left when it died after writing the request and before its
+// supervisor took it: the job never started.
+func legacyUnstarted(dir string) bool {
+	return exists(dir, legacyRequest) || exists(dir, legacyStartLock)
+}
+
 // legacy reports whether dir was started in the earlier layout.
 func legacy(dir string) bool {
 	return exists(dir, legacySupervisor) || exists(dir, legacyExit)
@@ -54,6 +61,11 @@ func legacyStatus(dir, id string) (dispatch.Status, error) {
 		}
 		if exists(dir, legacySupervisor) {
 			return dispatch.Status{}, errRecheck
+		}
+		if !legacyUnstarted(dir) {
+			// This version's supervisor created the directory and
+			// died, or the host crashed, before its record was on disk.
+			return dispatch.Status{State: dispatch.StateLost, Reason: "the start was not recorded: the supervisor or the host stopped while it started the job, which may have run"}, nil
 		}
 		return dispatch.Status{State: dispatch.StateLost, Reason: "the supervisor never started"}, nil
 	}

@@ -369,7 +369,10 @@ func TestSupervisorStoppedWithoutCancel(t *testing.T) {
 func TestStartAfterCrashBeforeSpawn(t *testing.T) {
 	dir := newStateDir(t)
 	ex := newExecutor(t, dir)
+	// What a server of an earlier version left when it died after writing
+	// the request and before its supervisor took it.
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "half-1"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "half-1", "request.json"), []byte(`{"command":"echo old"}`), 0o600))
 	h := dispatch.Handle{Executor: "local", ID: "half-1"}
 	st, err := ex.Status(context.Background(), h)
 	require.NoError(t, err)
@@ -384,12 +387,34 @@ func TestStartAfterCrashBeforeSpawn(t *testing.T) {
 	require.Equal(t, "once\n", string(out))
 }
 
-// A cancel recorded before the supervisor starts keeps the job from running.
+// A directory that lost its start record (the host crashed after the
+// supervisor created it, before the record was on disk) reads as lost, and
+// the job is never started again: it may have run.
+func TestStartRecordLost(t *testing.T) {
+	dir := newStateDir(t)
+	ex := newExecutor(t, dir)
+	mark := filepath.Join(t.TempDir(), "ran")
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "crashed-1"), 0o700))
+	h := dispatch.Handle{Executor: "local", ID: "crashed-1"}
+	again := start(t, ex, "crashed-1", "touch "+shQuote(mark))
+	require.Equal(t, h, again)
+	st, err := ex.Status(context.Background(), h)
+	require.NoError(t, err)
+	require.Equal(t, dispatch.StateLost, st.State)
+	require.Contains(t, st.Reason, "the start was not recorded")
+	time.Sleep(100 * time.Millisecond)
+	require.NoFileExists(t, mark)
+}
+
+// A cancel recorded before the supervisor starts keeps the job from running
+// (a directory an earlier version's server left before its supervisor took
+// it).
 func TestCancelBeforeStart(t *testing.T) {
 	dir := newStateDir(t)
 	ex := newExecutor(t, dir)
 	mark := filepath.Join(t.TempDir(), "ran")
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "early-1"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "early-1", "start.lock"), nil, 0o600))
 	h := dispatch.Handle{Executor: "local", ID: "early-1"}
 	require.NoError(t, ex.Cancel(context.Background(), h, time.Second))
 	start(t, ex, "early-1", "touch "+shQuote(mark))

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -27,6 +28,7 @@ const (
 // Files of executions recorded by earlier versions, read so that their
 // outcomes, logs and retention carry on (see legacy.go).
 const (
+	legacyRequest    = "request.json"
 	legacyStartLock  = "start.lock"
 	legacyRunLock    = "run.lock"
 	legacySupervisor = "supervisor"
@@ -172,6 +174,55 @@ func writeFile(dir, name string, data []byte, durable bool) error {
 	}
 	if durable {
 		return syncDir(dir)
+	}
+	return nil
+}
+
+// dirSyncer makes a directory's entries durable for concurrent callers with
+// as few fsyncs as it can: a caller waits for an fsync that began after its
+// call, and every caller waiting meanwhile shares the next one.
+type dirSyncer struct {
+	dir  string
+	mu   sync.Mutex
+	cond *sync.Cond
+	// begun and ended count the fsyncs; failed is the last that failed.
+	begun, ended, failed uint64
+	running              bool
+	err                  error
+}
+
+func newDirSyncer(dir string) *dirSyncer {
+	s := &dirSyncer{dir: dir}
+	s.cond = sync.NewCond(&s.mu)
+	return s
+}
+
+// sync returns once an fsync of the directory that began after the call
+// has ended.
+func (s *dirSyncer) sync() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	target := s.begun + 1
+	for s.ended < target {
+		if s.running {
+			s.cond.Wait()
+			continue
+		}
+		s.running = true
+		s.begun++
+		n := s.begun
+		s.mu.Unlock()
+		err := syncDir(s.dir)
+		s.mu.Lock()
+		s.running = false
+		s.ended = n
+		if err != nil {
+			s.failed, s.err = n, err
+		}
+		s.cond.Broadcast()
+	}
+	if s.failed >= target {
+		return s.err
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ func SupervisorMain(args []string) int {
 		return 2
 	}
 	d := &daemon{
-		dir: dir, grace: *grace, id: *id, ready: ready,
+		dir: dir, grace: *grace, id: *id, ready: ready, stateSync: newDirSyncer(dir),
 		jobs: map[int]*job{}, byKey: map[string]*job{}, busy: map[string]chan struct{}{}, conns: map[*dconn]struct{}{},
 	}
 	return d.run()
@@ -89,9 +89,10 @@ type daemon struct {
 	id    string
 	ready io.WriteCloser
 
-	devnull *os.File
-	lock    *flockFile // supervisor.lock, while the socket is ours
-	ln      net.Listener
+	devnull   *os.File
+	lock      *flockFile // supervisor.lock, while the socket is ours
+	stateSync *dirSyncer // fsyncs of the state directory
+	ln        net.Listener
 
 	mu    sync.Mutex
 	jobs  map[int]*job    // running jobs by pid
@@ -423,13 +424,16 @@ func (d *daemon) start(key string, sp *spec) error {
 	return nil
 }
 
-// claim takes the execution directory dir for a start: it creates it (or
-// takes an existing one that no start has taken: a Cancel before the start
-// made it), locks it, and makes its run record, with this supervisor's
-// pid, durable before the job can start: after a host crash the execution
-// reads as lost, never as not started, so it is never run twice. A nil
-// lock means the execution started before (or another supervisor has it):
-// nothing is to be done. fresh tells that the directory was created here.
+// claim takes the execution directory dir for a start. It creates the
+// directory, locks it and creates the run record with this supervisor's
+// pid, and makes the directory's entry durable before the job can start:
+// from then on, even after a host crash, the execution reads as started
+// (lost if nothing more was recorded), so it is never run twice. A
+// directory that exists already was taken before and is left alone (a nil
+// lock: nothing to do), unless an earlier version's server left it without
+// asking its supervisor (request.json or start.lock, no record): that
+// execution never started, and is started now. fresh tells that the
+// directory was created here.
 func (d *daemon) claim(dir string) (lock *flockFile, run *os.File, fresh bool, err error) {
 	err = os.Mkdir(dir, 0o700)
 	fresh = err == nil
@@ -440,15 +444,20 @@ func (d *daemon) claim(dir string) (lock *flockFile, run *os.File, fresh bool, e
 	if err != nil || held {
 		return nil, nil, false, err
 	}
-	if !fresh && (exists(dir, fileRun) || legacy(dir)) {
-		lock.unlock()
-		return nil, nil, false, nil
-	}
 	if !fresh {
-		// An earlier version's supervisor supervises under run.lock.
-		if held, err := legacyLocked(dir, legacyRunLock); err != nil || held {
+		taken := exists(dir, fileRun) || legacy(dir) || !legacyUnstarted(dir)
+		if !taken {
+			// An earlier version's supervisor supervises under run.lock.
+			held, err := legacyLocked(dir, legacyRunLock)
+			if err != nil {
+				lock.unlock()
+				return nil, nil, false, err
+			}
+			taken = held
+		}
+		if taken {
 			lock.unlock()
-			return nil, nil, false, err
+			return nil, nil, false, nil
 		}
 	}
 	run, err = os.OpenFile(filepath.Join(dir, fileRun), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND|syscall.O_CLOEXEC, 0o600)
@@ -464,12 +473,15 @@ func (d *daemon) claim(dir string) (lock *flockFile, run *os.File, fresh bool, e
 	if err := appendLine(run, runLine{Supervisor: os.Getpid()}); err != nil {
 		return fail(err)
 	}
-	// The record's entry, then the directory's own entry.
-	if err := lock.f.Sync(); err != nil {
-		return fail(fmt.Errorf("sync %s: %w", dir, err))
+	if fresh {
+		// The directory's entry: concurrent claims share one fsync.
+		err = d.stateSync.sync()
+	} else {
+		// The run record's entry in a directory that was there.
+		err = lock.f.Sync()
 	}
-	if err := syncDir(d.dir); err != nil {
-		return fail(err)
+	if err != nil {
+		return fail(fmt.Errorf("sync %s: %w", dir, err))
 	}
 	return lock, run, fresh, nil
 }

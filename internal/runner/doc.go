@@ -123,12 +123,34 @@
 // executor call that returns, and from executors that implement
 // dispatch.Notifier: New subscribes to them, and a notification about a
 // handle makes the next pass (at once) poll that execution, whatever its
-// poll interval. So no poll interval lies in a hop whose executor notifies
-// (the local executor does when a job exits): the end is seen, recorded,
-// evaluated and the successor claimed and started by the node that watched
-// the job, which on PostgreSQL with several replicas is also the node that
-// queued the successor (it claims in the same pass). An execution is also
-// polled at once after it started, and then every poll interval.
+// poll interval. A notification that carries a terminal status (the local
+// executor's carries the exit record) is recorded as if a poll had
+// returned it, without calling the executor (takeTold), unless the end's
+// alert carries the log's tail. So no poll interval lies in a hop whose
+// executor notifies: the end is seen, recorded, evaluated and the successor
+// claimed and started in one pass by the node that watched the job, which
+// on PostgreSQL with several replicas is also the node that queued the
+// successor (it claims in the same pass). An execution is polled at once
+// after it started, unless its executor notifies: then a notification that
+// came before the start was recorded (a job that ended at once) is kept
+// until the unit is read with its handle (for a poll interval at most), and
+// the execution is polled every poll interval in case a notification was
+// lost (a supervisor connection that broke).
+//
+// A pass claims only when something may have made units claimable (an
+// evaluation, an end, a failed start, a watch action, a retry time, a
+// notification, a full pass); one that only recorded starts or polls does
+// not.
+//
+// The unit states kept for evaluation are this runner's view. Every write
+// that changes what an evaluation depends on (ends, retries, applied steps;
+// store.UnitsChangedBy) tells the other runners, by NOTIFY on PostgreSQL and
+// in-process on SQLite, naming its writer (store.WithOrigin); a runner told
+// of another's write drops the states it kept and evaluates their
+// generations again from the database. Without it a replica that ended the
+// last job of a generation, its predecessor ended by another replica, would
+// see the predecessor still running in what it kept and never end the
+// generation.
 //
 // On PostgreSQL the store also wakes the runners of every replica when a
 // transaction that may give them work commits (LISTEN/NOTIFY on channel

@@ -72,7 +72,7 @@ func SupervisorMain(args []string) int {
 	}
 	d := &daemon{
 		dir: dir, grace: *grace, id: *id, ready: ready, stateSync: newDirSyncer(dir),
-		jobs: map[int]*job{}, byKey: map[string]*job{}, busy: map[string]chan struct{}{}, conns: map[*dconn]struct{}{},
+		jobs: map[int]*job{}, early: map[int]reaped{}, byKey: map[string]*job{}, busy: map[string]chan struct{}{}, conns: map[*dconn]struct{}{},
 	}
 	return d.run()
 }
@@ -96,6 +96,7 @@ type daemon struct {
 
 	mu    sync.Mutex
 	jobs  map[int]*job    // running jobs by pid
+	early map[int]reaped  // jobs reaped before their start registered them, by pid
 	byKey map[string]*job // running jobs by key
 	busy  map[string]chan struct{}
 	conns map[*dconn]struct{}
@@ -106,6 +107,12 @@ type daemon struct {
 	retired  bool // no longer accepts starts
 	shutdown bool // stopping every job (SIGTERM to the supervisor)
 	idleAt   time.Time
+}
+
+// reaped is how a process ended, as the reaper saw it.
+type reaped struct {
+	ws syscall.WaitStatus
+	at time.Time
 }
 
 // job is one running job.
@@ -388,15 +395,12 @@ func (d *daemon) start(key string, sp *spec) error {
 		// Its own process group, so that a stop reaches everything it started.
 		Sys: &syscall.SysProcAttr{Setpgid: true},
 	}
-	// The reaper looks a pid up under d.mu: holding it across the fork
-	// keeps a job that ends at once from being reaped unrecognised.
-	d.mu.Lock()
 	// The start time is taken before the fork: a job that ends at once is
-	// reaped (and its end time taken) before ForkExec returns here.
+	// reaped (and its end time taken) before ForkExec returns here. Forks
+	// are not made under d.mu: the reaper and other starts go on meanwhile.
 	started := time.Now().UTC()
 	pid, err := syscall.ForkExec("/bin/sh", []string{"/bin/sh", "-c", sp.Command}, attr)
 	if err != nil {
-		d.mu.Unlock()
 		logf.Close()
 		reason := err.Error()
 		if sp.WorkDir != "" {
@@ -408,13 +412,31 @@ func (d *daemon) start(key string, sp *spec) error {
 	}
 	j.pid = pid
 	j.started = started
-	d.jobs[pid] = j
-	d.byKey[key] = j
-	// The job line goes in before the reaper can append the exit line.
+	// The job line goes in before the job is registered, so before the
+	// reaper can append the exit line.
 	if err := appendLine(run, runLine{Job: &jobRecord{PID: pid, StartedAt: started, ProcStart: procStart(pid)}}); err != nil {
 		d.logf("%s: %v", key, err)
 	}
+	d.mu.Lock()
+	early, reaped := d.early[pid]
+	delete(d.early, pid)
+	if reaped {
+		d.pending++
+	} else {
+		d.jobs[pid] = j
+	}
+	d.byKey[key] = j
+	shutdown := d.shutdown
 	d.mu.Unlock()
+	if reaped {
+		// It ended before it was registered.
+		go d.finish(j, early.ws, early.at)
+		return nil
+	}
+	if shutdown {
+		// stopAll ran during the fork and did not see it.
+		d.stop(j, false, d.grace)
+	}
 	// A cancel marker written after the check above and before the job
 	// was registered has found no job to stop (see checkCancels).
 	var c cancelRecord
@@ -512,6 +534,9 @@ func (d *daemon) reap(chld <-chan os.Signal) {
 			delete(d.jobs, pid)
 			if j != nil {
 				d.pending++
+			} else {
+				// A job whose start has not registered it yet.
+				d.early[pid] = reaped{ws: ws, at: ended}
 			}
 			d.mu.Unlock()
 			if j != nil {

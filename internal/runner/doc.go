@@ -157,7 +157,12 @@
 // koyomi_runner: units queued by an evaluation, generations inserted, any
 // audited operator action; store.ListenRunners): a unit queued by one
 // replica, a `koyomi run now` from another process or a kill requested
-// through another replica is acted on at once by every idle runner.
+// through another replica is acted on at once by every idle runner. On
+// SQLite the store tells the runners of its own process the same way once
+// a transaction commits (an operator's action through the GUI or the API,
+// a generation the planner inserted); a change made by another process (a
+// CLI writing the database file itself) is seen by the next full pass,
+// within the poll interval.
 //
 // A unit's ended_at is when the execution ended as the executor recorded
 // it (dispatch.Status.EndedAt: the local exit record, the task's stop

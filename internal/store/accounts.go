@@ -298,7 +298,7 @@ func (auditRecord) TableName() string { return "audit_log" }
 
 // Audit appends an entry.
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
-	return audit(s.db.WithContext(ctx), s.now(), e)
+	return audit(s.db.WithContext(context.WithValue(ctx, storeKey{}, s)), s.now(), e)
 }
 
 func audit(db *gorm.DB, now time.Time, e AuditEntry) error {

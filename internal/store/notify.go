@@ -64,6 +64,11 @@ func (s *Store) unitsCommitted(ctx context.Context) {
 		return
 	}
 	origin, _ := ctx.Value(originKey{}).(string)
+	s.tellLocal(notifyUnits + origin)
+}
+
+// tellLocal calls the runners of this process listening on SQLite.
+func (s *Store) tellLocal(what string) {
 	s.localMu.Lock()
 	fns := make([]func(string), 0, len(s.local))
 	for fn := range s.local {
@@ -71,9 +76,18 @@ func (s *Store) unitsCommitted(ctx context.Context) {
 	}
 	s.localMu.Unlock()
 	for _, fn := range fns {
-		fn(notifyUnits + origin)
+		fn(what)
 	}
 }
+
+// pendingNotes collects, on SQLite, what a transaction will tell this
+// process's runners once it commits (Store.tx).
+type pendingNotes struct{ changed bool }
+
+type (
+	pendingKey struct{}
+	storeKey   struct{}
+)
 
 // notifyRunners, inside a transaction, wakes the runners of every replica
 // when it commits (PostgreSQL NOTIFY): there may be work for them (what:
@@ -82,6 +96,15 @@ func (s *Store) unitsCommitted(ctx context.Context) {
 // database.
 func notifyRunners(tx *gorm.DB, what string) error {
 	if tx.Dialector.Name() != DialectPostgres {
+		// One process owns the database: its runners hear of operators'
+		// actions and new generations in-process, once committed.
+		if what == NotifyChanged {
+			if p, ok := tx.Statement.Context.Value(pendingKey{}).(*pendingNotes); ok {
+				p.changed = true
+			} else if s, ok := tx.Statement.Context.Value(storeKey{}).(*Store); ok {
+				s.tellLocal(NotifyChanged) // not in a transaction: committed
+			}
+		}
 		return nil
 	}
 	return translate(tx.Exec("SELECT pg_notify(?, ?)", runnerChannel, what).Error, "notify runners")
@@ -92,8 +115,9 @@ func notifyRunners(tx *gorm.DB, what string) error {
 // (notifyRunners) commits, in any process, until ctx ends; wake must not
 // block. It holds one connection of the pool, and reconnects after a lost
 // connection, calling wake(NotifyChanged) then too since notifications may
-// have been missed. On SQLite, where one process owns the database, only
-// the unit changes of this process's runners are told (UnitsChangedBy),
+// have been missed. On SQLite, where one process owns the database, what
+// this process commits is told (NotifyChanged for generations inserted and
+// operators' actions, and the unit changes of its runners, UnitsChangedBy),
 // until ctx ends.
 func (s *Store) ListenRunners(ctx context.Context, wake func(what string)) error {
 	if s.dialect != DialectPostgres {

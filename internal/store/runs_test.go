@@ -343,3 +343,45 @@ func TestWatchedUnitsByIDAndKillRequests(t *testing.T) {
 		require.Empty(t, kills)
 	})
 }
+
+// On SQLite the runners of the process hear of what it commits:
+// operators' actions and generations inserted (once committed), and unit
+// changes with their writer's origin.
+func TestSQLiteTellsLocalRunners(t *testing.T) {
+	st := storetest.Open(t, store.DialectSQLite, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan string, 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = st.ListenRunners(ctx, func(what string) { got <- what })
+	}()
+	// ListenRunners registers, then blocks: probe until it hears.
+	require.Eventually(t, func() bool {
+		require.NoError(t, st.Audit(ctx, store.AuditEntry{Actor: "t", Action: "probe", Target: "x"}))
+		select {
+		case w := <-got:
+			return w == store.NotifyChanged
+		case <-time.After(10 * time.Millisecond):
+			return false
+		}
+	}, 5*time.Second, 10*time.Millisecond)
+	startedGeneration(t, st, "told", 2, "", 0)
+	heard := map[string]bool{}
+	timeout := time.After(5 * time.Second)
+	for !heard[store.NotifyChanged] || !heard["units"] {
+		select {
+		case w := <-got:
+			if origin, ok := store.UnitsChangedBy(w); ok {
+				require.Empty(t, origin, "no origin named")
+				w = "units"
+			}
+			heard[w] = true
+		case <-timeout:
+			t.Fatalf("heard %v; want the inserted generation and the applied step", heard)
+		}
+	}
+	cancel()
+	<-done
+}

@@ -244,7 +244,18 @@ func redactURL(u string) string {
 
 // tx runs fn in a transaction with ctx.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db.WithContext(ctx).Transaction(fn)
+	if s.dialect == DialectPostgres {
+		return s.db.WithContext(ctx).Transaction(fn)
+	}
+	p := &pendingNotes{}
+	err := s.db.WithContext(context.WithValue(ctx, pendingKey{}, p)).Transaction(func(tx *gorm.DB) error {
+		p.changed = false // a retried transaction starts over
+		return fn(tx)
+	})
+	if err == nil && p.changed {
+		s.tellLocal(NotifyChanged)
+	}
+	return err
 }
 
 // translate maps gorm errors to the fault categories.

@@ -38,16 +38,15 @@
 // Measured on the 2-core development machine (BenchmarkStartExitTrue:
 // `true` jobs one after another, each started when the previous one's end
 // was notified, its status then read; BenchmarkForkExecTrue: the server
-// running `/bin/sh -c true` itself and waiting, recording nothing). The
-// machine was shared with other work (load average 20–38), so only the
-// columns of one run compare:
+// running `/bin/sh -c true` itself and waiting, recording nothing),
+// `-benchtime 200x`, three runs each:
 //
-//	                                   run 1     run 2     run 3 (fsyncs disabled for the run)
-//	fork/exec of /bin/sh -c true      14.0 ms   12.3 ms    6.1 ms
-//	this package                      20.6 ms   30.5 ms   15.0 ms
-//	ratio                              1.5×      2.5×      2.5×
-//	`koyomi supervise` per job (before)        ≈ 105 ms on a quiet machine, + the poll interval
-//	a supervisor-only binary per job            ≈ 25 ms on a quiet machine
+//	                                   quiet (load 1–3)      later (load ≈ 3)
+//	fork/exec of /bin/sh -c true      2.37–2.45 ms          3.18–3.51 ms
+//	this package                      4.20–5.41 ms          6.95–7.16 ms
+//	ratio                             1.8–2.2×              2.0–2.2×
+//	`koyomi supervise` per job (an earlier design)  ≈ 105 ms, + the poll interval
+//	a supervisor-only binary per job                ≈ 25 ms
 //
 // A process per job pays a Go runtime start-up per job — the whole server
 // binary's package initialisation (64–72 ms) for `koyomi supervise`; a
@@ -55,11 +54,10 @@
 // itself — and holds tens of MB per running job. The long-lived supervisor
 // pays its start-up once per node and one process's memory for any number
 // of running jobs (≈ 70 MB resident). What is left per job is the fork/exec,
-// a socket round trip each way, a few small files, and two directory fsyncs
-// before the job starts (the durable start record). Under load the wake-ups
-// of three processes instead of two, and the disk flushes, make up the
-// difference; on a quiet machine the figures of run 1 apply. The exit
-// record's fsync is off the notified path.
+// one socket message each way, three file creations, the fsync of the start
+// record before the job starts (shared by concurrent starts) and the exit
+// record's, which is off the notified path. End to end (docs/bench.md) a
+// chain of local jobs hops within 1.7–2.4× of fork/exec alone.
 //
 // # State directory
 //

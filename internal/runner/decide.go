@@ -107,6 +107,13 @@ func decideWatch(in watchInput, now time.Time) watchDecision {
 	return watchDecision{Wake: wake}
 }
 
+// toldSuffices decides whether a terminal status an executor notified can
+// be recorded as it is, without a call to the executor: not when the end's
+// alert carries the log's tail, which is read from the executor.
+func toldSuffices(def jobnet.Unit, u store.RunUnit, st dispatch.Status) bool {
+	return !alertsWithLog(endVerdict(def, u, st).State)
+}
+
 // startLane is the lane of a job's Start: its executor and the connection
 // its spec names (ECS and EKS jobs; empty: the executor's default).
 func startLane(job jobnet.Job) laneKey {

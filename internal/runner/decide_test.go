@@ -115,3 +115,15 @@ func TestDeadNodes(t *testing.T) {
 	require.Equal(t, []string{"gone", "pid-reused"}, deadNodes(nodes, "me", starts))
 	require.Empty(t, deadNodes(nil, "me", starts))
 }
+
+// A notified outcome is recorded as it is unless the end's alert needs the
+// log's tail from the executor.
+func TestToldSuffices(t *testing.T) {
+	def := jobnet.Unit{Kind: jobnet.UnitJob, Job: &jobnet.Job{Type: jobnet.JobLocal}}
+	u := store.RunUnit{UnitRun: store.UnitRun{State: jobrun.StateRunning, Handle: &dispatch.Handle{Executor: "local", ID: "k"}}}
+	code := func(c int) *int { return &c }
+	require.True(t, toldSuffices(def, u, dispatch.Status{State: dispatch.StateExited, ExitCode: code(0)}), "ended normally")
+	require.False(t, toldSuffices(def, u, dispatch.Status{State: dispatch.StateExited, ExitCode: code(3)}), "ended abnormally: the alert carries the tail")
+	require.False(t, toldSuffices(def, u, dispatch.Status{State: dispatch.StateFailedToStart, Reason: "workdir"}), "failed to start")
+	require.False(t, toldSuffices(def, u, dispatch.Status{State: dispatch.StateLost}), "unknown end")
+}

@@ -229,7 +229,7 @@ func (r *Runner) takeTold(ctx context.Context) {
 	var done []pollDone
 	for _, t := range ts {
 		_, _, def, err := r.unitDef(ctx, t.u.GenerationID, t.u.Path)
-		if err != nil || alertsWithLog(endVerdict(def, t.u, t.st).State) {
+		if err != nil || !toldSuffices(def, t.u, t.st) {
 			r.mu.Lock()
 			delete(r.told, t.handle)
 			r.mu.Unlock()
@@ -628,7 +628,7 @@ func (r *Runner) watch(ctx context.Context, full bool) (int, error) {
 			st, told := r.told[u.Handle.ID]
 			delete(r.hinted, u.Handle.ID)
 			delete(r.told, u.Handle.ID)
-			if told && !alertsWithLog(endVerdict(def, u, st).State) {
+			if told && toldSuffices(def, u, st) {
 				// The executor told how it ended: record that, no call.
 				r.polls = append(r.polls, pollDone{u: u, st: st})
 				r.mu.Unlock()

@@ -126,8 +126,12 @@ func (c *client) alive() bool {
 // spawn, a supervisor is started when none listens, and one started from
 // another binary is retired and replaced.
 func (e *Executor) client(ctx context.Context, spawn bool) (*client, error) {
+	// A connection made to hear of the jobs of a supervisor left by
+	// another build (Subscribe) serves for listening only: starts go to a
+	// supervisor of this build, which speaks this build's protocol.
+	usable := func(cl *client) bool { return cl != nil && cl.alive() && (!spawn || cl.hello.ID == e.id) }
 	e.mu.Lock()
-	if cl := e.cl; cl != nil && cl.alive() {
+	if cl := e.cl; usable(cl) {
 		e.mu.Unlock()
 		return cl, nil
 	}
@@ -139,11 +143,15 @@ func (e *Executor) client(ctx context.Context, spawn bool) (*client, error) {
 	e.connMu.Lock()
 	defer e.connMu.Unlock()
 	e.mu.Lock()
-	if cl := e.cl; cl != nil && cl.alive() {
+	cl := e.cl
+	if usable(cl) {
 		e.mu.Unlock()
 		return cl, nil
 	}
 	e.mu.Unlock()
+	if cl != nil && cl.alive() {
+		e.drop(cl) // the other build's supervisor is retired below
+	}
 	var last error
 	for attempt := 0; attempt < 3; attempt++ {
 		cl, err := e.dial(ctx)

@@ -808,7 +808,12 @@ func TestSupervisorOfAnotherBinaryRetired(t *testing.T) {
 	h := start(t, old, "old-1", "while [ ! -e "+shQuote(gate)+" ]; do sleep 0.02; done; exit 4")
 	oldPID := supervisorPID(t, filepath.Join(dir, "old-1"))
 
+	// The new server subscribes first (as a runner does): it connects to
+	// the old supervisor to hear of its job; its start still goes to a
+	// supervisor of its own build.
 	ex := newExecutor(t, dir)
+	subscribe(ex)
+	require.Eventually(t, func() bool { return supervisorConns(t, dir) >= 2 }, 20*time.Second, 10*time.Millisecond)
 	h2 := start(t, ex, "new-1", "exit 6")
 	newPID := supervisorPID(t, filepath.Join(dir, "new-1"))
 	require.NotEqual(t, oldPID, newPID)

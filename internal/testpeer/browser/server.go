@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/store"
@@ -40,12 +41,21 @@ func (s *Server) Admin(t testing.TB) ops.Actor {
 // when the test ends.
 func ServerForTest(t testing.TB, dialect string) *Server {
 	t.Helper()
-	st := storetest.Open(t, dialect, nil)
-	svc := ops.New(ops.Params{Store: st})
+	return ServerForTestAt(t, dialect, nil)
+}
+
+// ServerForTestAt is ServerForTest with the clock now for the store, ops
+// and the web server (nil: time.Now). A clock a few hours off the real one
+// keeps sessions valid (their cookies expire after web.SessionTTLDefault by
+// that clock).
+func ServerForTestAt(t testing.TB, dialect string, now func() time.Time) *Server {
+	t.Helper()
+	st := storetest.Open(t, dialect, now)
+	svc := ops.New(ops.Params{Store: st, Now: now})
 	if _, _, err := svc.EnsureAdmin(context.Background(), AdminPassword); err != nil {
 		t.Fatalf("create admin: %v", err)
 	}
-	ws := web.New(web.Params{Ops: svc, Sessions: st, DB: st, BaseURL: "http://koyomi.test", Version: "test"})
+	ws := web.New(web.Params{Ops: svc, Sessions: st, DB: st, BaseURL: "http://koyomi.test", Version: "test", Now: now})
 	hs := httptest.NewServer(ws.Handler())
 	t.Cleanup(hs.Close)
 	return &Server{URL: hs.URL, Store: st, Ops: svc, Web: ws}

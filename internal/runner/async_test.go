@@ -432,3 +432,19 @@ func TestOtherProcessWakesRunner(t *testing.T) {
 		"the runner woke for the other process's generation")
 	require.Equal(t, jobrun.GenEndedNormal, genState(t, st, g.ID))
 }
+
+// TestKillActedOnAtOnce: with an hour between polls, an operator's kill
+// (audited, so notified: NOTIFY on PostgreSQL, in-process on SQLite) stops a
+// running job at once.
+func TestKillActedOnAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		gate := newGate(jobnet.JobNoop)
+		r, err := runner.New(runner.Params{Store: st, Executors: dispatch.Registry{jobnet.JobNoop: gate}, Node: "n", PollInterval: time.Hour, Logger: testLogger()})
+		require.NoError(t, err)
+		g := submit(t, st, &jobnet.Jobnet{Name: "killed", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{nop("a")}}}, nil)
+		running(t, r)
+		require.Eventually(t, func() bool { return unitsOf(t, st, g.ID)["a"].State == jobrun.StateRunning }, 10*time.Second, 5*time.Millisecond)
+		require.NoError(t, st.KillUnit(context.Background(), g.ID, "a", store.AuditEntry{Actor: "op", Action: "kill", Target: g.ID}))
+		require.Eventually(t, func() bool { return unitsOf(t, st, g.ID)["a"].State == jobrun.StateKilled }, 10*time.Second, 5*time.Millisecond)
+	})
+}

@@ -558,9 +558,10 @@ type watched struct {
 // calls are only handed out; record writes their results in a later pass.
 //
 // A full pass reads all of them (adopting orphans once per poll interval);
-// an incremental pass re-reads only the units in recheck and those with a
-// kill request, and decides only about those, the ones an executor
-// notified about and the ones whose poll or deadline came.
+// an incremental pass re-reads only the units in recheck, and decides only
+// about those, the ones an executor notified about and the ones whose poll
+// or deadline came (kill requests come with the full pass their
+// notification causes).
 func (r *Runner) watch(ctx context.Context, full bool) (int, error) {
 	now := r.p.Now()
 	cands, err := r.watchCandidates(ctx, full, now)
@@ -729,11 +730,6 @@ func (r *Runner) watchCandidates(ctx context.Context, full bool, now time.Time) 
 			return nil, err
 		}
 	}
-	kills, err := r.p.Store.KillRequestedUnits(ctx, r.p.Node)
-	if err != nil {
-		restore()
-		return nil, err
-	}
 	// A re-read unit keeps its next poll time (pollNow is what asks for
 	// a poll at once).
 	r.mu.Lock()
@@ -756,10 +752,6 @@ func (r *Runner) watchCandidates(ctx context.Context, full bool, now time.Time) 
 	}
 	r.mu.Unlock()
 	for _, u := range fresh {
-		put(u)
-		cand[u.ID] = true
-	}
-	for _, u := range kills {
 		put(u)
 		cand[u.ID] = true
 	}

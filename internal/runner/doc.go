@@ -69,10 +69,13 @@
 //   - starting due generations (step 1) is left to full passes;
 //   - watching (step 4) keeps this node's starting and running units in
 //     memory as last read; it re-reads only the units this runner wrote or
-//     an executor call returned about, and those with a kill request
-//     (store.KillRequestedUnits, an index holds only them), and decides
-//     only about those, the units their executor notified about and the
-//     ones whose poll time or own deadline (timeout, retry) came;
+//     an executor call returned about, and decides only about those, the
+//     units their executor notified about and the ones whose poll time or
+//     own deadline (timeout, retry) came. A kill request is an operator's
+//     action, audited and notified (NOTIFY on PostgreSQL, in-process on
+//     SQLite): the full pass it causes reads it at once; one written by a
+//     CLI into the SQLite file from another process waits for the next
+//     full pass, within the poll interval;
 //   - evaluating (step 5) keeps each active generation's unit states in
 //     memory between full passes, with this runner's own writes (claims,
 //     starts, ends collected in one transaction, applied steps) applied to

@@ -820,16 +820,6 @@ func (s *Store) WatchedUnitsByID(ctx context.Context, node string, ids []int64) 
 	return out, nil
 }
 
-// KillRequestedUnits returns the starting and running units claimed by node
-// that an operator asked to kill (an index holds only those).
-func (s *Store) KillRequestedUnits(ctx context.Context, node string) ([]RunUnit, error) {
-	var recs []runUnitRecord
-	if err := s.db.WithContext(ctx).Where("claimed_by = ? AND kill_requested AND state IN ?", node, unitInFlight).Order("id").Find(&recs).Error; err != nil {
-		return nil, translate(err, "list units to kill")
-	}
-	return runUnits(recs)
-}
-
 // RenewClaims extends this node's claims on its queued, starting and
 // running units until until.
 func (s *Store) RenewClaims(ctx context.Context, node string, until time.Time) error {

@@ -324,23 +324,6 @@ func TestWatchedUnitsByIDAndKillRequests(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, got)
 
-		kills, err := s.KillRequestedUnits(ctx, "n1")
-		require.NoError(t, err)
-		require.Empty(t, kills)
-		require.NoError(t, s.KillUnit(ctx, g.ID, b.Path, store.AuditEntry{Actor: "op", Action: "kill", Target: g.ID}))
-		kills, err = s.KillRequestedUnits(ctx, "n1")
-		require.NoError(t, err)
-		require.Len(t, kills, 1)
-		require.Equal(t, b.ID, kills[0].ID)
-		require.True(t, kills[0].KillRequested)
-		kills, err = s.KillRequestedUnits(ctx, "n2")
-		require.NoError(t, err)
-		require.Empty(t, kills)
-		// The end clears the request.
-		require.NoError(t, s.MarkEnded(ctx, store.UnitEnd{UnitID: b.ID, From: jobrun.StateRunning, State: jobrun.StateKilled, EndedAt: runsNow}))
-		kills, err = s.KillRequestedUnits(ctx, "n1")
-		require.NoError(t, err)
-		require.Empty(t, kills)
 	})
 }
 

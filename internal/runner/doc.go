@@ -72,10 +72,9 @@
 //     an executor call returned about, and decides only about those, the
 //     units their executor notified about and the ones whose poll time or
 //     own deadline (timeout, retry) came. A kill request is an operator's
-//     action, audited and notified (NOTIFY on PostgreSQL, in-process on
-//     SQLite): the full pass it causes reads it at once; one written by a
-//     CLI into the SQLite file from another process waits for the next
-//     full pass, within the poll interval;
+//     action, audited and notified (NOTIFY on PostgreSQL, in-process or
+//     by the database's data version on SQLite, see Wake-ups): the full
+//     pass it causes reads it;
 //   - evaluating (step 5) keeps each active generation's unit states in
 //     memory between full passes, with this runner's own writes (claims,
 //     starts, ends collected in one transaction, applied steps) applied to
@@ -163,9 +162,9 @@
 // through another replica is acted on at once by every idle runner. On
 // SQLite the store tells the runners of its own process the same way once
 // a transaction commits (an operator's action through the GUI or the API,
-// a generation the planner inserted); a change made by another process (a
-// CLI writing the database file itself) is seen by the next full pass,
-// within the poll interval.
+// a generation the planner inserted), and a commit by another process (a
+// CLI writing the database file itself) within a fifth of a second, when
+// the store sees the database's data version change.
 //
 // A unit's ended_at is when the execution ended as the executor recorded
 // it (dispatch.Status.EndedAt: the local exit record, the task's stop

@@ -80,6 +80,35 @@ func (s *Store) tellLocal(what string) {
 	}
 }
 
+// otherProcessPoll is how often a runner on SQLite looks whether another
+// process (a CLI writing the database file itself) committed.
+const otherProcessPoll = 200 * time.Millisecond
+
+// watchOtherProcesses calls wake(NotifyChanged) when another process has
+// committed to the SQLite database since the last look (PRAGMA
+// data_version changes for every commit but the connection's own; this
+// process uses one connection), until ctx ends.
+func (s *Store) watchOtherProcesses(ctx context.Context, wake func(string)) {
+	tick := time.NewTicker(otherProcessPoll)
+	defer tick.Stop()
+	var last int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var v int64
+		if err := s.db.WithContext(ctx).Raw("PRAGMA data_version").Scan(&v).Error; err != nil {
+			continue
+		}
+		if last != 0 && v != last {
+			wake(NotifyChanged)
+		}
+		last = v
+	}
+}
+
 // pendingNotes collects, on SQLite, what a transaction will tell this
 // process's runners once it commits (Store.tx).
 type pendingNotes struct{ changed bool }
@@ -115,10 +144,11 @@ func notifyRunners(tx *gorm.DB, what string) error {
 // (notifyRunners) commits, in any process, until ctx ends; wake must not
 // block. It holds one connection of the pool, and reconnects after a lost
 // connection, calling wake(NotifyChanged) then too since notifications may
-// have been missed. On SQLite, where one process owns the database, what
-// this process commits is told (NotifyChanged for generations inserted and
-// operators' actions, and the unit changes of its runners, UnitsChangedBy),
-// until ctx ends.
+// have been missed. On SQLite what this process commits is told as it
+// commits (NotifyChanged for generations inserted and operators' actions,
+// and the unit changes of its runners, UnitsChangedBy), and a commit by
+// another process (a CLI writing the file) as NotifyChanged within
+// otherProcessPoll, until ctx ends.
 func (s *Store) ListenRunners(ctx context.Context, wake func(what string)) error {
 	if s.dialect != DialectPostgres {
 		s.localMu.Lock()
@@ -127,10 +157,12 @@ func (s *Store) ListenRunners(ctx context.Context, wake func(what string)) error
 		}
 		s.local[&wake] = struct{}{}
 		s.localMu.Unlock()
-		<-ctx.Done()
-		s.localMu.Lock()
-		delete(s.local, &wake)
-		s.localMu.Unlock()
+		defer func() {
+			s.localMu.Lock()
+			delete(s.local, &wake)
+			s.localMu.Unlock()
+		}()
+		s.watchOtherProcesses(ctx, wake)
 		return nil
 	}
 	for {

@@ -368,3 +368,34 @@ func TestSQLiteTellsLocalRunners(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// A commit by another process on the SQLite file (a CLI) wakes the
+// runners listening in this one.
+func TestSQLiteOtherProcessWakes(t *testing.T) {
+	url := storetest.URL(t, store.DialectSQLite)
+	st := storetest.OpenURL(t, url)
+	other := storetest.OpenURL(t, url)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan string, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = st.ListenRunners(ctx, func(what string) { got <- what })
+	}()
+	time.Sleep(500 * time.Millisecond) // the listener has looked once
+	select {
+	case w := <-got:
+		t.Fatalf("woken (%q) before anything was committed", w)
+	default:
+	}
+	require.NoError(t, other.Audit(ctx, store.AuditEntry{Actor: "cli", Action: "probe", Target: "x"}))
+	select {
+	case w := <-got:
+		require.Equal(t, store.NotifyChanged, w)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a commit by another connection did not wake the listener")
+	}
+	cancel()
+	<-done
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,25 +47,11 @@ func UnitsChangedBy(what string) (origin string, ok bool) {
 }
 
 // notifyUnitsChanged, inside the transaction of a write that changed unit
-// states, tells the runners of every replica once it commits (PostgreSQL
-// NOTIFY). On SQLite unitsCommitted tells the runners of this process.
-func notifyUnitsChanged(ctx context.Context, tx *gorm.DB) error {
-	if tx.Dialector.Name() != DialectPostgres {
-		return nil
-	}
-	origin, _ := ctx.Value(originKey{}).(string)
+// states, tells the runners of every replica once it commits, naming the
+// writer (WithOrigin on the transaction's context).
+func notifyUnitsChanged(tx *gorm.DB) error {
+	origin, _ := tx.Statement.Context.Value(originKey{}).(string)
 	return notifyRunners(tx, notifyUnits+origin)
-}
-
-// unitsCommitted, after a write that changed unit states committed, tells
-// the runners of this process listening on SQLite (on PostgreSQL
-// notifyUnitsChanged did).
-func (s *Store) unitsCommitted(ctx context.Context) {
-	if s.dialect == DialectPostgres {
-		return
-	}
-	origin, _ := ctx.Value(originKey{}).(string)
-	s.tellLocal(notifyUnits + origin)
 }
 
 // tellLocal calls the runners of this process listening on SQLite.
@@ -109,9 +96,9 @@ func (s *Store) watchOtherProcesses(ctx context.Context, wake func(string)) {
 	}
 }
 
-// pendingNotes collects, on SQLite, what a transaction will tell this
-// process's runners once it commits (Store.tx).
-type pendingNotes struct{ changed bool }
+// pendingNotes collects, on SQLite, what a transaction tells this process's
+// runners once it commits (Store.tx delivers them).
+type pendingNotes struct{ notes []string }
 
 type (
 	pendingKey struct{}
@@ -119,24 +106,29 @@ type (
 )
 
 // notifyRunners, inside a transaction, wakes the runners of every replica
-// when it commits (PostgreSQL NOTIFY): there may be work for them (what:
-// NotifyQueued for units queued, NotifyChanged for a generation inserted or
-// an operator's action). On SQLite it does nothing: one process owns the
-// database.
+// when it commits: there may be work for them (what: NotifyQueued for units
+// queued, NotifyChanged for a generation inserted or an operator's action,
+// notifyUnits for unit states changed). On PostgreSQL it is a NOTIFY. On
+// SQLite one process owns the database: its runners are told after the
+// commit (Store.tx; a write outside a transaction, committed already, at
+// once), except of units queued, which the runner that queued them claims
+// in the same pass.
 func notifyRunners(tx *gorm.DB, what string) error {
-	if tx.Dialector.Name() != DialectPostgres {
-		// One process owns the database: its runners hear of operators'
-		// actions and new generations in-process, once committed.
-		if what == NotifyChanged {
-			if p, ok := tx.Statement.Context.Value(pendingKey{}).(*pendingNotes); ok {
-				p.changed = true
-			} else if s, ok := tx.Statement.Context.Value(storeKey{}).(*Store); ok {
-				s.tellLocal(NotifyChanged) // not in a transaction: committed
-			}
-		}
+	if tx.Dialector.Name() == DialectPostgres {
+		return translate(tx.Exec("SELECT pg_notify(?, ?)", runnerChannel, what).Error, "notify runners")
+	}
+	if what == NotifyQueued {
 		return nil
 	}
-	return translate(tx.Exec("SELECT pg_notify(?, ?)", runnerChannel, what).Error, "notify runners")
+	ctx := tx.Statement.Context
+	if p, ok := ctx.Value(pendingKey{}).(*pendingNotes); ok {
+		if !slices.Contains(p.notes, what) {
+			p.notes = append(p.notes, what)
+		}
+	} else if s, ok := ctx.Value(storeKey{}).(*Store); ok {
+		s.tellLocal(what)
+	}
+	return nil
 }
 
 // ListenRunners calls wake with what was notified (NotifyQueued or

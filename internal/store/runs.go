@@ -184,7 +184,7 @@ type StepApply struct {
 func (s *Store) ApplyStep(ctx context.Context, a StepApply) error {
 	now := a.Now.UTC()
 	stamp := s.now()
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
 		var rec generationRecord
 		if err := s.lockForUpdate(tx.Select("id", "state").Where("id = ?", a.GenID), false).Take(&rec).Error; err != nil {
 			return translate(err, fmt.Sprintf("generation %q", a.GenID))
@@ -225,7 +225,7 @@ func (s *Store) ApplyStep(ctx context.Context, a StepApply) error {
 				}
 			}
 		}
-		if err := notifyUnitsChanged(ctx, tx); err != nil {
+		if err := notifyUnitsChanged(tx); err != nil {
 			return err
 		}
 		if a.Step.Gen != "" && a.Step.Gen != a.GenFrom && a.Step.Gen.IsTerminal() {
@@ -243,10 +243,6 @@ func (s *Store) ApplyStep(ctx context.Context, a StepApply) error {
 		}
 		return enqueueEvents(tx, stamp, a.Events)
 	})
-	if err == nil {
-		s.unitsCommitted(ctx)
-	}
-	return err
 }
 
 // applyGrouped applies changes of one kind grouped by their from state.
@@ -665,12 +661,11 @@ func (s *Store) MarkEndedAll(ctx context.Context, ends []UnitEnd) (conflicts []e
 				return err
 			}
 		}
-		return notifyUnitsChanged(ctx, tx)
+		return notifyUnitsChanged(tx)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.unitsCommitted(ctx)
 	return conflicts, nil
 }
 
@@ -749,22 +744,16 @@ func (s *Store) guardedUnitNotify(ctx context.Context, unitID int64, from jobrun
 			return conflictf("%s: unit %d is no longer %s", what, unitID, from)
 		}
 		if notify {
-			if err := notifyUnitsChanged(ctx, tx); err != nil {
+			if err := notifyUnitsChanged(tx); err != nil {
 				return err
 			}
 		}
 		return enqueueEvents(tx, s.now(), events)
 	}
-	var err error
-	if len(events) == 0 && !(notify && s.dialect == DialectPostgres) {
-		err = update(s.db.WithContext(ctx))
-	} else {
-		err = s.tx(ctx, update)
+	if len(events) == 0 && !notify {
+		return update(s.db.WithContext(ctx))
 	}
-	if err == nil && notify {
-		s.unitsCommitted(ctx)
-	}
-	return err
+	return s.tx(ctx, update)
 }
 
 // ActiveUnits returns the starting and running units this node watches. It

@@ -249,11 +249,13 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	}
 	p := &pendingNotes{}
 	err := s.db.WithContext(context.WithValue(ctx, pendingKey{}, p)).Transaction(func(tx *gorm.DB) error {
-		p.changed = false // a retried transaction starts over
+		p.notes = p.notes[:0] // a retried transaction starts over
 		return fn(tx)
 	})
-	if err == nil && p.changed {
-		s.tellLocal(NotifyChanged)
+	if err == nil {
+		for _, what := range p.notes {
+			s.tellLocal(what)
+		}
 	}
 	return err
 }

@@ -181,8 +181,9 @@ func (e *Executor) Start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 	}
 	// One that started or ran before is not handed over again (the
 	// supervisor would refuse to run it twice; this spares it the message).
-	if _, err := os.Lstat(filepath.Join(e.cfg.StateDir, req.Key)); err == nil {
-		if rec, ok, _ := readRun(filepath.Join(e.cfg.StateDir, req.Key)); (ok && rec.Supervisor != 0) || legacy(filepath.Join(e.cfg.StateDir, req.Key)) {
+	dir := filepath.Join(e.cfg.StateDir, req.Key)
+	if _, err := os.Lstat(dir); err == nil {
+		if rec, err := recorded(dir); err == nil && (rec.Supervisor != 0 || rec.Exit != nil) {
 			return e.handle(req.Key), nil
 		}
 	}
@@ -344,10 +345,7 @@ func (e *Executor) Cancel(ctx context.Context, h dispatch.Handle, grace time.Dur
 	if err != nil {
 		return err
 	}
-	rec, ok, err := readRun(dir)
-	if err == nil && !ok {
-		rec, err = legacyRecord(dir)
-	}
+	rec, err := recorded(dir)
 	if err != nil {
 		return fmt.Errorf("local: cancel %q: %w", h.ID, err)
 	}
@@ -363,19 +361,13 @@ func (e *Executor) Cancel(ctx context.Context, h dispatch.Handle, grace time.Dur
 	// Read again after the marker is down: a supervisor that took the
 	// execution meanwhile gets the signal, one that takes it later reads
 	// the marker before it starts the job, and again once it runs.
-	if rec, ok, err = readRun(dir); err == nil && !ok {
-		rec, err = legacyRecord(dir)
-	}
-	if err != nil {
+	if rec, err = recorded(dir); err != nil {
 		return fmt.Errorf("local: cancel %q: %w", h.ID, err)
 	}
 	if rec.Supervisor == 0 || rec.Exit != nil {
 		return nil
 	}
-	alive, err := dirLocked(dir)
-	if err == nil && !alive && exists(dir, legacyRunLock) {
-		alive, err = legacyLocked(dir, legacyRunLock)
-	}
+	alive, err := inUse(dir)
 	if err != nil {
 		return fmt.Errorf("local: cancel %q: %w", h.ID, err)
 	}

@@ -119,10 +119,31 @@ func legacyLocked(dir, name string) (bool, error) {
 	return held, nil
 }
 
+// recorded returns what an execution recorded, in either layout.
+func recorded(dir string) (runLine, error) {
+	if rec, ok, err := readRun(dir); ok || err != nil {
+		return rec, err
+	}
+	return legacyRecord(dir)
+}
+
+// inUse reports whether a supervisor holds the execution, or an earlier
+// version's server or supervisor holds one of its lock files.
+func inUse(dir string) (bool, error) {
+	held, err := dirLocked(dir)
+	for _, name := range []string{legacyRunLock, legacyStartLock} {
+		if err != nil || held {
+			break
+		}
+		held, err = legacyLocked(dir, name)
+	}
+	return held, err
+}
+
 // legacyRecord returns what an execution of the earlier layout recorded,
 // in the shape of a run record.
-func legacyRecord(dir string) (runRecord, error) {
-	var rec runRecord
+func legacyRecord(dir string) (runLine, error) {
+	var rec runLine
 	if data, err := os.ReadFile(filepath.Join(dir, legacySupervisor)); err == nil {
 		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
 		if err != nil {

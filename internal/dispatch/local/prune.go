@@ -46,10 +46,7 @@ func (e *Executor) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 
 // prunable decides whether an execution's directory may go.
 func prunable(dir string, cutoff time.Time) (bool, error) {
-	rec, ok, err := readRun(dir)
-	if err == nil && !ok {
-		rec, err = legacyRecord(dir)
-	}
+	rec, err := recorded(dir)
 	if err != nil {
 		return false, err
 	}
@@ -68,13 +65,7 @@ func prunable(dir string, cutoff time.Time) (bool, error) {
 			return false, nil
 		}
 	}
-	held, err := dirLocked(dir)
-	for _, name := range []string{legacyRunLock, legacyStartLock} {
-		if err != nil || held {
-			break
-		}
-		held, err = legacyLocked(dir, name)
-	}
+	held, err := inUse(dir)
 	if err != nil || held {
 		return false, err
 	}

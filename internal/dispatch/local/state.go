@@ -50,32 +50,26 @@ type spec struct {
 	LogMax int64 `json:"log_max,omitempty"`
 }
 
-// runLine is one line of the run record. The supervisor appends, in
-// order: its pid when it takes the execution (durable before the job
-// starts), the job once it runs, and the outcome last (durable before the
-// supervisor lets go of the directory's lock).
+// runLine is one line of the run record, and what the lines read so far
+// hold together (readRun). The supervisor appends, in order: its pid when
+// it takes the execution (durable before the job starts), the job once it
+// runs, and the outcome last (durable before the supervisor lets go of the
+// directory's lock).
 type runLine struct {
 	Supervisor int         `json:"supervisor,omitempty"`
 	Job        *jobRecord  `json:"job,omitempty"`
 	Exit       *exitRecord `json:"exit,omitempty"`
 }
 
-// runRecord is what the run record holds so far.
-type runRecord struct {
-	Supervisor int
-	Job        *jobRecord
-	Exit       *exitRecord
-}
-
 // readRun reads dir's run record; ok is false when there is none. A last
 // line still being written (no newline yet) is not read.
-func readRun(dir string) (rec runRecord, ok bool, err error) {
+func readRun(dir string) (rec runLine, ok bool, err error) {
 	data, err := os.ReadFile(filepath.Join(dir, fileRun))
 	if errors.Is(err, fs.ErrNotExist) {
-		return runRecord{}, false, nil
+		return runLine{}, false, nil
 	}
 	if err != nil {
-		return runRecord{}, false, fmt.Errorf("read %s: %w", fileRun, err)
+		return runLine{}, false, fmt.Errorf("read %s: %w", fileRun, err)
 	}
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
@@ -84,7 +78,7 @@ func readRun(dir string) (rec runRecord, ok bool, err error) {
 		}
 		var l runLine
 		if err := json.Unmarshal(data[:i], &l); err != nil {
-			return runRecord{}, false, fmt.Errorf("read %s: %w", filepath.Join(dir, fileRun), err)
+			return runLine{}, false, fmt.Errorf("read %s: %w", filepath.Join(dir, fileRun), err)
 		}
 		data = data[i+1:]
 		if l.Supervisor != 0 {
@@ -316,8 +310,9 @@ func lockDir(dir string, how int) (l *flockFile, held bool, err error) {
 	return flock(f, filepath.Base(dir), how)
 }
 
-// dirLocked reports whether a supervisor holds dir's lock. The probe takes
-// a shared lock, so concurrent probes do not disturb each other.
+// dirLocked reports whether a supervisor of this version holds dir's lock.
+// The probe takes a shared lock, so concurrent probes do not disturb each
+// other.
 func dirLocked(dir string) (bool, error) {
 	l, held, err := lockDir(dir, syscall.LOCK_SH)
 	if err != nil {

@@ -52,6 +52,17 @@ func (r *Runner) claimAndDispatch(ctx context.Context) (int, error) {
 	if err != nil || len(units) == 0 {
 		return 0, err
 	}
+	if len(units) == ClaimBatch {
+		r.mu.Lock()
+		r.claimMore = true
+		r.mu.Unlock()
+	}
+	return len(units), r.dispatchClaimed(ctx, units)
+}
+
+// dispatchClaimed notes the claimed units' dispatch in the states kept for
+// evaluation and hands their starts to the lanes.
+func (r *Runner) dispatchClaimed(ctx context.Context, units []store.RunUnit) error {
 	var errs []error
 	for _, u := range units {
 		if u.State == jobrun.StateStarting {
@@ -64,7 +75,7 @@ func (r *Runner) claimAndDispatch(ctx context.Context) (int, error) {
 			errs = append(errs, fmt.Errorf("dispatch unit %q of generation %s: %w", u.Path, u.GenerationID, err))
 		}
 	}
-	return len(units), errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // dispatch starts a claimed unit: a job unit comes with its dispatch key
@@ -258,17 +269,22 @@ func (r *Runner) record(ctx context.Context) (n int, freed bool, err error) {
 	if len(starts)+len(polls)+len(cancels) == 0 {
 		return 0, false, nil
 	}
+	var ends []pendingEnd
 	defer func() {
 		r.mu.Lock()
 		// Starts and cancels changed the units: the next pass re-reads
 		// them. A poll changed nothing but what record wrote, which says
-		// itself whether to re-read (pollNow) or forget (unwatch) the unit.
+		// itself whether to re-read (pollNow) or forget (unwatch) the unit;
+		// one that ended stays in flight until its evaluation wrote the end.
 		for _, d := range starts {
 			delete(r.inFlight, d.u.ID)
 			r.recheck[d.u.ID] = true
 		}
 		for _, d := range polls {
 			delete(r.inFlight, d.u.ID)
+		}
+		for _, e := range ends {
+			r.inFlight[e.end.UnitID] = true
 		}
 		for _, d := range cancels {
 			delete(r.inFlight, d.u.ID)
@@ -319,7 +335,6 @@ func (r *Runner) record(ctx context.Context) (n int, freed bool, err error) {
 		r.pollNow(d.u.ID)
 	}
 	now := r.p.Now()
-	var ends []pendingEnd
 	for _, d := range polls {
 		st, err := d.st, d.err
 		if err != nil {
@@ -353,34 +368,60 @@ func (r *Runner) record(ctx context.Context) (n int, freed bool, err error) {
 		v := endVerdict(def, d.u, st)
 		errs = append(errs, r.finishInto(ctx, &ends, g, def, d.u, v, endTime(st, d.u.StartedAt, now), d.tail))
 	}
-	// The ends seen are written in one transaction.
+	// The ends seen are written by their generations' evaluations in this
+	// pass (finishInto marked them dirty), each in one transaction with
+	// what it made ready and the claim of it.
+	for _, e := range ends {
+		r.ends[e.gen] = append(r.ends[e.gen], e)
+	}
+	// Failed starts may be retried.
+	freed = len(ok) < len(starts)
+	return len(starts) + len(polls) + len(cancels), freed, errors.Join(errs...)
+}
+
+// writeEnds writes ends of one pass on their own, in one transaction
+// (their generation's evaluation did not write them), and makes their
+// units free for the next call.
+func (r *Runner) writeEnds(ctx context.Context, ends []pendingEnd) error {
+	if len(ends) == 0 {
+		return nil
+	}
 	es := make([]store.UnitEnd, len(ends))
 	for i, e := range ends {
 		es[i] = e.end
 	}
-	conflicts, err = r.p.Store.MarkEndedAll(ctx, es)
-	if err != nil {
-		errs = append(errs, err)
-	}
+	conflicts, err := r.p.Store.MarkEndedAll(ctx, es)
 	for i, e := range ends {
 		if err != nil || conflicts[i] != nil {
 			delete(r.evals, e.gen)
 			r.pollNow(e.end.UnitID)
-			continue
+		} else {
+			r.ended(e)
 		}
-		// It ended: nothing more to watch.
-		r.unwatch(e.end.UnitID)
-		if u := r.evalUnit(e.gen, e.path); u != nil {
-			at := e.end.EndedAt.UTC()
-			u.State, u.ExitCode, u.Reason, u.EndedAt = e.end.State, e.end.ExitCode, e.end.Reason, &at
-			if u.StartedAt == nil {
-				u.StartedAt = &at
-			}
-		}
+		r.mu.Lock()
+		delete(r.inFlight, e.end.UnitID)
+		r.mu.Unlock()
 	}
-	// Ends free pool slots; failed starts may be retried.
-	freed = len(ends) > 0 || len(ok) < len(starts)
-	return len(starts) + len(polls) + len(cancels), freed, errors.Join(errs...)
+	// Ends free pool slots.
+	r.evalClaim = claimAgain
+	return err
+}
+
+// ended forgets a unit whose end was written: nothing more to watch.
+func (r *Runner) ended(e pendingEnd) {
+	r.unwatch(e.end.UnitID)
+	if u := r.evalUnit(e.gen, e.path); u != nil {
+		endInMemory(u, e.end)
+	}
+}
+
+// endInMemory applies an end to a unit state kept for evaluation.
+func endInMemory(u *store.UnitRun, e store.UnitEnd) {
+	at := e.EndedAt.UTC()
+	u.State, u.ExitCode, u.Reason, u.EndedAt = e.State, e.ExitCode, e.Reason, &at
+	if u.StartedAt == nil {
+		u.StartedAt = &at
+	}
 }
 
 // startFailed records a Start that returned an error: a permanent one (or

@@ -20,9 +20,8 @@
 //     Executor calls): the handles of started executions in one
 //     transaction (store.MarkRunningAll, guarded starting → running), start
 //     errors, cancel causes, and the executions that ended, judged (end
-//     judgment, timeout end state, retry policy) and written in one
-//     transaction (store.MarkEndedAll, each end still guarded by its state
-//     and written with its events), marking their generations dirty;
+//     judgment, timeout end state, retry policy) and kept for their
+//     generation's evaluation (step 5), which they mark dirty;
 //  4. watches this node's starting and running units (a full pass reads
 //     them all, once per poll interval adopting orphans first,
 //     store.ActiveUnits, otherwise only listing its own,
@@ -34,10 +33,19 @@
 //     poll it (BatchStatuser when the executor has it) when it is due or
 //     its executor notified a change. Executor calls are only handed out;
 //  5. evaluates the generations marked dirty: Graph.Evaluate on the stored
-//     states, judgments resolved in-process (variables and Stat), delay
-//     flags raised, and the step applied in one transaction (ApplyStep:
-//     derived nested jobnet states, bypassed units, judgment results, ready
-//     units → queued, the generation's end with its event, ended_at). The
+//     states with the ends of step 3 counted, judgments resolved in-process
+//     (variables and Stat), delay flags raised, and the step applied in one
+//     transaction (ApplyStepAndClaim: the ends, each guarded by its state
+//     and written with its events; derived nested jobnet states, bypassed
+//     units, judgment results, ready units → queued, the generation's end
+//     with its event, ended_at; then, when units became ready or ended in a
+//     running generation, the claim of step 6 in the same transaction, so
+//     that one commit takes a hop from a job's end to its successor's
+//     recorded dispatch). An end that no longer applies (someone changed
+//     the unit) makes the transaction a conflict: the ends are then written
+//     on their own (store.MarkEndedAll, guarded per unit) and the
+//     generation evaluated again; so are ends whose generation has nothing
+//     to apply or no longer runs. The
 //     generation comes from the cache (re-read when held), the units are
 //     read once per evaluation (store.EvalUnits: only the columns evaluation
 //     needs) and a persisted step is applied to them in
@@ -47,9 +55,13 @@
 //  6. claims queued units and records their dispatch in the same update
 //     (ClaimForDispatch: pools and max_concurrent_jobs respected, FOR
 //     UPDATE SKIP LOCKED on PostgreSQL; job units queued → starting with
-//     their dispatch keys and this runner's HostID) and hands their starts
-//     to the lanes. Params.OnDispatch observes each accepted start with the
-//     time the unit spent since it was queued;
+//     their dispatch keys and this runner's HostID), unless an evaluation
+//     of this pass claimed after every cause and took all it could, and
+//     hands their starts to the lanes (those claimed with an evaluation
+//     too). A claim made with an evaluation never waits for a pool or
+//     generation row another transaction holds (it holds its generation's
+//     lock): it leaves those units to this step. Params.OnDispatch observes
+//     each accepted start with the time the unit spent since it was queued;
 //  7. renews this node's claims.
 //
 // Compiled graphs are cached by (jobnet id, version): a generation pins its
@@ -84,7 +96,9 @@
 //   - claiming (step 6) runs when the pass changed something (an
 //     evaluation may have queued units, an end freed a pool slot), when
 //     another replica queued units (NotifyQueued), when a retry time or
-//     backoff came, and in full passes.
+//     backoff came, when the last claim took a full batch, and in full
+//     passes — unless an evaluation's claim already took all it could
+//     after those causes.
 //
 // Every write stays guarded by the state it expects, so a state kept in
 // memory that someone else changed meanwhile costs a conflict and a re-read,
@@ -117,7 +131,7 @@
 //
 // The order record → watch → evaluate → claim makes one hop (a job's end
 // is recorded → its successor is queued, claimed and its start handed out)
-// a single pass; a pass that changed anything is followed at once by
+// a single pass and a single transaction; a pass that changed anything is followed at once by
 // another, without waiting for a timer. Otherwise the loop sleeps until the
 // poll interval, a Notify, or the earliest wake-up a pass computed (a retry
 // time, a timeout, a delay deadline, a wait limit, a dispatch backoff).

@@ -16,8 +16,23 @@ import (
 // and nested jobnets may unlock further steps).
 const evalRounds = 8
 
+// claimNeed is what the evaluations of a pass leave to claim.
+type claimNeed uint8
+
+const (
+	// claimNone: no evaluation claimed or freed anything.
+	claimNone claimNeed = iota
+	// claimDrained: the last claim or freeing write was a claim made with
+	// an evaluation that took all it could: nothing is left to claim.
+	claimDrained
+	// claimAgain: ends were written without a claim, or the last claim
+	// left units (a full batch, rows others held): the pass claims again.
+	claimAgain
+)
+
 // evaluateDirty evaluates the generations marked dirty.
 func (r *Runner) evaluateDirty(ctx context.Context) (int, error) {
+	r.evalClaim = claimNone
 	r.mu.Lock()
 	if r.othersWrote {
 		// The states kept may miss another runner's writes: read them
@@ -42,6 +57,12 @@ func (r *Runner) evaluateDirty(ctx context.Context) (int, error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("evaluate generation %s: %w", id, err))
 		}
+	}
+	// Ends of a generation that was not evaluated (finishInto marks it
+	// dirty, so none are expected) are written on their own.
+	for id, ends := range r.ends {
+		delete(r.ends, id)
+		errs = append(errs, r.writeEnds(ctx, ends))
 	}
 	return changed, errors.Join(errs...)
 }
@@ -77,8 +98,23 @@ func (r *Runner) evalUnit(genID, path string) *store.UnitRun {
 // after a step is applied it is applied to the states in memory too, so a
 // further round reads nothing. A conflict (someone changed the generation
 // meanwhile) re-reads both.
+//
+// The ends record saw for the generation are counted by the evaluation and
+// written with its step; the units it made ready are claimed and
+// dispatched in the same transaction. Ends the evaluation could not write
+// (nothing applied, a conflict, an error) are written on their own.
 func (r *Runner) evaluate(ctx context.Context, id string) (int, error) {
-	applied := 0
+	ends := r.ends[id]
+	delete(r.ends, id)
+	n, err := r.evaluateWith(ctx, id, &ends)
+	return n, errors.Join(err, r.writeEnds(ctx, ends))
+}
+
+func (r *Runner) evaluateWith(ctx context.Context, id string, ends *[]pendingEnd) (applied int, err error) {
+	// Units claimed with a step are dispatched once their generation's
+	// states kept in memory have the step applied.
+	var claimed []store.RunUnit
+	defer func() { err = errors.Join(err, r.dispatchClaimed(ctx, claimed)) }()
 	var (
 		g  store.Generation
 		c  *compiled
@@ -123,6 +159,11 @@ func (r *Runner) evaluate(ctx context.Context, id string) (int, error) {
 				r.evals[id] = es
 			}
 			reload = false
+			for _, e := range *ends {
+				if u := es.unit(e.path); u != nil {
+					endInMemory(u, e.end)
+				}
+			}
 		}
 		units, byPath := es.units, es.byPath
 		now := r.p.Now()
@@ -145,10 +186,17 @@ func (r *Runner) evaluate(ctx context.Context, id string) (int, error) {
 			step.Ready, step.Judge = nil, nil
 		}
 		genEnds := step.Gen.IsTerminal() && step.Gen != g.State
-		if len(step.Ready) == 0 && len(step.Judge) == 0 && len(step.Bypass) == 0 && len(step.Derived) == 0 && !genEnds {
+		if len(step.Ready) == 0 && len(step.Judge) == 0 && len(step.Bypass) == 0 && len(step.Derived) == 0 && !genEnds && len(*ends) == 0 {
 			return applied, nil
 		}
 		a := store.StepApply{GenID: id, GenFrom: g.State, Step: step, Now: now}
+		for _, e := range *ends {
+			a.Ends = append(a.Ends, e.end)
+		}
+		var claim *store.Claim
+		if g.State == jobrun.GenRunning && (len(step.Ready) > 0 || len(a.Ends) > 0) {
+			claim = &store.Claim{Node: r.p.Node, Host: r.p.HostID, Limit: ClaimBatch, Lease: r.p.ClaimLease}
+		}
 		for _, j := range step.Judge {
 			st, res, err := j.Resolve(r.vars(g, c, j.Path, 0), r.p.Stat)
 			reason := ""
@@ -165,8 +213,17 @@ func (r *Runner) evaluate(ctx context.Context, id string) (int, error) {
 		if genEnds {
 			a.Events = append(a.Events, r.genEndEvent(g, step.Gen))
 		}
-		if err := r.p.Store.ApplyStep(ctx, a); err != nil {
+		got, err := r.p.Store.ApplyStepAndClaim(ctx, a, claim)
+		if err != nil {
 			if store.IsConflict(err) {
+				// The ends go on their own, then the generation is read
+				// again with them.
+				werr := r.writeEnds(ctx, *ends)
+				*ends = nil
+				if werr != nil {
+					delete(r.evals, id)
+					return applied, werr
+				}
 				reload, cached = true, false
 				continue
 			}
@@ -174,6 +231,20 @@ func (r *Runner) evaluate(ctx context.Context, id string) (int, error) {
 			return applied, err
 		}
 		applied++
+		for _, e := range *ends {
+			r.unwatch(e.end.UnitID)
+			r.mu.Lock()
+			delete(r.inFlight, e.end.UnitID)
+			r.mu.Unlock()
+		}
+		switch {
+		case claim != nil && !got.More:
+			r.evalClaim = claimDrained
+		case claim != nil || len(*ends) > 0:
+			r.evalClaim = claimAgain
+		}
+		*ends = nil
+		claimed = append(claimed, got.Units...)
 		if genEnds {
 			r.forget(id)
 			// A generation waiting for this one (overlap) may start now.

@@ -133,6 +133,12 @@ type Runner struct {
 	// evals holds the unit states of active generations as last read and
 	// since written by this runner.
 	evals map[string]*evalState
+	// ends holds, per generation, the ends record saw in this pass; the
+	// generation's evaluation writes them with its step and the claim of
+	// what they made ready (store.ApplyStepAndClaim). evalClaim says what
+	// the evaluations of the pass left to claim.
+	ends      map[string][]pendingEnd
+	evalClaim claimNeed
 	// Results of executor calls, recorded by the next pass.
 	starts  []startDone
 	polls   []pollDone
@@ -194,7 +200,7 @@ func New(p Params) (*Runner, error) {
 	r := &Runner{p: p, notify: make(chan struct{}, 1), lanes: newLanes(p.DispatchWorkers), graphs: map[versionKey]*compiled{},
 		gens: map[string]store.Generation{}, dirty: map[string]bool{}, nextPoll: map[int64]time.Time{},
 		inFlight: map[int64]bool{}, hinted: map[string]time.Time{}, told: map[string]dispatch.Status{}, watching: map[int64]store.RunUnit{}, byHandle: map[string]int64{},
-		recheck: map[int64]bool{}, wakeAt: map[int64]time.Time{}, evals: map[string]*evalState{}}
+		recheck: map[int64]bool{}, wakeAt: map[int64]time.Time{}, evals: map[string]*evalState{}, ends: map[string][]pendingEnd{}}
 	var nonce [8]byte
 	_, _ = rand.Read(nonce[:])
 	r.origin = fmt.Sprintf("%s/%d/%x", p.Node, os.Getpid(), nonce)
@@ -380,7 +386,15 @@ func (r *Runner) pass(ctx context.Context, full bool) (bool, error) {
 	errs = append(errs, err)
 	n, err = r.evaluateDirty(ctx)
 	changed = changed || n > 0
-	claim = claim || n > 0
+	switch r.evalClaim {
+	case claimDrained:
+		// An evaluation claimed, after every cause above, all it could.
+		claim = false
+	case claimAgain:
+		claim = true
+	default:
+		claim = claim || n > 0
+	}
 	errs = append(errs, err)
 	if claim {
 		n, err = r.claimAndDispatch(ctx)

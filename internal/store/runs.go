@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -173,6 +174,30 @@ type StepApply struct {
 	// Events are written in the same transaction (generation ended, …).
 	Events []alert.Event
 	Now    time.Time
+	// Ends are units of the generation that ended, which the evaluation
+	// already counted: they are written first, in the same transaction,
+	// each guarded by its From. If one is no longer in its From nothing is
+	// applied (a conflict); the caller writes them on their own
+	// (MarkEndedAll) and evaluates again.
+	Ends []UnitEnd
+}
+
+// Claim is a runner's claim of queued units for dispatch, made in the
+// transaction that applies an evaluation (ApplyStepAndClaim) as
+// ClaimForDispatch would make it in its own.
+type Claim struct {
+	Node, Host string
+	Limit      int
+	Lease      time.Duration
+}
+
+// Claimed is what a Claim took: the units, as ClaimForDispatch returns
+// them, and whether more may be claimable (Limit reached, or on PostgreSQL
+// a pool or generation row another transaction held was skipped rather
+// than waited for): then the caller claims again on its own.
+type Claimed struct {
+	Units []RunUnit
+	More  bool
 }
 
 // ApplyStep persists an evaluation in one transaction: derived nested
@@ -182,67 +207,120 @@ type StepApply struct {
 // meanwhile nothing is applied and the error unwraps to fault.ErrConflict;
 // the caller evaluates again.
 func (s *Store) ApplyStep(ctx context.Context, a StepApply) error {
+	_, err := s.ApplyStepAndClaim(ctx, a, nil)
+	return err
+}
+
+// ApplyStepAndClaim is ApplyStep that, with a non-nil c, also claims queued
+// units for dispatch in the same transaction, after the step: one commit
+// for a job's end, the successors it made ready and their dispatch. The
+// claim never waits for rows another transaction holds (see Claimed.More).
+func (s *Store) ApplyStepAndClaim(ctx context.Context, a StepApply, c *Claim) (Claimed, error) {
+	var install string
+	if c != nil {
+		var err error
+		if install, err = s.InstallationID(ctx); err != nil {
+			return Claimed{}, err
+		}
+	}
+	var out Claimed
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		out = Claimed{}
+		if err := s.applyStep(tx, a, c == nil); err != nil {
+			return err
+		}
+		if c == nil {
+			return nil
+		}
+		var err error
+		out.Units, out.More, err = s.claimIn(tx, c.Node, c.Host, c.Limit, c.Lease, a.Now.UTC(), install, true, true)
+		if err != nil {
+			return err
+		}
+		if len(out.Units) == c.Limit {
+			out.More = true
+		}
+		if out.More && len(a.Step.Ready) > 0 {
+			// Other replicas may claim what this one left.
+			return notifyRunners(tx, NotifyQueued)
+		}
+		return nil
+	})
+	if err != nil {
+		return Claimed{}, err
+	}
+	return out, nil
+}
+
+// applyStep writes a in tx; tellQueued: notify the other runners of the
+// units it queued (they are not claimed in the same transaction).
+func (s *Store) applyStep(tx *gorm.DB, a StepApply, tellQueued bool) error {
 	now := a.Now.UTC()
 	stamp := s.now()
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		var rec generationRecord
-		if err := s.lockForUpdate(tx.Select("id", "state").Where("id = ?", a.GenID), false).Take(&rec).Error; err != nil {
-			return translate(err, fmt.Sprintf("generation %q", a.GenID))
-		}
-		if rec.State != string(a.GenFrom) {
-			return conflictf("apply evaluation of generation %q: it is %s, not %s", a.GenID, rec.State, a.GenFrom)
-		}
-		for _, c := range a.Step.Derived {
-			cols := map[string]any{"state": string(c.To), "updated_at": stamp}
-			if c.To == jobrun.StateRunning {
-				cols["started_at"] = gorm.Expr("COALESCE(started_at, ?)", now)
-			} else if c.To.IsTerminal() {
-				cols["ended_at"] = now
-				cols["started_at"] = gorm.Expr("COALESCE(started_at, ?)", now)
-			}
-			if err := guardedUnits(tx, a.GenID, c.From, []string{c.Path}, cols); err != nil {
-				return err
-			}
-		}
-		if err := applyGrouped(tx, a.GenID, a.Step.Bypass, map[string]any{"state": string(jobrun.StateBypassed), "ended_at": now, "updated_at": stamp}); err != nil {
+	var rec generationRecord
+	if err := s.lockForUpdate(tx.Select("id", "state").Where("id = ?", a.GenID), false).Take(&rec).Error; err != nil {
+		return translate(err, fmt.Sprintf("generation %q", a.GenID))
+	}
+	if rec.State != string(a.GenFrom) {
+		return conflictf("apply evaluation of generation %q: it is %s, not %s", a.GenID, rec.State, a.GenFrom)
+	}
+	// The ends the evaluation counted, after the generation's lock, like
+	// the step's own writes.
+	for _, e := range a.Ends {
+		if err := s.endUnit(tx, e, stamp); err != nil {
 			return err
 		}
-		for _, j := range a.Judged {
-			cols := map[string]any{"state": string(j.State), "judgment": j.Result, "reason": j.Reason,
-				"started_at": now, "ended_at": now, "updated_at": stamp}
-			if err := guardedUnits(tx, a.GenID, jobrun.StateWaiting, []string{j.Path}, cols); err != nil {
-				return err
-			}
+	}
+	for _, c := range a.Step.Derived {
+		cols := map[string]any{"state": string(c.To), "updated_at": stamp}
+		if c.To == jobrun.StateRunning {
+			cols["started_at"] = gorm.Expr("COALESCE(started_at, ?)", now)
+		} else if c.To.IsTerminal() {
+			cols["ended_at"] = now
+			cols["started_at"] = gorm.Expr("COALESCE(started_at, ?)", now)
 		}
-		if a.GenFrom == jobrun.GenRunning {
-			if err := applyGrouped(tx, a.GenID, a.Step.Ready, map[string]any{"state": string(jobrun.StateQueued), "queued_at": now,
-				"claimed_by": "", "claim_expires": nil, "updated_at": stamp}); err != nil {
-				return err
-			}
-			if len(a.Step.Ready) > 0 {
-				if err := notifyRunners(tx, NotifyQueued); err != nil {
-					return err
-				}
-			}
-		}
-		if err := notifyUnitsChanged(tx); err != nil {
+		if err := guardedUnits(tx, a.GenID, c.From, []string{c.Path}, cols); err != nil {
 			return err
 		}
-		if a.Step.Gen != "" && a.Step.Gen != a.GenFrom && a.Step.Gen.IsTerminal() {
-			if _, err := jobrun.TransitionGen(a.GenID, a.GenFrom, a.Step.Gen, jobrun.CauseEvaluate); err != nil {
+	}
+	if err := applyGrouped(tx, a.GenID, a.Step.Bypass, map[string]any{"state": string(jobrun.StateBypassed), "ended_at": now, "updated_at": stamp}); err != nil {
+		return err
+	}
+	for _, j := range a.Judged {
+		cols := map[string]any{"state": string(j.State), "judgment": j.Result, "reason": j.Reason,
+			"started_at": now, "ended_at": now, "updated_at": stamp}
+		if err := guardedUnits(tx, a.GenID, jobrun.StateWaiting, []string{j.Path}, cols); err != nil {
+			return err
+		}
+	}
+	if a.GenFrom == jobrun.GenRunning {
+		if err := applyGrouped(tx, a.GenID, a.Step.Ready, map[string]any{"state": string(jobrun.StateQueued), "queued_at": now,
+			"claimed_by": "", "claim_expires": nil, "updated_at": stamp}); err != nil {
+			return err
+		}
+		if len(a.Step.Ready) > 0 && tellQueued {
+			if err := notifyRunners(tx, NotifyQueued); err != nil {
 				return err
 			}
-			res := tx.Model(&generationRecord{}).Where("id = ? AND state = ?", a.GenID, a.GenFrom).
-				Updates(map[string]any{"state": string(a.Step.Gen), "ended_at": now, "updated_at": stamp})
-			if res.Error != nil {
-				return translate(res.Error, "end generation "+a.GenID)
-			}
-			if res.RowsAffected != 1 {
-				return conflictf("end generation %q: changed meanwhile", a.GenID)
-			}
 		}
-		return enqueueEvents(tx, stamp, a.Events)
-	})
+	}
+	if err := notifyUnitsChanged(tx); err != nil {
+		return err
+	}
+	if a.Step.Gen != "" && a.Step.Gen != a.GenFrom && a.Step.Gen.IsTerminal() {
+		if _, err := jobrun.TransitionGen(a.GenID, a.GenFrom, a.Step.Gen, jobrun.CauseEvaluate); err != nil {
+			return err
+		}
+		res := tx.Model(&generationRecord{}).Where("id = ? AND state = ?", a.GenID, a.GenFrom).
+			Updates(map[string]any{"state": string(a.Step.Gen), "ended_at": now, "updated_at": stamp})
+		if res.Error != nil {
+			return translate(res.Error, "end generation "+a.GenID)
+		}
+		if res.RowsAffected != 1 {
+			return conflictf("end generation %q: changed meanwhile", a.GenID)
+		}
+	}
+	return enqueueEvents(tx, stamp, a.Events)
 }
 
 // applyGrouped applies changes of one kind grouped by their from state.
@@ -317,193 +395,237 @@ func (s *Store) claimQueued(ctx context.Context, node, host string, limit int, l
 	}
 	var out []RunUnit
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		out = nil
-		lock := ""
-		if s.dialect == DialectPostgres {
-			lock = " FOR UPDATE OF u SKIP LOCKED"
-		}
-		var cands []struct {
-			Rec           runUnitRecord `gorm:"embedded"`
-			MaxConcurrent int
-		}
-		q := `SELECT u.*, g.max_concurrent FROM unit_runs u JOIN generations g ON g.id = u.generation_id
-WHERE u.state = ? AND g.state = ? AND (u.not_before IS NULL OR u.not_before <= ?)
-AND (u.claimed_by = '' OR u.claim_expires IS NULL OR u.claim_expires < ?)
-ORDER BY u.queued_at, u.id LIMIT ?` + lock
-		if err := tx.Raw(q, jobrun.StateQueued, jobrun.GenRunning, now, now, limit*4).Scan(&cands).Error; err != nil {
-			return translate(err, "find queued units")
-		}
-		if len(cands) == 0 {
-			return nil
-		}
-		pools := map[string]bool{}
-		gens := map[string]int{}
-		for _, c := range cands {
-			if c.Rec.Unit.Pool != "" {
-				pools[c.Rec.Unit.Pool] = true
-			}
-			if c.MaxConcurrent > 0 {
-				gens[c.Rec.Unit.GenerationID] = c.MaxConcurrent
-			}
-		}
-		free := map[string]int{}
-		if len(pools) > 0 {
-			names := sortedKeys(pools)
-			var prs []poolRecord
-			if err := s.lockForUpdate(tx.Where("name IN ?", names).Order("name"), false).Find(&prs).Error; err != nil {
-				return translate(err, "read pools")
-			}
-			var used []struct {
-				Pool string
-				N    int
-			}
-			if err := tx.Model(&unitRunRecord{}).Select("pool, COUNT(*) AS n").
-				Where("pool IN ?", names).Where(busy(now)).Group("pool").Scan(&used).Error; err != nil {
-				return translate(err, "count pool slots")
-			}
-			for _, p := range prs {
-				free[p.Name] = p.Slots
-			}
-			for _, u := range used {
-				if _, ok := free[u.Pool]; ok {
-					free[u.Pool] -= u.N
-				}
-			}
-		}
-		genFree := map[string]int{}
-		if len(gens) > 0 {
-			ids := make([]string, 0, len(gens))
-			for id := range gens {
-				ids = append(ids, id)
-			}
-			sort.Strings(ids)
-			var locked []generationRecord
-			if err := s.lockForUpdate(tx.Select("id").Where("id IN ?", ids).Order("id"), false).Find(&locked).Error; err != nil {
-				return translate(err, "lock generations")
-			}
-			var used []struct {
-				GenerationID string
-				N            int
-			}
-			if err := tx.Model(&unitRunRecord{}).Select("generation_id, COUNT(*) AS n").
-				Where("generation_id IN ? AND kind = ?", ids, jobnet.UnitJob).Where(busy(now)).Group("generation_id").Scan(&used).Error; err != nil {
-				return translate(err, "count running jobs")
-			}
-			for id, n := range gens {
-				genFree[id] = n
-			}
-			for _, u := range used {
-				genFree[u.GenerationID] -= u.N
-			}
-		}
-		var ids []int64
-		for _, c := range cands {
-			if len(ids) == limit {
-				break
-			}
-			if c.Rec.Unit.Pool != "" {
-				if f, ok := free[c.Rec.Unit.Pool]; ok {
-					if f <= 0 {
-						continue
-					}
-				}
-			}
-			if c.MaxConcurrent > 0 && c.Rec.Unit.Kind == string(jobnet.UnitJob) && genFree[c.Rec.Unit.GenerationID] <= 0 {
-				continue
-			}
-			if c.Rec.Unit.Pool != "" {
-				if _, ok := free[c.Rec.Unit.Pool]; ok {
-					free[c.Rec.Unit.Pool]--
-				}
-			}
-			if c.MaxConcurrent > 0 && c.Rec.Unit.Kind == string(jobnet.UnitJob) {
-				genFree[c.Rec.Unit.GenerationID]--
-			}
-			ids = append(ids, c.Rec.Unit.ID)
-			c.Rec.Unit.ClaimedBy = node
-			exp := now.Add(leaseFor)
-			c.Rec.Unit.ClaimExpires = &exp
-			u, err := c.Rec.domain()
-			if err != nil {
-				return err
-			}
-			out = append(out, u)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		claim := map[string]any{"claimed_by": node, "claim_expires": now.Add(leaseFor), "updated_at": s.now()}
-		var jobs []int64
-		if start {
-			// Units dispatched before keep that attempt (retries).
-			var again []int64
-			for i := range out {
-				if out[i].Kind == jobnet.UnitJob && out[i].DispatchKey != "" {
-					again = append(again, out[i].ID)
-				}
-			}
-			if len(again) > 0 {
-				if err := archiveAttempts(tx, "id IN ? AND state = ?", again, jobrun.StateQueued); err != nil {
-					return err
-				}
-			}
-			// One update records the dispatch of every claimed job unit: the
-			// keys differ per unit, so they come as a CASE over the ids.
-			var cases strings.Builder
-			var args []any
-			cases.WriteString("CASE id")
-			others := ids[:0:0]
-			for i := range out {
-				u := &out[i]
-				if u.Kind != jobnet.UnitJob {
-					others = append(others, u.ID)
-					continue
-				}
-				u.Attempt++
-				if u.NotBefore != nil {
-					u.Tries++
-				} else {
-					u.Tries = 1
-				}
-				u.DispatchKey = jobrun.DispatchKey(install, u.GenerationID, u.Path, u.Attempt)
-				u.HostID = host
-				u.State, u.Handle, u.ExitCode, u.Reason, u.NotBefore, u.CancelCause, u.StartErrors = jobrun.StateStarting, nil, nil, "", nil, "", 0
-				cases.WriteString(" WHEN ? THEN ?")
-				args = append(args, u.ID, u.DispatchKey)
-				jobs = append(jobs, u.ID)
-			}
-			cases.WriteString(" END")
-			ids = others
-			if len(jobs) > 0 {
-				cols := maps.Clone(claim)
-				maps.Copy(cols, map[string]any{"state": string(jobrun.StateStarting), "dispatch_key": gorm.Expr(cases.String(), args...),
-					"attempt": gorm.Expr("attempt + 1"), "tries": gorm.Expr("CASE WHEN not_before IS NULL THEN 1 ELSE tries + 1 END"),
-					"handle": "", "exit_code": nil, "reason": "", "not_before": nil, "cancel_cause": "", "start_errors": 0, "host_id": host})
-				res := tx.Model(&unitRunRecord{}).Where("id IN ? AND state = ?", jobs, jobrun.StateQueued).Updates(cols)
-				if res.Error != nil {
-					return translate(res.Error, "claim and record dispatch of queued units")
-				}
-				if res.RowsAffected != int64(len(jobs)) {
-					return conflictf("claim queued units: %d of %d changed meanwhile", int64(len(jobs))-res.RowsAffected, len(jobs))
-				}
-			}
-			if len(ids) == 0 {
-				return nil
-			}
-		}
-		res := tx.Model(&unitRunRecord{}).Where("id IN ? AND state = ?", ids, jobrun.StateQueued).Updates(claim)
-		if res.Error != nil {
-			return translate(res.Error, "claim queued units")
-		}
-		if res.RowsAffected != int64(len(ids)) {
-			return conflictf("claim queued units: %d of %d changed meanwhile", int64(len(ids))-res.RowsAffected, len(ids))
-		}
-		return nil
+		var err error
+		out, _, err = s.claimIn(tx, node, host, limit, leaseFor, now, install, start, false)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// claimIn is claimQueued's work in tx. With skipLocked (PostgreSQL) it
+// never waits for a pool or generation row another transaction holds: the
+// units that need one are left, and more says so.
+func (s *Store) claimIn(tx *gorm.DB, node, host string, limit int, leaseFor time.Duration, now time.Time, install string, start, skipLocked bool) (out []RunUnit, more bool, err error) {
+	lock := ""
+	if s.dialect == DialectPostgres {
+		lock = " FOR UPDATE OF u SKIP LOCKED"
+	}
+	var cands []struct {
+		Rec           runUnitRecord `gorm:"embedded"`
+		MaxConcurrent int
+	}
+	q := `SELECT u.*, g.max_concurrent FROM unit_runs u JOIN generations g ON g.id = u.generation_id
+WHERE u.state = ? AND g.state = ? AND (u.not_before IS NULL OR u.not_before <= ?)
+AND (u.claimed_by = '' OR u.claim_expires IS NULL OR u.claim_expires < ?)
+ORDER BY u.queued_at, u.id LIMIT ?` + lock
+	if err := tx.Raw(q, jobrun.StateQueued, jobrun.GenRunning, now, now, limit*4).Scan(&cands).Error; err != nil {
+		return nil, false, translate(err, "find queued units")
+	}
+	if len(cands) == 0 {
+		return nil, false, nil
+	}
+	pools := map[string]bool{}
+	gens := map[string]int{}
+	for _, c := range cands {
+		if c.Rec.Unit.Pool != "" {
+			pools[c.Rec.Unit.Pool] = true
+		}
+		if c.MaxConcurrent > 0 {
+			gens[c.Rec.Unit.GenerationID] = c.MaxConcurrent
+		}
+	}
+	free := map[string]int{}
+	var held []string // pools another transaction holds (skipLocked)
+	if len(pools) > 0 {
+		names := sortedKeys(pools)
+		var prs []poolRecord
+		if err := s.lockForUpdate(tx.Where("name IN ?", names).Order("name"), skipLocked).Find(&prs).Error; err != nil {
+			return nil, false, translate(err, "read pools")
+		}
+		if skipLocked && s.dialect == DialectPostgres && len(prs) < len(names) {
+			// A pool missing here is undefined (no limit) or held by
+			// another transaction: its units wait for a claim of their own.
+			var exist []string
+			if err := tx.Model(&poolRecord{}).Where("name IN ?", names).Pluck("name", &exist).Error; err != nil {
+				return nil, false, translate(err, "read pools")
+			}
+			got := make(map[string]bool, len(prs))
+			for _, p := range prs {
+				got[p.Name] = true
+			}
+			for _, n := range exist {
+				if !got[n] {
+					held = append(held, n)
+				}
+			}
+		}
+		var used []struct {
+			Pool string
+			N    int
+		}
+		if err := tx.Model(&unitRunRecord{}).Select("pool, COUNT(*) AS n").
+			Where("pool IN ?", names).Where(busy(now)).Group("pool").Scan(&used).Error; err != nil {
+			return nil, false, translate(err, "count pool slots")
+		}
+		for _, p := range prs {
+			free[p.Name] = p.Slots
+		}
+		for _, n := range held {
+			free[n] = 0
+		}
+		for _, u := range used {
+			if _, ok := free[u.Pool]; ok {
+				free[u.Pool] -= u.N
+			}
+		}
+	}
+	genFree := map[string]int{}
+	heldGens := map[string]bool{}
+	if len(gens) > 0 {
+		ids := make([]string, 0, len(gens))
+		for id := range gens {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		var locked []generationRecord
+		if err := s.lockForUpdate(tx.Select("id").Where("id IN ?", ids).Order("id"), skipLocked).Find(&locked).Error; err != nil {
+			return nil, false, translate(err, "lock generations")
+		}
+		if skipLocked && s.dialect == DialectPostgres && len(locked) < len(ids) {
+			// Generations held by another transaction: their units wait.
+			got := make(map[string]bool, len(locked))
+			for _, l := range locked {
+				got[l.ID] = true
+			}
+			for _, id := range ids {
+				heldGens[id] = !got[id]
+			}
+		}
+		var used []struct {
+			GenerationID string
+			N            int
+		}
+		if err := tx.Model(&unitRunRecord{}).Select("generation_id, COUNT(*) AS n").
+			Where("generation_id IN ? AND kind = ?", ids, jobnet.UnitJob).Where(busy(now)).Group("generation_id").Scan(&used).Error; err != nil {
+			return nil, false, translate(err, "count running jobs")
+		}
+		for id, n := range gens {
+			genFree[id] = n
+		}
+		for _, u := range used {
+			genFree[u.GenerationID] -= u.N
+		}
+	}
+	var ids []int64
+	for _, c := range cands {
+		if len(ids) == limit {
+			break
+		}
+		if slices.Contains(held, c.Rec.Unit.Pool) || c.MaxConcurrent > 0 && c.Rec.Unit.Kind == string(jobnet.UnitJob) && heldGens[c.Rec.Unit.GenerationID] {
+			more = true
+			continue
+		}
+		if c.Rec.Unit.Pool != "" {
+			if f, ok := free[c.Rec.Unit.Pool]; ok {
+				if f <= 0 {
+					continue
+				}
+			}
+		}
+		if c.MaxConcurrent > 0 && c.Rec.Unit.Kind == string(jobnet.UnitJob) && genFree[c.Rec.Unit.GenerationID] <= 0 {
+			continue
+		}
+		if c.Rec.Unit.Pool != "" {
+			if _, ok := free[c.Rec.Unit.Pool]; ok {
+				free[c.Rec.Unit.Pool]--
+			}
+		}
+		if c.MaxConcurrent > 0 && c.Rec.Unit.Kind == string(jobnet.UnitJob) {
+			genFree[c.Rec.Unit.GenerationID]--
+		}
+		ids = append(ids, c.Rec.Unit.ID)
+		c.Rec.Unit.ClaimedBy = node
+		exp := now.Add(leaseFor)
+		c.Rec.Unit.ClaimExpires = &exp
+		u, err := c.Rec.domain()
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, u)
+	}
+	if len(ids) == 0 {
+		return nil, more, nil
+	}
+	claim := map[string]any{"claimed_by": node, "claim_expires": now.Add(leaseFor), "updated_at": s.now()}
+	var jobs []int64
+	if start {
+		// Units dispatched before keep that attempt (retries).
+		var again []int64
+		for i := range out {
+			if out[i].Kind == jobnet.UnitJob && out[i].DispatchKey != "" {
+				again = append(again, out[i].ID)
+			}
+		}
+		if len(again) > 0 {
+			if err := archiveAttempts(tx, "id IN ? AND state = ?", again, jobrun.StateQueued); err != nil {
+				return nil, false, err
+			}
+		}
+		// One update records the dispatch of every claimed job unit: the
+		// keys differ per unit, so they come as a CASE over the ids.
+		var cases strings.Builder
+		var args []any
+		cases.WriteString("CASE id")
+		others := ids[:0:0]
+		for i := range out {
+			u := &out[i]
+			if u.Kind != jobnet.UnitJob {
+				others = append(others, u.ID)
+				continue
+			}
+			u.Attempt++
+			if u.NotBefore != nil {
+				u.Tries++
+			} else {
+				u.Tries = 1
+			}
+			u.DispatchKey = jobrun.DispatchKey(install, u.GenerationID, u.Path, u.Attempt)
+			u.HostID = host
+			u.State, u.Handle, u.ExitCode, u.Reason, u.NotBefore, u.CancelCause, u.StartErrors = jobrun.StateStarting, nil, nil, "", nil, "", 0
+			cases.WriteString(" WHEN ? THEN ?")
+			args = append(args, u.ID, u.DispatchKey)
+			jobs = append(jobs, u.ID)
+		}
+		cases.WriteString(" END")
+		ids = others
+		if len(jobs) > 0 {
+			cols := maps.Clone(claim)
+			maps.Copy(cols, map[string]any{"state": string(jobrun.StateStarting), "dispatch_key": gorm.Expr(cases.String(), args...),
+				"attempt": gorm.Expr("attempt + 1"), "tries": gorm.Expr("CASE WHEN not_before IS NULL THEN 1 ELSE tries + 1 END"),
+				"handle": "", "exit_code": nil, "reason": "", "not_before": nil, "cancel_cause": "", "start_errors": 0, "host_id": host})
+			res := tx.Model(&unitRunRecord{}).Where("id IN ? AND state = ?", jobs, jobrun.StateQueued).Updates(cols)
+			if res.Error != nil {
+				return nil, false, translate(res.Error, "claim and record dispatch of queued units")
+			}
+			if res.RowsAffected != int64(len(jobs)) {
+				return nil, false, conflictf("claim queued units: %d of %d changed meanwhile", int64(len(jobs))-res.RowsAffected, len(jobs))
+			}
+		}
+		if len(ids) == 0 {
+			return out, more, nil
+		}
+	}
+	res := tx.Model(&unitRunRecord{}).Where("id IN ? AND state = ?", ids, jobrun.StateQueued).Updates(claim)
+	if res.Error != nil {
+		return nil, false, translate(res.Error, "claim queued units")
+	}
+	if res.RowsAffected != int64(len(ids)) {
+		return nil, false, conflictf("claim queued units: %d of %d changed meanwhile", int64(len(ids))-res.RowsAffected, len(ids))
+	}
+	return out, more, nil
 }
 
 // busy selects units that hold a slot: starting, running, or queued under a
@@ -646,19 +768,11 @@ func (s *Store) MarkEndedAll(ctx context.Context, ends []UnitEnd) (conflicts []e
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		clear(conflicts)
 		for i, e := range ends {
-			cols := map[string]any{"state": string(e.State), "exit_code": e.ExitCode, "reason": e.Reason, "ended_at": e.EndedAt.UTC(),
-				"claim_expires": nil, "kill_requested": false, "started_at": gorm.Expr("COALESCE(started_at, ?)", e.EndedAt.UTC()),
-				"updated_at": s.now()}
-			res := tx.Model(&unitRunRecord{}).Where("id = ? AND state = ?", e.UnitID, e.From).Updates(cols)
-			if res.Error != nil {
-				return translate(res.Error, "end unit")
-			}
-			if res.RowsAffected != 1 {
-				conflicts[i] = conflictf("end unit: unit %d is no longer %s", e.UnitID, e.From)
-				continue
-			}
-			if err := enqueueEvents(tx, s.now(), e.Events); err != nil {
-				return err
+			if err := s.endUnit(tx, e, s.now()); err != nil {
+				if !IsConflict(err) {
+					return err
+				}
+				conflicts[i] = err
 			}
 		}
 		return notifyUnitsChanged(tx)
@@ -667,6 +781,22 @@ func (s *Store) MarkEndedAll(ctx context.Context, ends []UnitEnd) (conflicts []e
 		return nil, err
 	}
 	return conflicts, nil
+}
+
+// endUnit writes one end with its events in tx, guarded by its From (a
+// conflict error when the unit is no longer in it).
+func (s *Store) endUnit(tx *gorm.DB, e UnitEnd, stamp time.Time) error {
+	cols := map[string]any{"state": string(e.State), "exit_code": e.ExitCode, "reason": e.Reason, "ended_at": e.EndedAt.UTC(),
+		"claim_expires": nil, "kill_requested": false, "started_at": gorm.Expr("COALESCE(started_at, ?)", e.EndedAt.UTC()),
+		"updated_at": stamp}
+	res := tx.Model(&unitRunRecord{}).Where("id = ? AND state = ?", e.UnitID, e.From).Updates(cols)
+	if res.Error != nil {
+		return translate(res.Error, "end unit")
+	}
+	if res.RowsAffected != 1 {
+		return conflictf("end unit: unit %d is no longer %s", e.UnitID, e.From)
+	}
+	return enqueueEvents(tx, stamp, e.Events)
 }
 
 // MarkRetry sends a unit whose attempt ended with a retried outcome back to

@@ -4,7 +4,7 @@ package views
 // page's log viewer (en, ja).
 var runMessages = map[string]map[string]string{
 	"en": {
-		"ops.sched.summary":         "%d runs of %d jobnets",
+		"ops.sched.summary":         "runs: %d · jobnets: %d",
 		"ops.sched.now":             "now",
 		"ops.sched.focus":           "Failed, running and next",
 		"ops.sched.focusmore":       "and %d more (see the jobnets below)",

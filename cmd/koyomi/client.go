@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -170,29 +171,25 @@ func runViaServer(ctx context.Context, e env, c *apiClient, sub string, pos []st
 			return showAPIGeneration(e.stdout, g, o.loc)
 		}
 		q := url.Values{}
-		day := calendar.DateOf(time.Now())
+		q.Set("date", "current")
 		if o.day != nil {
-			day = *o.day
+			q.Set("date", o.day.String())
 		}
-		q.Set("date", day.String())
 		if len(pos) == 1 {
 			q.Set("jobnet", pos[0])
 		}
-		var list struct{ Generations []web.APIGeneration }
+		var list struct {
+			Generations  []web.APIGeneration
+			BusinessDate string `json:"business_date"`
+		}
 		if err := c.do(ctx, http.MethodGet, "/api/v1/generations?"+q.Encode(), nil, "", &list); err != nil {
 			return err
 		}
 		if len(list.Generations) == 0 {
-			fmt.Fprintf(e.stdout, "no generations on business date %s\n", day)
+			fmt.Fprintf(e.stdout, "no generations on business date %s\n", list.BusinessDate)
 			return nil
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, statusHeader)
-		for _, g := range list.Generations {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Jobnet, g.BusinessDate, g.StartClock, g.Rule, g.State,
-				calendar.Stamp(g.ScheduledAt, o.loc, calendar.StampFull))
-		}
-		return tw.Flush()
+		return showGenerations(e.stdout, list.Generations, o.loc)
 	case "logs":
 		if o.unit == "" {
 			return fmt.Errorf("run logs needs --unit PATH: %w", errUsage)
@@ -249,9 +246,35 @@ func escapeUnit(p string) string {
 	return strings.Join(parts, "/")
 }
 
+// showGenerations prints generations a line each (`run status` of a day).
+// Titles come last: a wide character (給与計算) would shift the columns
+// after it.
+func showGenerations(w io.Writer, gs []web.APIGeneration, loc *time.Location) error {
+	titled := slices.ContainsFunc(gs, func(g web.APIGeneration) bool { return g.Title != "" })
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	head := statusHeader + "\tNOTE"
+	if titled {
+		head += "\tTITLE"
+	}
+	fmt.Fprintln(tw, head)
+	for _, g := range gs {
+		line := strings.Join([]string{g.ID, g.Jobnet, g.BusinessDate, g.StartClock, g.Rule, g.State,
+			calendar.Stamp(g.ScheduledAt, loc, calendar.StampFull), generationNote(g)}, "\t")
+		if titled {
+			line += "\t" + g.Title
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
 func showAPIGeneration(w io.Writer, g web.APIGeneration, loc *time.Location) error {
-	fmt.Fprintf(w, "run        %s\njobnet     %s (version %d)\ndate       %s %s (rule %s)\nscheduled  %s\nstate      %s\n",
-		g.ID, g.Jobnet, g.JobnetVersion, g.BusinessDate, g.StartClock, g.Rule, calendar.Stamp(g.ScheduledAt, loc, calendar.StampFull), g.State)
+	fmt.Fprintf(w, "run        %s\njobnet     %s (version %d)\n", g.ID, g.Jobnet, g.JobnetVersion)
+	if g.Title != "" {
+		fmt.Fprintf(w, "title      %s\n", g.Title)
+	}
+	fmt.Fprintf(w, "date       %s %s (rule %s)\nscheduled  %s\nstate      %s\n",
+		g.BusinessDate, g.StartClock, g.Rule, calendar.Stamp(g.ScheduledAt, loc, calendar.StampFull), g.State)
 	if n := generationNote(g); n != "" {
 		fmt.Fprintf(w, "note       %s\n", n)
 	}
@@ -271,8 +294,13 @@ func showAPIGeneration(w io.Writer, g web.APIGeneration, loc *time.Location) err
 		return nil
 	}
 	fmt.Fprintln(w)
+	titled := slices.ContainsFunc(g.Units, func(u web.APIUnit) bool { return u.Title != "" })
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "UNIT\tKIND\tSTATE\tATTEMPT\tEXIT\tSTARTED\tENDED\tNOTE")
+	head := "UNIT\tKIND\tSTATE\tATTEMPT\tEXIT\tSTARTED\tENDED\tNOTE"
+	if titled {
+		head += "\tTITLE"
+	}
+	fmt.Fprintln(tw, head)
 	for _, u := range g.Units {
 		exit := ""
 		if u.ExitCode != nil {
@@ -282,7 +310,11 @@ func showAPIGeneration(w io.Writer, g web.APIGeneration, loc *time.Location) err
 		if u.KillRequested {
 			n = strings.TrimPrefix(n+"; kill requested", "; ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", u.Path, u.Kind, u.State, u.Attempt, exit, stamp(u.StartedAt, loc), stamp(u.EndedAt, loc), n)
+		line := fmt.Sprintf("%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s", u.Path, u.Kind, u.State, u.Attempt, exit, stamp(u.StartedAt, loc), stamp(u.EndedAt, loc), n)
+		if titled {
+			line += "\t" + u.Title
+		}
+		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/koyomi-dev/koyomi/internal/calendar"
@@ -124,8 +123,17 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 			return runShow(ctx, e.stdout, svc, pos[0], loc)
 		}
 		q := store.GenerationQuery{}
+		jobnet := ""
+		if len(pos) == 1 {
+			jobnet = pos[0]
+		}
 		if day == nil {
-			today := calendar.DateOf(time.Now())
+			// The business date it is now on the jobnet's calendar (else
+			// the main calendar's), not the machine's date.
+			today, err := svc.CurrentBusinessDate(ctx, jobnet)
+			if err != nil {
+				return err
+			}
 			day = &today
 		}
 		q.BusinessDate = day
@@ -140,13 +148,16 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 			fmt.Fprintf(e.stdout, "no generations on business date %s\n", *day)
 			return nil
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, statusHeader+"\tNOTE")
-		for _, g := range gs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Jobnet, g.BusinessDate, g.StartClock, g.Rule, g.State,
-				calendar.Stamp(g.ScheduledAt, loc, calendar.StampFull), generationNote(web.NewAPIGeneration(g, nil)))
+		titles, err := svc.JobnetTitles(ctx)
+		if err != nil {
+			return err
 		}
-		return tw.Flush()
+		list := make([]web.APIGeneration, len(gs))
+		for i, g := range gs {
+			list[i] = web.NewAPIGeneration(g, nil)
+			list[i].Title = titles[g.Jobnet]
+		}
+		return showGenerations(e.stdout, list, loc)
 	case "rerun":
 		req := ops.RerunRequest{Mode: jobrun.RerunMode(*mode), Unit: *unit}
 		switch {
@@ -243,7 +254,7 @@ func runShow(ctx context.Context, w io.Writer, svc *ops.Service, id string, loc 
 	if err != nil {
 		return err
 	}
-	return showAPIGeneration(w, web.NewAPIGeneration(d.Generation, d.Units), loc)
+	return showAPIGeneration(w, web.NewAPIGenerationOf(d), loc)
 }
 
 // statusHeader labels the columns of `run status`: the business date, the

@@ -30,6 +30,17 @@ func walk(net *Net, prefix string, fn func(string, *Unit)) {
 	}
 }
 
+// Titles returns the titles of net's units that have one, by unit path.
+func Titles(net *Net) map[string]string {
+	out := map[string]string{}
+	Walk(net, func(path string, u *Unit) {
+		if u.Title != "" {
+			out[path] = u.Title
+		}
+	})
+	return out
+}
+
 // CycleError reports the units of a cycle in edge order; the first unit is
 // repeated at the end ("cycle: extract → load → extract").
 type CycleError struct {

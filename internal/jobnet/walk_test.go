@@ -73,3 +73,21 @@ func TestTopo(t *testing.T) {
 		})
 	}
 }
+
+func TestTitles(t *testing.T) {
+	net := &Net{Units: []Unit{
+		{Name: "a", Title: "抽出"},
+		{Name: "b"},
+		{Name: "sub", Title: "月次", Net: &Net{Units: []Unit{{Name: "c", Title: "集計"}, {Name: "d"}}}},
+	}}
+	got := Titles(net)
+	want := map[string]string{"a": "抽出", "sub": "月次", "sub/c": "集計"}
+	if len(got) != len(want) {
+		t.Fatalf("Titles = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("Titles[%q] = %q, want %q", k, got[k], v)
+		}
+	}
+}

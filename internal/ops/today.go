@@ -104,6 +104,32 @@ func (s *Service) MainCalendar(ctx context.Context, name string) (string, *calen
 	return name, cal, names, nil
 }
 
+// CurrentBusinessDate is the business date now of jobnet's calendar, or
+// of the main calendar (the one Today shows) for "": what an operator
+// means by "today" (at 02:00 in Tokyo with base time 05:00, the day before).
+func (s *Service) CurrentBusinessDate(ctx context.Context, jobnet string) (calendar.Date, error) {
+	if jobnet == "" {
+		_, cal, _, err := s.MainCalendar(ctx, "")
+		if err != nil {
+			return 0, err
+		}
+		return s.BusinessDateNow(cal), nil
+	}
+	cat, err := s.Catalog(ctx)
+	if err != nil {
+		return 0, err
+	}
+	j, ok := cat.Jobnet(jobnet)
+	if !ok {
+		return 0, fmt.Errorf("jobnet %q: %w", jobnet, fault.ErrNotFound)
+	}
+	c, err := cat.CalendarOf(j)
+	if err != nil {
+		return 0, fmt.Errorf("calendar of jobnet %s: %w", jobnet, err)
+	}
+	return s.BusinessDateNow(c), nil
+}
+
 // BusinessDateNow is the current business date of a calendar (UTC midnight
 // base when cal is nil).
 func (s *Service) BusinessDateNow(cal *calendar.Calendar) calendar.Date {

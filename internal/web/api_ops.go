@@ -27,8 +27,10 @@ import (
 
 // APIGeneration is a generation as the API returns it.
 type APIGeneration struct {
-	ID            string            `json:"id"`
-	Jobnet        string            `json:"jobnet"`
+	ID     string `json:"id"`
+	Jobnet string `json:"jobnet"`
+	// Title is the jobnet's display name, when it has one (給与計算).
+	Title         string            `json:"title,omitempty"`
 	Folder        string            `json:"folder"`
 	JobnetVersion int               `json:"jobnet_version"`
 	BusinessDate  string            `json:"business_date"`
@@ -50,7 +52,9 @@ type APIGeneration struct {
 
 // APIUnit is a unit of a generation as the API returns it.
 type APIUnit struct {
-	Path          string           `json:"path"`
+	Path string `json:"path"`
+	// Title is the unit's display name in the pinned version, when it has one.
+	Title         string           `json:"title,omitempty"`
 	Kind          string           `json:"kind"`
 	JobType       string           `json:"job_type,omitempty"`
 	State         string           `json:"state"`
@@ -80,13 +84,35 @@ func NewAPIGeneration(g store.Generation, units []store.UnitRun) APIGeneration {
 	return out
 }
 
+// NewAPIGenerationOf is NewAPIGeneration with the titles of the jobnet and
+// its units in the generation's pinned version.
+func NewAPIGenerationOf(d ops.GenerationDetail) APIGeneration {
+	out := NewAPIGeneration(d.Generation, d.Units)
+	if j := d.Jobnet.Jobnet; j != nil {
+		out.Title = j.Title
+		titles := jobnet.Titles(&j.Net)
+		for i := range out.Units {
+			out.Units[i].Title = titles[out.Units[i].Path]
+		}
+	}
+	return out
+}
+
 // apiGenerationsLimit bounds a generations listing.
 const apiGenerationsLimit = 5000
 
 func (s *Server) apiGenerations(c echo.Context) error {
 	q := store.GenerationQuery{Jobnet: c.QueryParam("jobnet"), Folder: c.QueryParam("folder"), Limit: 1000}
 	var err error
-	if q.BusinessDate, err = queryDate(c, "date"); err != nil {
+	if strings.TrimSpace(c.QueryParam("date")) == "current" {
+		// The current business date of the jobnet's calendar (else the
+		// main calendar's), as the answer's business_date says.
+		d, err := s.p.Ops.CurrentBusinessDate(c.Request().Context(), q.Jobnet)
+		if err != nil {
+			return err
+		}
+		q.BusinessDate = &d
+	} else if q.BusinessDate, err = queryDate(c, "date"); err != nil {
 		return err
 	}
 	if q.From, err = queryDate(c, "from"); err != nil {
@@ -109,11 +135,21 @@ func (s *Server) apiGenerations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	titles, err := s.p.Ops.JobnetTitles(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	out := make([]APIGeneration, 0, len(gs))
 	for _, g := range gs {
-		out = append(out, NewAPIGeneration(g, nil))
+		a := NewAPIGeneration(g, nil)
+		a.Title = titles[g.Jobnet]
+		out = append(out, a)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"generations": out})
+	body := map[string]any{"generations": out}
+	if q.BusinessDate != nil {
+		body["business_date"] = q.BusinessDate.String()
+	}
+	return c.JSON(http.StatusOK, body)
 }
 
 func (s *Server) apiGeneration(c echo.Context) error {
@@ -121,7 +157,7 @@ func (s *Server) apiGeneration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, NewAPIGeneration(d.Generation, d.Units))
+	return c.JSON(http.StatusOK, NewAPIGenerationOf(d))
 }
 
 // APILogChunk is a piece of a unit's log.
@@ -254,7 +290,7 @@ func (s *Server) apiAction(unitLevel bool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, map[string]any{"message": msg, "generation": NewAPIGeneration(d.Generation, d.Units)})
+		return c.JSON(http.StatusOK, map[string]any{"message": msg, "generation": NewAPIGenerationOf(d)})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -57,6 +58,32 @@ func consoleURL(h *dispatch.Handle) string {
 	return fmt.Sprintf("https://%s.console.aws.amazon.com/ecs/v2/clusters/%s/tasks/%s", url.PathEscape(region), url.PathEscape(res[1]), url.PathEscape(res[2]))
 }
 
+// fitLabel shortens s with an ellipsis to about px pixels of the graph's
+// label font (a wide character such as 給 counts twice a narrow one).
+func fitLabel(s string, px int) string {
+	const narrow = 7 // px of a narrow character, bold 12px
+	width := func(r rune) int {
+		if unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r) || r >= 0xFF00 && r <= 0xFFEF {
+			return 2 * narrow
+		}
+		return narrow
+	}
+	total := 0
+	for _, r := range s {
+		total += width(r)
+	}
+	if total <= px {
+		return s
+	}
+	budget := px - 2*narrow // room for the ellipsis
+	for i, r := range s {
+		if budget -= width(r); budget < 0 {
+			return s[:i] + "…"
+		}
+	}
+	return s
+}
+
 // runGraphs draws the pinned jobnet's nets (the root net, then each nested
 // jobnet) with the units' states.
 func runGraphs(j *jobnet.Jobnet, units map[string]store.UnitRun, selected string) []pages.GraphView {
@@ -74,7 +101,11 @@ func runGraphs(j *jobnet.Jobnet, units map[string]store.UnitRun, selected string
 			pos[u.Name] = p
 			path := prefix + u.Name
 			state := string(jobrun.StateWaiting)
-			n := pages.GraphNode{X: p.X, Y: p.Y, W: nodeW, H: nodeH, Path: path, Label: u.Name, Kind: string(u.Kind), Selected: path == selected}
+			n := pages.GraphNode{X: p.X, Y: p.Y, W: nodeW, H: nodeH, Path: path, Label: fitLabel(u.DisplayName(), nodeW-20), Tip: path,
+				Kind: string(u.Kind), Selected: path == selected}
+			if u.Title != "" {
+				n.Tip = path + " — " + u.Title
+			}
 			if ur, ok := units[path]; ok {
 				state = string(ur.State)
 				n.Held, n.Delayed = ur.Held, ur.StartDelayed || ur.EndDelayed
@@ -155,11 +186,15 @@ func (s *Server) runView(c echo.Context, id, unit string, withLog bool) (pages.R
 	for _, k := range keys {
 		v.Params = append(v.Params, pages.KV{K: k, V: g.Params[k]})
 	}
+	titles := map[string]string{}
+	if d.Jobnet.Jobnet != nil {
+		titles = jobnet.Titles(&d.Jobnet.Jobnet.Net)
+	}
 	byPath := map[string]store.UnitRun{}
 	for _, u := range d.Units {
 		byPath[u.Path] = u
 		st := u.State
-		row := pages.UnitRow{Path: u.Path, Depth: strings.Count(u.Path, "/"), Kind: string(u.Kind), State: string(st), Held: u.Held,
+		row := pages.UnitRow{Path: u.Path, Title: titles[u.Path], Depth: strings.Count(u.Path, "/"), Kind: string(u.Kind), State: string(st), Held: u.Held,
 			StartDelayed: u.StartDelayed, EndDelayed: u.EndDelayed, KillRequested: u.KillRequested, Attempts: u.Attempt,
 			Started: clock(u.StartedAt, loc, g.BusinessDate), Ended: clock(u.EndedAt, loc, g.BusinessDate), Reason: u.Reason}
 		if u.StartedAt != nil {

@@ -36,6 +36,13 @@ func (s *Server) scheduleOps(c echo.Context) error {
 	}
 	d.Location = s.zoneOf(c, d.Location)
 	v := dayView(d)
+	titles, err := s.p.Ops.JobnetTitles(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	for i := range v.Bars {
+		v.Bars[i].Title = titles[v.Bars[i].Jobnet]
+	}
 	s.addScheduleForecast(c.Request().Context(), d, &v)
 	groupDay(&v)
 	return s.render(c, http.StatusOK, pages.ScheduleDay(v))
@@ -155,7 +162,7 @@ func groupDay(v *pages.ScheduleDayView) {
 		if !ok {
 			i = len(v.Groups)
 			idx[b.Jobnet] = i
-			v.Groups = append(v.Groups, pages.ScheduleGroup{Jobnet: b.Jobnet})
+			v.Groups = append(v.Groups, pages.ScheduleGroup{Jobnet: b.Jobnet, Title: b.Title})
 		}
 		g := &v.Groups[i]
 		g.Bars = append(g.Bars, b)

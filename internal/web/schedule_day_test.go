@@ -22,14 +22,20 @@ import (
 	"github.com/koyomi-dev/koyomi/internal/web"
 )
 
-// busyDefs: a Tokyo calendar with base time 05:00 and jobs jobnets on it,
-// and a second calendar "other" with one jobnet of its own.
+// busyDefs: a Tokyo calendar with base time 05:00 and jobs jobnets on it
+// (j00 and its unit with titles), and a second calendar "other" with one
+// jobnet of its own.
 func busyDefs(jobnets int) string {
 	defs := "kind: Calendar\nname: company\ntime_zone: Asia/Tokyo\nbase_time: \"05:00\"\n---\nkind: Calendar\nname: other\ntime_zone: UTC\n" +
 		"---\nkind: Folder\nname: f\ncalendar: company\n---\nkind: Folder\nname: o\ncalendar: other\n" +
 		"---\nkind: Jobnet\nname: elsewhere\nfolder: o\nunits:\n  - {name: a, kind: job, job: {type: local, local: {command: \"true\"}}}\n"
 	for i := range jobnets {
-		defs += fmt.Sprintf("---\nkind: Jobnet\nname: j%02d\nfolder: f\nunits:\n  - {name: a, kind: job, job: {type: local, local: {command: \"true\"}}}\n", i)
+		title, unitTitle := "", ""
+		if i == 0 {
+			// Titles as people read them (a JP1 import brings them).
+			title, unitTitle = "title: 月次締め\n", ", title: 売上集計"
+		}
+		defs += fmt.Sprintf("---\nkind: Jobnet\nname: j%02d\n%sfolder: f\nunits:\n  - {name: a%s, kind: job, job: {type: local, local: {command: \"true\"}}}\n", i, title, unitTitle)
 	}
 	return defs
 }

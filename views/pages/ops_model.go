@@ -129,7 +129,9 @@ func RunActionHref(id, unit, action string) string {
 
 // UnitRow is one unit of a generation.
 type UnitRow struct {
-	Path                                            string
+	Path string
+	// Title is the unit's display name ("" for none).
+	Title                                           string
 	Depth                                           int
 	Name                                            string
 	Kind                                            string
@@ -162,12 +164,15 @@ type AuditRow struct {
 type GraphNode struct {
 	X, Y, W, H int
 	Path       string
-	Label      string
-	Kind       string
-	State      string
-	Held       bool
-	Delayed    bool
-	Selected   bool
+	// Label is the unit's title (else its name), shortened to fit; Tip
+	// names the unit in full.
+	Label    string
+	Tip      string
+	Kind     string
+	State    string
+	Held     bool
+	Delayed  bool
+	Selected bool
 	// Critical: on the forecast's critical path.
 	Critical bool
 }
@@ -306,7 +311,9 @@ func Bytes(n int64) string {
 // ScheduleBar is one line of the day Gantt chart; positions are percents of
 // the business day.
 type ScheduleBar struct {
-	Jobnet      string
+	Jobnet string
+	// Title is the jobnet's display name ("" for none).
+	Title       string
 	ID          string
 	Rule        string
 	State       string
@@ -360,7 +367,9 @@ const GanttHourWidth = 72
 // ScheduleGroup is one jobnet of the day Gantt: its generations, with
 // counts of those running, failed and still to start.
 type ScheduleGroup struct {
-	Jobnet  string
+	Jobnet string
+	// Title is the jobnet's display name ("" for none).
+	Title   string
 	Running int
 	Failed  int
 	Pending int

@@ -3,50 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/koyomi-dev/koyomi/internal/fault"
-	"github.com/koyomi-dev/koyomi/internal/ops"
-	"github.com/koyomi-dev/koyomi/internal/store"
-	"github.com/koyomi-dev/koyomi/internal/store/storetest"
-	"github.com/koyomi-dev/koyomi/internal/web"
 )
 
 // TestClientModeTalksToTheServer runs apply and run subcommands with
 // --server/--token against a real server on a real database.
 func TestClientModeTalksToTheServer(t *testing.T) {
 	ctx := context.Background()
-	st := storetest.Open(t, store.DialectSQLite, nil)
-	svc := ops.New(ops.Params{Store: st})
-	_, _, err := svc.EnsureAdmin(ctx, "correct-horse-9")
-	require.NoError(t, err)
-	admin, err := st.UserByName(ctx, "admin")
-	require.NoError(t, err)
-	tok, _, err := svc.CreateToken(ctx, ops.Actor{UserID: admin.ID, Username: "admin", Role: store.RoleAdmin}, "cli")
-	require.NoError(t, err)
-	hs := httptest.NewServer(web.New(web.Params{Ops: svc, Sessions: st, DB: st}).Handler())
-	t.Cleanup(hs.Close)
-
-	cli := func(args ...string) (string, error) {
-		var out, errb bytes.Buffer
-		getenv := func(k string) string {
-			switch k {
-			case "KOYOMI_SERVER":
-				return hs.URL
-			case "KOYOMI_TOKEN":
-				return tok
-			case "KOYOMI_DATA_DIR":
-				return t.TempDir() // never used in client mode
-			}
-			return ""
-		}
-		err := run(ctx, args, getenv, strings.NewReader(""), &out, &errb)
-		return out.String(), err
-	}
+	srv := newAPIServer(t, nil)
+	svc, cli := srv.svc, srv.cli
 
 	out, err := cli("apply", "-f", "../../examples", "--dry-run")
 	require.NoError(t, err, out)
@@ -90,6 +60,6 @@ func TestClientModeTalksToTheServer(t *testing.T) {
 
 	// A wrong token is refused.
 	var o2, e2 bytes.Buffer
-	err = run(ctx, []string{"run", "status", "--server", hs.URL, "--token", "koyomi_wrong"}, func(string) string { return "" }, strings.NewReader(""), &o2, &e2)
+	err = run(ctx, []string{"run", "status", "--server", srv.url, "--token", "koyomi_wrong"}, func(string) string { return "" }, strings.NewReader(""), &o2, &e2)
 	require.ErrorIs(t, err, fault.ErrUnauthenticated)
 }

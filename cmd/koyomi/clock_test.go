@@ -3,38 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/koyomi-dev/koyomi/internal/fault"
-	"github.com/koyomi-dev/koyomi/internal/ops"
-	"github.com/koyomi-dev/koyomi/internal/store"
-	"github.com/koyomi-dev/koyomi/internal/store/storetest"
-	"github.com/koyomi-dev/koyomi/internal/web"
 )
 
 // `run status` labels its columns and prints every time with its zone, in
 // KOYOMI_TZ when set; a zone that does not exist is refused.
 func TestRunStatusLabelsColumnsAndZone(t *testing.T) {
-	ctx := context.Background()
-	st := storetest.Open(t, store.DialectSQLite, nil)
-	svc := ops.New(ops.Params{Store: st})
-	_, _, err := svc.EnsureAdmin(ctx, "correct-horse-9")
-	require.NoError(t, err)
-	admin, err := st.UserByName(ctx, "admin")
-	require.NoError(t, err)
-	tok, _, err := svc.CreateToken(ctx, ops.Actor{UserID: admin.ID, Username: "admin", Role: store.RoleAdmin}, "cli")
-	require.NoError(t, err)
-	hs := httptest.NewServer(web.New(web.Params{Ops: svc, Sessions: st, DB: st}).Handler())
-	t.Cleanup(hs.Close)
+	srv := newAPIServer(t, nil)
 	cli := func(zone string, args ...string) (string, error) {
-		var out, errb bytes.Buffer
-		env := map[string]string{"KOYOMI_SERVER": hs.URL, "KOYOMI_TOKEN": tok, "KOYOMI_TZ": zone}
-		err := run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb)
-		return out.String(), err
+		return srv.cliEnv(map[string]string{"KOYOMI_TZ": zone}, args...)
 	}
 	out, err := cli("", "apply", "-f", "../../examples")
 	require.NoError(t, err, out)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,10 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/koyomi-dev/koyomi/internal/fault"
-	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/store"
-	"github.com/koyomi-dev/koyomi/internal/store/storetest"
-	"github.com/koyomi-dev/koyomi/internal/web"
 )
 
 const waiterYAML = `kind: Jobnet
@@ -95,23 +91,15 @@ func TestJobnetAndFolderCommands(t *testing.T) {
 
 func TestJobnetAndFolderCommandsThroughTheServer(t *testing.T) {
 	ctx := context.Background()
-	st := storetest.Open(t, store.DialectSQLite, nil)
-	svc := ops.New(ops.Params{Store: st})
-	_, _, err := svc.EnsureAdmin(ctx, "correct-horse-9")
-	require.NoError(t, err)
-	admin, err := st.UserByName(ctx, "admin")
-	require.NoError(t, err)
-	tok, _, err := svc.CreateToken(ctx, ops.Actor{UserID: admin.ID, Username: "admin", Role: store.RoleAdmin}, "cli")
-	require.NoError(t, err)
-	hs := httptest.NewServer(web.New(web.Params{Ops: svc, Sessions: st, DB: st}).Handler())
-	t.Cleanup(hs.Close)
+	srv := newAPIServer(t, nil)
+	st := srv.st
 	cli := func(args ...string) (string, error) {
 		var out, errb bytes.Buffer
-		args = append(args, "--server", hs.URL, "--token", tok)
+		args = append(args, "--server", srv.url, "--token", srv.tok)
 		err := run(ctx, args, func(string) string { return "" }, strings.NewReader(""), &out, &errb)
 		return out.String(), err
 	}
-	_, err = cli("apply", "-f", "../../examples")
+	_, err := cli("apply", "-f", "../../examples")
 	require.NoError(t, err)
 	f := filepath.Join(t.TempDir(), "waiter.yaml")
 	require.NoError(t, os.WriteFile(f, []byte(waiterYAML), 0o600))

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,9 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/koyomi-dev/koyomi/internal/ops"
 	"github.com/koyomi-dev/koyomi/internal/store"
-	"github.com/koyomi-dev/koyomi/internal/store/storetest"
 	"github.com/koyomi-dev/koyomi/internal/web"
 )
 
@@ -43,22 +39,13 @@ func TestRunStatusShowsTitles(t *testing.T) {
 	}
 
 	t.Run("server", func(t *testing.T) {
-		st := storetest.Open(t, store.DialectSQLite, nil)
-		svc := ops.New(ops.Params{Store: st})
-		_, _, err := svc.EnsureAdmin(ctx, "correct-horse-9")
-		require.NoError(t, err)
-		admin, err := st.UserByName(ctx, "admin")
-		require.NoError(t, err)
-		tok, _, err := svc.CreateToken(ctx, ops.Actor{UserID: admin.ID, Username: "admin", Role: store.RoleAdmin}, "cli")
-		require.NoError(t, err)
-		hs := httptest.NewServer(web.New(web.Params{Ops: svc, Sessions: st, DB: st}).Handler())
-		t.Cleanup(hs.Close)
+		srv := newAPIServer(t, nil)
+		st, hs, tok := srv.st, srv.url, srv.tok
 		cli := func(args ...string) string {
 			t.Helper()
-			var out, errb bytes.Buffer
-			env := map[string]string{"KOYOMI_SERVER": hs.URL, "KOYOMI_TOKEN": tok}
-			require.NoError(t, run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb), errb.String())
-			return out.String()
+			out, err := srv.cli(args...)
+			require.NoError(t, err)
+			return out
 		}
 		cli("apply", "-f", "../../examples")
 		id := strings.Fields(cli("run", "now", "sales/nightly", "--date", "2026-04-01"))[0]
@@ -66,7 +53,7 @@ func TestRunStatusShowsTitles(t *testing.T) {
 		check(t, cli, id)
 
 		get := func(path string, v any) {
-			req, _ := http.NewRequest(http.MethodGet, hs.URL+path, nil)
+			req, _ := http.NewRequest(http.MethodGet, hs+path, nil)
 			req.Header.Set("Authorization", "Bearer "+tok)
 			resp, err := http.DefaultClient.Do(req)
 			require.NoError(t, err)
@@ -112,7 +99,6 @@ func TestRunStatusShowsTitles(t *testing.T) {
 // day, at 02:00 (before the 05:00 base time) the day before, and in UTC it
 // may be another day altogether.
 func TestRunStatusDefaultsToCurrentBusinessDate(t *testing.T) {
-	ctx := context.Background()
 	check := func(t *testing.T, cli func(args ...string) string) {
 		t.Helper()
 		cli("apply", "-f", "../../examples")
@@ -121,22 +107,12 @@ func TestRunStatusDefaultsToCurrentBusinessDate(t *testing.T) {
 		require.Contains(t, cli("run", "status", "sales/nightly"), id)
 	}
 	t.Run("server", func(t *testing.T) {
-		st := storetest.Open(t, store.DialectSQLite, nil)
-		svc := ops.New(ops.Params{Store: st})
-		_, _, err := svc.EnsureAdmin(ctx, "correct-horse-9")
-		require.NoError(t, err)
-		admin, err := st.UserByName(ctx, "admin")
-		require.NoError(t, err)
-		tok, _, err := svc.CreateToken(ctx, ops.Actor{UserID: admin.ID, Username: "admin", Role: store.RoleAdmin}, "cli")
-		require.NoError(t, err)
-		hs := httptest.NewServer(web.New(web.Params{Ops: svc, Sessions: st, DB: st}).Handler())
-		t.Cleanup(hs.Close)
+		srv := newAPIServer(t, nil)
 		check(t, func(args ...string) string {
 			t.Helper()
-			var out, errb bytes.Buffer
-			env := map[string]string{"KOYOMI_SERVER": hs.URL, "KOYOMI_TOKEN": tok}
-			require.NoError(t, run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb), errb.String())
-			return out.String()
+			out, err := srv.cli(args...)
+			require.NoError(t, err)
+			return out
 		})
 	})
 	t.Run("database", func(t *testing.T) {

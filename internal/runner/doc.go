@@ -131,8 +131,8 @@
 //
 // The order record → watch → evaluate → claim makes one hop (a job's end
 // is recorded → its successor is queued, claimed and its start handed out)
-// a single pass and a single transaction; a pass that changed anything is followed at once by
-// another, without waiting for a timer. Otherwise the loop sleeps until the
+// a single pass and a single transaction; a pass that changed anything is
+// followed at once by another, without waiting for a timer. Otherwise the loop sleeps until the
 // poll interval, a Notify, or the earliest wake-up a pass computed (a retry
 // time, a timeout, a delay deadline, a wait limit, a dispatch backoff).
 // Notify comes from operators (after they changed a generation), from every

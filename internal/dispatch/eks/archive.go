@@ -1,7 +1,6 @@
 package eks
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -250,35 +249,12 @@ func (e *Executor) readArchive(ns, name string, rec archiveRecord, off int64, li
 		return dispatch.LogChunk{}, fmt.Errorf("kept log of %s/%s: %w", ns, name, err)
 	}
 	defer f.Close()
-	var data []byte
-	end := rec.Size
-	if c := rec.Cut; !c.Empty() {
-		switch {
-		case off < c.From:
-			end = c.From
-		case off < c.To:
-			m := logcap.Marker(c)
-			data = []byte(m[:min(len(m), limit)])
-			off = c.To
-		}
-	}
-	n := min(int64(limit-len(data)), end-off)
-	buf := make([]byte, n+1)
-	read, err := f.ReadAt(buf[:n], off)
-	if err != nil && !errors.Is(err, io.EOF) {
+	// Chunks end at a line break, as chunks read from the pod do.
+	data, next, err := logcap.Read(f, rec.Size, rec.Cut, off, limit, true)
+	if err != nil {
 		return dispatch.LogChunk{}, fmt.Errorf("kept log of %s/%s: %w", ns, name, err)
 	}
-	buf = buf[:read]
-	next := off + int64(read)
-	more := next < rec.Size
-	if more && next < end {
-		// Cut at the last line break, as chunks read from the pod are.
-		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-			buf = buf[:i+1]
-			next = off + int64(len(buf))
-		}
-	}
-	return dispatch.LogChunk{Data: append(data, buf...), Next: strconv.FormatInt(next, 10), More: more}, nil
+	return dispatch.LogChunk{Data: data, Next: strconv.FormatInt(next, 10), More: next < rec.Size}, nil
 }
 
 // tailArchive returns about the last max bytes of a kept log (never from

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -452,28 +451,11 @@ func readLog(f *os.File, cut logcap.Cut, off int64, limit int) (dispatch.LogChun
 	if off > size {
 		return dispatch.LogChunk{}, fmt.Errorf("log cursor %d past the end of the log (%d bytes): %w", off, size, fault.ErrInvalid)
 	}
-	var data []byte
-	end := size
-	if !cut.Empty() {
-		switch {
-		case off < cut.From:
-			end = cut.From
-		case off < cut.To:
-			// The marker counts against the limit; a limit shorter
-			// than the marker gets its start.
-			m := logcap.Marker(cut)
-			data = []byte(m[:min(len(m), limit)])
-			off = cut.To
-		}
-	}
-	n := min(int64(limit-len(data)), end-off)
-	buf := make([]byte, n)
-	read, err := f.ReadAt(buf, off)
-	if err != nil && !errors.Is(err, io.EOF) {
+	data, next, err := logcap.Read(f, size, cut, off, limit, false)
+	if err != nil {
 		return dispatch.LogChunk{}, err
 	}
-	next := off + int64(read)
-	return dispatch.LogChunk{Data: append(data, buf[:read]...), Next: strconv.FormatInt(next, 10), More: next < size}, nil
+	return dispatch.LogChunk{Data: data, Next: strconv.FormatInt(next, 10), More: next < size}, nil
 }
 
 // LogTail reads the log after cursor, or, when more than limit bytes

@@ -7,11 +7,15 @@
 // keep their cursors, and a reader never takes a hole for data: it shows
 // Marker in its place.
 //
-// The package is pure but for Punch, the one system call.
+// The package is pure but for Punch, the one system call, and Read, which
+// reads what it is given.
 package logcap
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"syscall"
@@ -51,6 +55,40 @@ func Plan(size, max int64, cur Cut) (next Cut, changed bool) {
 func Marker(c Cut) string {
 	return fmt.Sprintf("\n[koyomi: log truncated here, %s left out: a job's log is capped at %s, its first %s and its last %s are kept]\n",
 		ByteSize(c.To-c.From), ByteSize(c.Max), ByteSize(Head(c.Max)), ByteSize(c.Max-Head(c.Max)))
+}
+
+// Read reads at most limit bytes of a log of size bytes from off, as every
+// log viewer reads a capped log: where the cap left a part out (c) it
+// returns Marker in its place (counted against limit; a limit shorter than
+// the marker gets its start) and goes on after the cut. With lines, a read
+// that stops before the end of what is there ends after its last line
+// break when it has one. next is the cursor after what was returned.
+func Read(r io.ReaderAt, size int64, c Cut, off int64, limit int, lines bool) (data []byte, next int64, err error) {
+	end := size
+	if !c.Empty() {
+		switch {
+		case off < c.From:
+			end = c.From
+		case off < c.To:
+			m := Marker(c)
+			data = []byte(m[:min(len(m), limit)])
+			off = c.To
+		}
+	}
+	buf := make([]byte, max(0, min(int64(limit-len(data)), end-off)))
+	n, err := r.ReadAt(buf, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, err
+	}
+	buf = buf[:n]
+	next = off + int64(n)
+	if lines && next < size && next < end {
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			buf = buf[:i+1]
+			next = off + int64(len(buf))
+		}
+	}
+	return append(data, buf...), next, nil
 }
 
 // ByteSize formats n bytes for people: 512 B, 1.5 KiB, 64 MiB.

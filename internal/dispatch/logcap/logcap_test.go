@@ -61,3 +61,38 @@ func TestPunchKeepsOffsets(t *testing.T) {
 	require.Equal(t, data[next.To:], got[next.To:], "the end is kept")
 	require.Equal(t, make([]byte, 4096), got[next.From:next.From+4096], "the range left out reads as a hole")
 }
+
+// TestRead: a reader walks a capped log with its cursor: the kept head,
+// the marker where the cut is, the kept tail; with lines, chunks that stop
+// early end at a line break.
+func TestRead(t *testing.T) {
+	log := strings.Repeat("head line\n", 10) + strings.Repeat("x", 200) + strings.Repeat("tail line\n", 10)
+	cut := Cut{From: 100, To: 300, Max: 300}
+	r := strings.NewReader(log)
+	size := int64(len(log))
+	walk := func(limit int, lines bool) string {
+		var out []byte
+		off := int64(0)
+		for off < size {
+			data, next, err := Read(r, size, cut, off, limit, lines)
+			require.NoError(t, err)
+			require.Greater(t, next, off, "a read moves on")
+			out = append(out, data...)
+			off = next
+		}
+		return string(out)
+	}
+	want := log[:100] + Marker(cut) + log[300:]
+	require.Equal(t, want, walk(1<<20, false))
+	require.Equal(t, want, walk(len(Marker(cut))+3, false), "small reads (not below the marker) give the same text")
+	require.Equal(t, want, walk(1<<20, true))
+
+	data, next, err := Read(r, size, cut, 0, 25, true)
+	require.NoError(t, err)
+	require.Equal(t, "head line\nhead line\n", string(data), "ends at the last line break")
+	require.Equal(t, int64(20), next)
+	data, next, err = Read(r, size, cut, 150, 10, false)
+	require.NoError(t, err)
+	require.Equal(t, Marker(cut)[:10], string(data), "a cursor inside the cut gets the marker first")
+	require.Equal(t, int64(300), next)
+}

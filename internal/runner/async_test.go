@@ -448,3 +448,52 @@ func TestKillActedOnAtOnce(t *testing.T) {
 		require.Eventually(t, func() bool { return unitsOf(t, st, g.ID)["a"].State == jobrun.StateKilled }, 10*time.Second, 5*time.Millisecond)
 	})
 }
+
+// TestEndThatNoLongerApplies: a job's end is written with the evaluation
+// that counts it; when the unit changed meanwhile (here another writer
+// ended it abnormally, as a replica that adopted it would), the end is not
+// written, nothing the evaluation derived from it is applied (its
+// successor is not started), the unit keeps what the other wrote and the
+// generation goes on from that.
+func TestEndThatNoLongerApplies(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		gate := newGate(jobnet.JobNoop)
+		var polled atomic.Int32
+		r, err := runner.New(runner.Params{Store: st, Executors: dispatch.Registry{jobnet.JobNoop: gate}, Node: "n", PollInterval: time.Hour, Logger: testLogger()})
+		require.NoError(t, err)
+		g := submit(t, st, &jobnet.Jobnet{Name: "pair", Folder: "f", Net: jobnet.Net{Units: []jobnet.Unit{nop("a"), nop("b")},
+			Edges: []jobnet.Edge{edge("a", "b", "")}}}, nil)
+		require.Eventually(t, func() bool {
+			_, err := r.Pass(ctx)
+			require.NoError(t, err)
+			return unitsOf(t, st, g.ID)["a"].State == jobrun.StateRunning
+		}, 10*time.Second, 5*time.Millisecond)
+
+		// a ends; the notification (without its status) makes the next
+		// pass ask for it, and the answer comes back after that pass.
+		gate.onStatus = func(string) { polled.Add(1) }
+		_, ok := gate.finish("a", 0)
+		require.True(t, ok)
+		_, err = r.Pass(ctx)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return polled.Load() > 0 }, 10*time.Second, time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // the answer is delivered
+		// Meanwhile another writer ends a abnormally.
+		a := unitsOf(t, st, g.ID)["a"]
+		code := 9
+		require.NoError(t, st.MarkEnded(ctx, store.UnitEnd{UnitID: a.ID, From: jobrun.StateRunning, State: jobrun.StateEndedAbnormal,
+			ExitCode: &code, Reason: "ended by another runner", EndedAt: time.Now()}))
+		for range 20 {
+			_, err := r.Pass(ctx)
+			require.NoError(t, err)
+			time.Sleep(5 * time.Millisecond)
+		}
+		us := unitsOf(t, st, g.ID)
+		require.Equal(t, jobrun.StateEndedAbnormal, us["a"].State)
+		require.Equal(t, "ended by another runner", us["a"].Reason)
+		require.Equal(t, jobrun.StateBypassed, us["b"].State, "its successor never ran: a ended abnormally")
+		require.Equal(t, 1, gate.executions())
+		require.Equal(t, jobrun.GenEndedAbnormal, genState(t, st, g.ID))
+	})
+}

@@ -23,6 +23,8 @@ type gateExec struct {
 	// before Start returns (a job that ends at once); tell puts the
 	// status in the notifications.
 	endAtOnce, tell bool
+	// onStatus, when set, is called with each handle Status is asked about.
+	onStatus func(id string)
 
 	mu      sync.Mutex
 	runs    map[string]*gateRun // by key
@@ -102,6 +104,9 @@ func (g *gateExec) Start(ctx context.Context, req dispatch.Request) (dispatch.Ha
 func (g *gateExec) Status(ctx context.Context, h dispatch.Handle) (dispatch.Status, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.onStatus != nil {
+		g.onStatus(h.ID)
+	}
 	r, ok := g.runs[h.ID]
 	if !ok {
 		return dispatch.Status{}, fmt.Errorf("gate: %q: %w", h.ID, dispatch.ErrUnknownHandle)

@@ -748,9 +748,12 @@ type UnitEnd struct {
 // MarkEnded ends a unit (guarded by From) with its events in one
 // transaction. The claim ends; claimed_by keeps the node that ran the unit.
 func (s *Store) MarkEnded(ctx context.Context, e UnitEnd) error {
-	cols := map[string]any{"state": string(e.State), "exit_code": e.ExitCode, "reason": e.Reason, "ended_at": e.EndedAt.UTC(),
-		"claim_expires": nil, "kill_requested": false, "started_at": gorm.Expr("COALESCE(started_at, ?)", e.EndedAt.UTC())}
-	return s.guardedUnitNotify(ctx, e.UnitID, e.From, "end unit", cols, e.Events, true)
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.endUnit(tx, e, s.now()); err != nil {
+			return err
+		}
+		return notifyUnitsChanged(tx)
+	})
 }
 
 // MarkEndedAll ends several units in one transaction, each guarded by its
@@ -760,9 +763,6 @@ func (s *Store) MarkEnded(ctx context.Context, e UnitEnd) error {
 func (s *Store) MarkEndedAll(ctx context.Context, ends []UnitEnd) (conflicts []error, err error) {
 	if len(ends) == 0 {
 		return nil, nil
-	}
-	if len(ends) == 1 {
-		return []error{s.MarkEnded(ctx, ends[0])}, nil
 	}
 	conflicts = make([]error, len(ends))
 	err = s.tx(ctx, func(tx *gorm.DB) error {

@@ -63,6 +63,29 @@ func newTestServerWith(t *testing.T, dialect string, change func(*web.Params)) *
 	return &testServer{Server: hs, Store: st, Ops: svc}
 }
 
+// adminToken returns a new API token of the admin.
+func (ts *testServer) adminToken(t *testing.T) string {
+	t.Helper()
+	admin, err := ts.Store.UserByName(context.Background(), "admin")
+	require.NoError(t, err)
+	tok, _, err := ts.Ops.CreateToken(context.Background(), ops.Actor{UserID: admin.ID, Username: "admin", Role: store.RoleAdmin}, "test")
+	require.NoError(t, err)
+	return tok
+}
+
+// bearerGet gets path with the token and returns the status and body.
+func (ts *testServer) bearerGet(t *testing.T, tok, path string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 // client is a browser-like HTTP client with a cookie jar that does not
 // follow redirects, so tests can assert them.
 type client struct {

@@ -29,10 +29,7 @@ func TestBadTextIsUnprocessableNeverAServerError(t *testing.T) {
 				require.Contains(t, body, "username")
 			}
 
-			admin, err := e.ts.Store.UserByName(context.Background(), "admin")
-			require.NoError(t, err)
-			tok, _, err := e.ts.Ops.CreateToken(context.Background(), ops.Actor{UserID: admin.ID, Username: "admin", Role: store.RoleAdmin}, "ci")
-			require.NoError(t, err)
+			tok := e.ts.adminToken(t)
 			var apiErr struct {
 				Error    string
 				Problems []struct{ Path, Message string }

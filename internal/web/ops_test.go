@@ -299,10 +299,7 @@ func TestOpsAPI(t *testing.T) {
 	for _, d := range storetest.Dialects {
 		t.Run(d, func(t *testing.T) {
 			e := newOpsEnv(t, d)
-			admin, err := e.ts.Store.UserByName(context.Background(), "admin")
-			require.NoError(t, err)
-			tok, _, err := e.ts.Ops.CreateToken(context.Background(), ops.Actor{UserID: admin.ID, Username: "admin", Role: store.RoleAdmin}, "ci")
-			require.NoError(t, err)
+			tok := e.ts.adminToken(t)
 			base := e.ts.URL
 
 			var apiErr struct {

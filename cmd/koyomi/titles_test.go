@@ -125,3 +125,33 @@ func TestRunStatusDefaultsToCurrentBusinessDate(t *testing.T) {
 		})
 	})
 }
+
+// TestGenerationsAPIDate: the generations API takes a date or "current"
+// and names what it listed; anything else is refused with what it takes.
+func TestGenerationsAPIDate(t *testing.T) {
+	srv := newAPIServer(t, nil)
+	_, err := srv.cli("apply", "-f", "../../examples")
+	require.NoError(t, err)
+	get := func(q string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodGet, srv.url+"/api/v1/generations?"+q, nil)
+		req.Header.Set("Authorization", "Bearer "+srv.tok)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var body map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		return resp.StatusCode, body
+	}
+	code, body := get("date=2026-04-01")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "2026-04-01", body["business_date"])
+	code, body = get("date=current&jobnet=sales/nightly")
+	require.Equal(t, http.StatusOK, code)
+	require.Regexp(t, `^\d{4}-\d\d-\d\d$`, body["business_date"])
+	code, body = get("date=yesterday")
+	require.Equal(t, http.StatusUnprocessableEntity, code)
+	require.Equal(t, `date "yesterday": want YYYY-MM-DD, or current for the business date it is now: invalid`, body["error"])
+	code, body = get("date=current&jobnet=nope/x")
+	require.Equal(t, http.StatusNotFound, code)
+	require.Equal(t, `jobnet "nope/x": not found`, body["error"])
+}

@@ -113,7 +113,7 @@ func (s *Server) apiGenerations(c echo.Context) error {
 		}
 		q.BusinessDate = &d
 	} else if q.BusinessDate, err = queryDate(c, "date"); err != nil {
-		return err
+		return fmt.Errorf("date %q: want YYYY-MM-DD, or current for the business date it is now: %w", c.QueryParam("date"), fault.ErrInvalid)
 	}
 	if q.From, err = queryDate(c, "from"); err != nil {
 		return err
